@@ -1,0 +1,387 @@
+//! The validated description of a run, and the parsers for the text users type.
+//!
+//! Everything here is checked before a single connection is opened: a bad URL, duration,
+//! rate or stage list is a [`ConfigError`] that names the offending text.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use crate::schedule::{Plan, Stage};
+
+/// Input that cannot describe a run. Each message names the offending text.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The URL does not parse or lacks a host.
+    #[error("invalid URL '{url}': {reason}")]
+    InvalidUrl {
+        /// The text given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// `https://` was asked for.
+    #[error("'{url}': TLS (https://) is not supported yet; use an http:// URL")]
+    TlsUnsupported {
+        /// The text given.
+        url: String,
+    },
+    /// The host name did not resolve.
+    #[error("cannot resolve '{host}': {reason}")]
+    Resolve {
+        /// The host and port.
+        host: String,
+        /// The resolver's answer.
+        reason: String,
+    },
+    /// A duration did not parse.
+    #[error("invalid duration '{text}': expected a number with a unit, like 500ms, 10s or 2m")]
+    Duration {
+        /// The text given.
+        text: String,
+    },
+    /// A rate did not parse or is not positive.
+    #[error("invalid rate '{text}': expected a positive number of requests per second")]
+    Rate {
+        /// The text given.
+        text: String,
+    },
+    /// A stage list did not parse.
+    #[error("invalid stages '{text}': {reason} (expected DURATION:TARGET,..., like 10s:100,30s:1000)")]
+    Stages {
+        /// The text given.
+        text: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A header is not `Name: value`.
+    #[error("invalid header '{text}': expected 'Name: value'")]
+    Header {
+        /// The text given.
+        text: String,
+    },
+    /// A method is not an HTTP token.
+    #[error("invalid method '{text}'")]
+    Method {
+        /// The text given.
+        text: String,
+    },
+    /// An unknown level name.
+    #[error("unknown level '{text}': expected smoke, medium, large or extreme")]
+    Level {
+        /// The text given.
+        text: String,
+    },
+    /// Settings that contradict each other or are out of range.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Parses a duration such as `500ms`, `10s`, `1.5s`, `2m` or `1h`.
+pub fn parse_duration(text: &str) -> Result<Duration, ConfigError> {
+    let err = || ConfigError::Duration { text: text.to_string() };
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(err)?;
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num.parse().map_err(|_| err())?;
+    let scale = match unit.trim() {
+        "us" | "µs" => 1e-6,
+        "ms" => 1e-3,
+        "s" | "sec" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => return humantime::parse_duration(t).map_err(|_| err()),
+    };
+    Duration::try_from_secs_f64(value * scale).map_err(|_| err())
+}
+
+/// Parses a positive, finite rate in requests per second.
+pub fn parse_rate(text: &str) -> Result<f64, ConfigError> {
+    match text.trim().trim_end_matches("/s").parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        _ => Err(ConfigError::Rate { text: text.to_string() }),
+    }
+}
+
+/// Parses `--stages '10s:100,30s:1000,10s:0'`: ramps from 0 to each target in turn.
+pub fn parse_stages(text: &str) -> Result<Plan, ConfigError> {
+    let err = |reason: String| ConfigError::Stages { text: text.to_string(), reason };
+    let mut stages = Vec::new();
+    for part in text.split(',') {
+        let part = part.trim();
+        let (d, v) = part
+            .split_once(':')
+            .ok_or_else(|| err(format!("'{part}' has no ':'")))?;
+        let duration = parse_duration(d).map_err(|_| err(format!("bad duration '{d}'")))?;
+        if duration.is_zero() {
+            return Err(err(format!("stage '{part}' has zero length")));
+        }
+        let target: f64 = v
+            .trim()
+            .parse()
+            .ok()
+            .filter(|t: &f64| t.is_finite() && *t >= 0.0)
+            .ok_or_else(|| err(format!("bad target '{v}'")))?;
+        stages.push(Stage { duration, target });
+    }
+    if stages.iter().all(|s| s.target == 0.0) {
+        return Err(err("every target is 0".to_string()));
+    }
+    Ok(Plan::Stages(stages))
+}
+
+/// Parses `Name: value`.
+pub fn parse_header(text: &str) -> Result<(String, String), ConfigError> {
+    let err = || ConfigError::Header { text: text.to_string() };
+    let (name, value) = text.split_once(':').ok_or_else(err)?;
+    let name = name.trim();
+    let valid_name = !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if !valid_name || value.contains(['\r', '\n']) {
+        return Err(err());
+    }
+    Ok((name.to_string(), value.trim().to_string()))
+}
+
+/// The request every worker sends, already split into its parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestSpec {
+    /// The method, e.g. `GET`.
+    pub method: String,
+    /// `host[:port]` as written in the URL, for the Host header.
+    pub authority: String,
+    /// Path and query, at least `/`.
+    pub path: String,
+    /// Extra headers.
+    pub headers: Vec<(String, String)>,
+    /// The body (empty for none).
+    pub body: Vec<u8>,
+}
+
+/// Where requests go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The URL as given.
+    pub url: String,
+    /// The resolved address connections are made to.
+    pub addr: SocketAddr,
+    /// `host[:port]` from the URL.
+    pub authority: String,
+    /// Path and query.
+    pub path: String,
+}
+
+impl Target {
+    /// Parses an `http://` URL and resolves its host.
+    pub fn parse(url: &str) -> Result<Target, ConfigError> {
+        let invalid = |reason: &str| ConfigError::InvalidUrl {
+            url: url.to_string(),
+            reason: reason.to_string(),
+        };
+        let uri: http::Uri = url.parse().map_err(|e: http::uri::InvalidUri| invalid(&e.to_string()))?;
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some("https") => return Err(ConfigError::TlsUnsupported { url: url.to_string() }),
+            Some(other) => return Err(invalid(&format!("scheme '{other}' is not http"))),
+            None => return Err(invalid("no scheme; write it as http://host:port/path")),
+        }
+        let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(|| invalid("no host"))?;
+        let port = uri.port_u16().unwrap_or(80);
+        let authority = uri.authority().map(|a| a.as_str().to_string()).unwrap_or_default();
+        if authority.contains('@') {
+            return Err(invalid("user information in URLs is not supported; use -H 'Authorization: ...'"));
+        }
+        let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let addr = (bare, port)
+            .to_socket_addrs()
+            .map_err(|e| ConfigError::Resolve { host: format!("{host}:{port}"), reason: e.to_string() })?
+            .next()
+            .ok_or_else(|| ConfigError::Resolve {
+                host: format!("{host}:{port}"),
+                reason: "no address".to_string(),
+            })?;
+        Ok(Target { url: url.to_string(), addr, authority, path })
+    }
+}
+
+/// The load model.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Model {
+    /// `connections` connections, each sending its next request as soon as the last is answered.
+    Closed {
+        /// Connections over time.
+        connections: Plan,
+    },
+    /// Arrivals on a schedule, independent of the responses.
+    Open {
+        /// Arrivals per second over time.
+        rate: Plan,
+        /// The most connections the engine opens to keep up with the schedule.
+        max_connections: usize,
+    },
+}
+
+impl Model {
+    /// `"closed"` or `"open"`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Model::Closed { .. } => "closed",
+            Model::Open { .. } => "open",
+        }
+    }
+
+    /// The connections or rate plan.
+    pub fn plan(&self) -> &Plan {
+        match self {
+            Model::Closed { connections } => connections,
+            Model::Open { rate, .. } => rate,
+        }
+    }
+}
+
+/// When a run ends and how long a request may take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Length of the measured window (after warm-up); `None`: until the request count.
+    pub duration: Option<Duration>,
+    /// Number of measured requests; `None`: until the duration.
+    pub requests: Option<u64>,
+    /// Load before the measured window whose results are discarded.
+    pub warmup: Duration,
+    /// How long one request may take, from send to the end of the response.
+    pub timeout: Duration,
+}
+
+/// A complete, validated run description.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadConfig {
+    /// Where requests go.
+    pub target: Target,
+    /// What is sent.
+    pub request: RequestSpec,
+    /// Closed or open.
+    pub model: Model,
+    /// Worker threads, each with its own event loop and connections.
+    pub threads: usize,
+    /// When the run ends.
+    pub limits: Limits,
+}
+
+impl LoadConfig {
+    /// Checks the settings against each other.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_string()));
+        if self.threads == 0 {
+            return bad("--threads must be at least 1");
+        }
+        if self.limits.duration.is_none() && self.limits.requests.is_none() {
+            return bad("the run needs an end: a duration (-d), a request count (-n) or stages");
+        }
+        if self.limits.duration.is_some_and(|d| d.is_zero()) {
+            return bad("the duration must be longer than 0");
+        }
+        if self.limits.requests == Some(0) {
+            return bad("-n must be at least 1");
+        }
+        if self.limits.timeout.is_zero() {
+            return bad("--timeout must be longer than 0");
+        }
+        if matches!(self.model.plan(), Plan::Stages(_)) && !self.limits.warmup.is_zero() {
+            return bad("--warmup cannot be combined with --stages (they start from 0); make the first stage the warm-up");
+        }
+        match &self.model {
+            Model::Closed { connections } => {
+                if let Plan::Constant(c) = connections {
+                    if *c < 1.0 || c.fract() != 0.0 {
+                        return bad("-c must be a whole number of connections, at least 1");
+                    }
+                }
+                if connections.peak() > 100_000.0 {
+                    return bad("more than 100000 connections is not supported");
+                }
+            }
+            Model::Open { rate, max_connections } => {
+                if *max_connections == 0 {
+                    return bad("--max-connections must be at least 1");
+                }
+                if rate.peak() > 10_000_000.0 {
+                    return bad("a rate above 10000000/s is not supported");
+                }
+            }
+        }
+        if self.request.method.is_empty()
+            || !self.request.method.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        {
+            return Err(ConfigError::Method { text: self.request.method.clone() });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        for bad in ["", "10", "ten seconds", "-1s", "1.2.3s", "5 parsecs"] {
+            let e = parse_duration(bad).unwrap_err();
+            assert!(e.to_string().contains(&format!("'{bad}'")), "{e}");
+        }
+    }
+
+    #[test]
+    fn rates() {
+        assert_eq!(parse_rate("1000"), Ok(1000.0));
+        assert_eq!(parse_rate("2.5/s"), Ok(2.5));
+        for bad in ["0", "-5", "fast", "inf", "NaN"] {
+            assert!(parse_rate(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn stages() {
+        let plan = parse_stages("10s:100, 30s:1000,10s:0").unwrap();
+        assert_eq!(plan.length(), Some(Duration::from_secs(50)));
+        assert_eq!(plan.peak(), 1000.0);
+        for (bad, says) in [
+            ("10s", "has no ':'"),
+            ("10x:5", "bad duration"),
+            ("10s:-1", "bad target"),
+            ("0s:5", "zero length"),
+            ("10s:0", "every target is 0"),
+        ] {
+            let e = parse_stages(bad).unwrap_err().to_string();
+            assert!(e.contains(says) && e.contains(bad), "{e}");
+        }
+    }
+
+    #[test]
+    fn headers() {
+        assert_eq!(parse_header("X-A: b c"), Ok(("X-A".into(), "b c".into())));
+        assert!(parse_header("no colon").is_err());
+        assert!(parse_header("Bad Name: x").is_err());
+        assert!(parse_header("X: a\r\nInjected: 1").is_err());
+    }
+
+    #[test]
+    fn urls() {
+        let t = Target::parse("http://127.0.0.1:8080/a?b=1").unwrap();
+        assert_eq!(t.addr, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(t.path, "/a?b=1");
+        assert_eq!(t.authority, "127.0.0.1:8080");
+        let t = Target::parse("http://[::1]:9/").unwrap();
+        assert_eq!(t.addr, "[::1]:9".parse().unwrap());
+        assert_eq!(Target::parse("http://localhost").unwrap().path, "/");
+        assert!(matches!(Target::parse("https://x/"), Err(ConfigError::TlsUnsupported { .. })));
+        let e = Target::parse("ftp://x/").unwrap_err().to_string();
+        assert!(e.contains("ftp://x/"), "{e}");
+        assert!(Target::parse("not a url").is_err());
+        assert!(Target::parse("127.0.0.1:80").is_err());
+    }
+}

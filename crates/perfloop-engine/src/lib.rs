@@ -1,0 +1,303 @@
+//! perfloop's load engine.
+//!
+//! [`run`] drives one run: it validates a [`LoadConfig`], starts one worker thread per
+//! share of the load (each a `mio` event loop with its own connections and recorder, see
+//! `worker`), collects each worker's finished seconds into the timeline as they arrive,
+//! and merges the workers' histograms and counts into an [`Outcome`] at the end.
+//!
+//! The engine knows nothing of storage, reports or the command line.
+
+mod config;
+mod http;
+mod level;
+mod outcome;
+mod recorder;
+mod schedule;
+mod usage;
+mod worker;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+
+pub use config::{
+    ConfigError, Limits, LoadConfig, Model, RequestSpec, Target, parse_duration, parse_header, parse_rate,
+    parse_stages,
+};
+pub use http::HEADER_CAP;
+pub use level::{Level, Preset};
+pub use outcome::{
+    Counts, Ending, ErrorKind, GeneratorUsage, Outcome, SATURATION_BUSY, TimelineRow,
+};
+pub use schedule::{Arrivals, Plan, Stage};
+pub use usage::{ProcessCpu, thread_cpu};
+
+use recorder::{Interval, Recorder, Report, WorkerResult, histogram};
+use worker::{Share, Shared, Worker};
+
+/// Receives the timeline as the run goes.
+pub trait Observer {
+    /// A second of the measured window is complete.
+    fn second(&mut self, row: &TimelineRow);
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Silent;
+
+impl Observer for Silent {
+    fn second(&mut self, _row: &TimelineRow) {}
+}
+
+/// A run that could not take place.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A worker thread could not be started.
+    #[error("cannot start worker thread: {0}")]
+    Spawn(#[source] std::io::Error),
+}
+
+/// Runs the load described by `config` until it ends or `stop` is set.
+pub fn run(config: &LoadConfig, stop: Arc<AtomicBool>, observer: &mut dyn Observer) -> Result<Outcome, RunError> {
+    config.validate()?;
+    let request = http::request_bytes(&config.request);
+    let plan = config.model.plan();
+    let duration = config.limits.duration.or(plan.length());
+    let workers = match &config.model {
+        Model::Closed { connections } => config.threads.min(connections.peak().max(1.0) as usize),
+        Model::Open { max_connections, .. } => config.threads.min(*max_connections),
+    }
+    .max(1);
+    let max_per_worker = match &config.model {
+        Model::Open { max_connections, .. } => max_connections.div_ceil(workers),
+        Model::Closed { .. } => usize::MAX,
+    };
+
+    let shared = Shared { stop, ..Shared::default() };
+    let (tx, rx) = mpsc::channel::<Report>();
+    let cpu0 = ProcessCpu::now();
+    let t0 = Instant::now();
+    let window_start = t0 + config.limits.warmup;
+    let window_end = duration.map(|d| window_start + d);
+    let cutoff = window_end.filter(|_| matches!(config.model, Model::Closed { .. }));
+
+    let mut results: Vec<Option<(WorkerResult, Instant)>> = (0..workers).map(|_| None).collect();
+    let mut rows = RowAssembler::new(workers);
+    std::thread::scope(|scope| -> Result<(), RunError> {
+        for id in 0..workers {
+            let share = Share {
+                id,
+                workers,
+                t0,
+                window_start,
+                window_end,
+                quota: config.limits.requests.map(|n| n / workers as u64 + u64::from((id as u64) < n % workers as u64)),
+                max_connections: max_per_worker,
+            };
+            let tx = tx.clone();
+            let (shared, request) = (&shared, request.as_slice());
+            let spawned = std::thread::Builder::new()
+                .name(format!("perfloop-worker-{id}"))
+                .spawn_scoped(scope, move || {
+                    let rec = Recorder::new(id, window_start, cutoff, tx.clone());
+                    match Worker::new(share, shared, config, request, rec) {
+                        Ok(w) => w.run(),
+                        Err(e) => {
+                            shared.stop.store(true, Ordering::Relaxed);
+                            let rec = Recorder::new(id, window_start, cutoff, tx);
+                            rec.finish(|rec| WorkerResult {
+                                latency: rec.latency,
+                                lag: rec.lag,
+                                counts: rec.counts,
+                                busy: 0.0,
+                                last_completion: None,
+                                peak_connections: 0,
+                                ever_connected: false,
+                                last_connect_error: Some(format!("worker setup failed: {e}")),
+                            });
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                shared.stop.store(true, Ordering::Relaxed);
+                return Err(RunError::Spawn(e));
+            }
+        }
+        drop(tx);
+        while let Ok(report) = rx.recv() {
+            match report {
+                Report::Interval(w, interval) => rows.add(w, interval, observer),
+                Report::Done(w, result) => {
+                    results[w] = Some((*result, Instant::now()));
+                    rows.worker_done(w, observer);
+                }
+            }
+        }
+        Ok(())
+    })?;
+
+    let interrupted = shared.stop.load(Ordering::Relaxed);
+    let stopped_at = results.iter().flatten().map(|(_, at)| *at).max().unwrap_or(t0);
+    let last_completion = results.iter().flatten().filter_map(|(r, _)| r.last_completion).max();
+    let since_start = |t: Instant| t.saturating_duration_since(window_start);
+    let measured = match (window_end, &config.model) {
+        _ if interrupted => since_start(stopped_at),
+        (Some(end), Model::Closed { .. }) => end - window_start,
+        // The open model drains what is in flight after the window.
+        (Some(end), Model::Open { .. }) => (end - window_start).max(last_completion.map_or(Duration::ZERO, since_start)),
+        (None, _) => last_completion.map_or_else(|| since_start(stopped_at), since_start),
+    };
+    let window = match window_end {
+        Some(end) => measured.min(end - window_start),
+        None => measured,
+    };
+    let cpu = ProcessCpu::now().since(cpu0);
+
+    let mut latency = histogram();
+    let mut lag = histogram();
+    let mut counts = Counts::default();
+    let mut busy = Vec::with_capacity(workers);
+    let mut peak_connections = 0;
+    let mut any_connected = false;
+    let mut last_connect_error = None;
+    for (r, _) in results.into_iter().flatten() {
+        let _ = latency.add(&r.latency);
+        let _ = lag.add(&r.lag);
+        counts.merge(&r.counts);
+        busy.push(r.busy);
+        peak_connections += r.peak_connections;
+        any_connected |= r.ever_connected;
+        last_connect_error = last_connect_error.or(r.last_connect_error);
+    }
+    let ending = if shared.unreachable.load(Ordering::Relaxed) && !any_connected {
+        Ending::Unreachable
+    } else if interrupted {
+        Ending::Interrupted
+    } else {
+        Ending::Completed
+    };
+    let saturated = busy.iter().any(|&b| b >= SATURATION_BUSY);
+    Ok(Outcome {
+        latency,
+        lag: matches!(config.model, Model::Open { .. }).then_some(lag),
+        counts,
+        timeline: rows.finish(measured),
+        measured,
+        window,
+        generator: GeneratorUsage {
+            cpu_user_s: cpu.user.as_secs_f64(),
+            cpu_sys_s: cpu.sys.as_secs_f64(),
+            threads_busy: busy,
+            saturated,
+        },
+        ending,
+        peak_connections,
+        last_connect_error,
+    })
+}
+
+/// Merges the workers' seconds into timeline rows, in order, as soon as every worker has
+/// reported a second (or ended).
+struct RowAssembler {
+    pending: BTreeMap<u64, Interval>,
+    reported: Vec<Option<u64>>,
+    done: Vec<bool>,
+    next: u64,
+    rows: Vec<TimelineRow>,
+}
+
+impl RowAssembler {
+    fn new(workers: usize) -> Self {
+        RowAssembler {
+            pending: BTreeMap::new(),
+            reported: vec![None; workers],
+            done: vec![false; workers],
+            next: 0,
+            rows: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, worker: usize, interval: Interval, observer: &mut dyn Observer) {
+        self.reported[worker] = Some(interval.index);
+        match self.pending.get_mut(&interval.index) {
+            Some(row) => {
+                let _ = row.latency.add(&interval.latency);
+                row.requests += interval.requests;
+                row.errors += interval.errors;
+            }
+            None => {
+                self.pending.insert(interval.index, interval);
+            }
+        }
+        self.emit(observer);
+    }
+
+    fn worker_done(&mut self, worker: usize, observer: &mut dyn Observer) {
+        self.done[worker] = true;
+        self.emit(observer);
+    }
+
+    fn complete(&self, index: u64) -> bool {
+        self.reported
+            .iter()
+            .zip(&self.done)
+            .all(|(r, &d)| d || r.is_some_and(|r| r >= index))
+    }
+
+    fn emit(&mut self, observer: &mut dyn Observer) {
+        while self.complete(self.next) {
+            let Some(interval) = self.pending.remove(&self.next) else {
+                if self.done.iter().all(|&d| d) {
+                    return;
+                }
+                self.next += 1;
+                continue;
+            };
+            let row = row_of(&interval, 1.0);
+            observer.second(&row);
+            self.rows.push(row);
+            self.next += 1;
+        }
+    }
+
+    /// The rows inside the measured window; the last one's length is cut to the window.
+    fn finish(mut self, measured: Duration) -> Vec<TimelineRow> {
+        let mut rest: Vec<Interval> = std::mem::take(&mut self.pending).into_values().collect();
+        rest.sort_by_key(|i| i.index);
+        self.rows.extend(rest.iter().map(|i| row_of(i, 1.0)));
+        let total = measured.as_secs_f64();
+        self.rows.retain(|r| (r.t_s as f64) < total || r.requests > 0);
+        for row in &mut self.rows {
+            let length = (total - row.t_s as f64).clamp(1e-3, 1.0);
+            if length < 1.0 {
+                *row = TimelineRow { length_s: length, rps: row.requests as f64 / length, ..row.clone() };
+            }
+        }
+        self.rows
+    }
+}
+
+fn row_of(interval: &Interval, length_s: f64) -> TimelineRow {
+    let ms = |h: &Histogram<u64>, q: f64| {
+        if h.is_empty() { 0.0 } else { h.value_at_quantile(q) as f64 / 1000.0 }
+    };
+    let h = &interval.latency;
+    TimelineRow {
+        t_s: interval.index,
+        length_s,
+        requests: interval.requests,
+        errors: interval.errors,
+        rps: interval.requests as f64 / length_s,
+        p50_ms: ms(h, 0.5),
+        p90_ms: ms(h, 0.9),
+        p99_ms: ms(h, 0.99),
+        max_ms: if h.is_empty() { 0.0 } else { h.max() as f64 / 1000.0 },
+    }
+}

@@ -1,0 +1,210 @@
+//! What a run produced: merged histograms, counts, the per-second timeline and the
+//! generator's own resource use. Plain data; the report crate turns it into a run record.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+/// Why a request failed. Every failed attempt has exactly one kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ErrorKind {
+    /// The TCP connection could not be established.
+    Connect,
+    /// No complete response within the request timeout.
+    Timeout,
+    /// The connection was reset (RST, broken pipe).
+    Reset,
+    /// The server closed the connection before the response was complete.
+    Closed,
+    /// The bytes received were not a valid HTTP/1.x response.
+    Malformed,
+    /// The response's header block exceeded the cap.
+    HeadersTooLarge,
+    /// A response with a 4xx status.
+    Status4xx,
+    /// A response with a 5xx status.
+    Status5xx,
+}
+
+impl ErrorKind {
+    /// All kinds, in report order.
+    pub const ALL: [ErrorKind; 8] = [
+        ErrorKind::Connect,
+        ErrorKind::Timeout,
+        ErrorKind::Reset,
+        ErrorKind::Closed,
+        ErrorKind::Malformed,
+        ErrorKind::HeadersTooLarge,
+        ErrorKind::Status4xx,
+        ErrorKind::Status5xx,
+    ];
+
+    /// The name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Connect => "connect",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Reset => "reset",
+            ErrorKind::Closed => "closed",
+            ErrorKind::Malformed => "malformed",
+            ErrorKind::HeadersTooLarge => "headers_too_large",
+            ErrorKind::Status4xx => "status_4xx",
+            ErrorKind::Status5xx => "status_5xx",
+        }
+    }
+
+    /// The kind of a response with `status`, if that status is an error.
+    pub fn of_status(status: u16) -> Option<ErrorKind> {
+        match status {
+            400..=499 => Some(ErrorKind::Status4xx),
+            500.. => Some(ErrorKind::Status5xx),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Request accounting. `total() = ok + errors`; `dropped` and `unfinished` are separate.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Responses with a status below 400.
+    pub ok: u64,
+    /// Failed attempts and error responses (status ≥ 400).
+    pub errors: u64,
+    /// Open model: arrivals that could not be sent before the end of the run.
+    pub dropped: u64,
+    /// Requests in flight when the run stopped without draining (closed model, Ctrl-C).
+    pub unfinished: u64,
+    /// Requests sent (or attempted) whose start lies in the measured window.
+    pub sent: u64,
+    /// Responses by status code.
+    pub by_status: BTreeMap<u16, u64>,
+    /// Errors by kind, indexed like [`ErrorKind::ALL`].
+    pub by_kind: [u64; 8],
+    /// Body bytes received in responses.
+    pub body_bytes: u64,
+}
+
+impl Counts {
+    /// Responses and failed attempts.
+    pub fn total(&self) -> u64 {
+        self.ok + self.errors
+    }
+
+    /// Errors of one kind.
+    pub fn errors_of(&self, kind: ErrorKind) -> u64 {
+        self.by_kind[kind.index()]
+    }
+
+    pub(crate) fn merge(&mut self, other: &Counts) {
+        self.ok += other.ok;
+        self.errors += other.errors;
+        self.dropped += other.dropped;
+        self.unfinished += other.unfinished;
+        self.sent += other.sent;
+        self.body_bytes += other.body_bytes;
+        for (status, n) in &other.by_status {
+            *self.by_status.entry(*status).or_default() += n;
+        }
+        for (mine, theirs) in self.by_kind.iter_mut().zip(other.by_kind) {
+            *mine += theirs;
+        }
+    }
+}
+
+/// One second of the measured window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineRow {
+    /// Start of the second, in seconds since the measured window opened.
+    pub t_s: u64,
+    /// Length of this row in seconds (1 except for a last, partial second).
+    pub length_s: f64,
+    /// Requests completed (responses and failed attempts) in this second.
+    pub requests: u64,
+    /// Of which errors.
+    pub errors: u64,
+    /// `requests / length_s`.
+    pub rps: f64,
+    /// Latency percentiles of the responses completed in this second, in milliseconds.
+    pub p50_ms: f64,
+    /// 90th percentile.
+    pub p90_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+    /// Maximum.
+    pub max_ms: f64,
+}
+
+/// How busy the load generator itself was.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GeneratorUsage {
+    /// User CPU seconds of the whole perfloop process during the run.
+    pub cpu_user_s: f64,
+    /// System CPU seconds of the whole perfloop process during the run.
+    pub cpu_sys_s: f64,
+    /// Per worker thread: its CPU time divided by its wall time.
+    pub threads_busy: Vec<f64>,
+    /// Whether a worker thread was busy at least [`SATURATION_BUSY`] of the run.
+    pub saturated: bool,
+}
+
+/// The busy fraction from which a worker thread counts as saturated.
+pub const SATURATION_BUSY: f64 = 0.9;
+
+/// Why the run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The duration, the stages or the request count was reached.
+    Completed,
+    /// Stopped from outside (Ctrl-C) before the end.
+    Interrupted,
+    /// No connection could ever be established.
+    Unreachable,
+}
+
+/// Everything a run measured.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Latency of every response in the measured window, in microseconds. In the open
+    /// model it is measured from the intended send time.
+    pub latency: Histogram<u64>,
+    /// Open model: how late the worker noticed each arrival, in microseconds.
+    pub lag: Option<Histogram<u64>>,
+    /// Request accounting.
+    pub counts: Counts,
+    /// One row per second of the measured window.
+    pub timeline: Vec<TimelineRow>,
+    /// Length of the measured window, including the open model's drain.
+    pub measured: Duration,
+    /// Length of the schedule's window (without drain), the achieved rate's denominator.
+    pub window: Duration,
+    /// The generator's own resource use.
+    pub generator: GeneratorUsage,
+    /// Why the run ended.
+    pub ending: Ending,
+    /// The most connections open at once, over all workers.
+    pub peak_connections: usize,
+    /// The last connection error seen, for messages.
+    pub last_connect_error: Option<String>,
+}
+
+impl Outcome {
+    /// Completed requests per second over the measured window.
+    pub fn throughput_rps(&self) -> f64 {
+        per_second(self.counts.total(), self.measured)
+    }
+
+    /// Open model: requests sent per second over the schedule's window.
+    pub fn achieved_rate(&self) -> f64 {
+        per_second(self.counts.sent, self.window)
+    }
+}
+
+fn per_second(n: u64, d: Duration) -> f64 {
+    let s = d.as_secs_f64();
+    if s > 0.0 { n as f64 / s } else { 0.0 }
+}

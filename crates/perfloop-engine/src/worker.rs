@@ -1,0 +1,755 @@
+//! One worker thread: a `mio` event loop that owns its connections and its recorder.
+//!
+//! Per request the hot path costs one `write`, one `read` and a share of one `epoll_wait`:
+//! the next request is written as soon as the previous response is parsed, with no
+//! readiness round trip, and sockets stay registered edge-triggered for their whole life.
+//! Open-model arrivals are timed by a `timerfd` (nanosecond resolution, timer slack
+//! lowered) so the schedule does not inherit `epoll_wait`'s millisecond granularity.
+//!
+//! Nothing here is shared with other workers except two flags read once per loop turn.
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, AsRawFd};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+use nix::sys::time::TimeSpec;
+use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
+use slab::Slab;
+
+use crate::config::{LoadConfig, Model};
+use crate::http::{ParseError, Progress, Response, ResponseParser};
+use crate::outcome::ErrorKind;
+use crate::recorder::{Recorder, WorkerResult};
+use crate::schedule::{Arrivals, Plan};
+use crate::usage::thread_cpu;
+
+const TIMER: Token = Token(usize::MAX);
+/// How often timeouts, back-offs and the closed model's connection target are checked.
+const TICK: Duration = Duration::from_millis(10);
+const BACKOFF_MIN: Duration = Duration::from_millis(10);
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// Failed connects in a row, with nothing ever connected, after which the target is
+/// declared unreachable (about 0.3 s of back-off).
+const UNREACHABLE_AFTER: u32 = 6;
+/// Open model: the most arrivals one worker queues while no connection is free.
+const PENDING_CAP: usize = 1 << 20;
+const READ_BUF: usize = 64 * 1024;
+
+/// Flags shared by all workers and the coordinator.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    /// Stop now (Ctrl-C, or the target is unreachable).
+    pub(crate) stop: Arc<AtomicBool>,
+    /// Some worker has established a connection.
+    pub(crate) any_connected: AtomicBool,
+    /// A worker gave up on connecting.
+    pub(crate) unreachable: AtomicBool,
+}
+
+/// This worker's share of the run.
+#[derive(Debug, Clone)]
+pub(crate) struct Share {
+    pub(crate) id: usize,
+    pub(crate) workers: usize,
+    pub(crate) t0: Instant,
+    pub(crate) window_start: Instant,
+    pub(crate) window_end: Option<Instant>,
+    pub(crate) quota: Option<u64>,
+    pub(crate) max_connections: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Phase {
+    Connecting,
+    Idle,
+    Writing,
+    Reading,
+    Backoff(Instant),
+}
+
+struct Slot {
+    stream: Option<TcpStream>,
+    phase: Phase,
+    parser: ResponseParser,
+    written: usize,
+    /// The latency origin: the intended time (open) or the start of the attempt (closed).
+    start: Instant,
+    /// The timeout origin: when the write (or the connect) began.
+    since: Instant,
+    /// Closed model: the slot's connect belongs to a counted request.
+    attempt: bool,
+    backoff: Duration,
+}
+
+/// What a read turn ended with.
+enum ReadEnd {
+    Pending,
+    Done(Response, Instant),
+    Failed(ErrorKind),
+}
+
+pub(crate) struct Worker<'a> {
+    share: Share,
+    shared: &'a Shared,
+    config: &'a LoadConfig,
+    request: &'a [u8],
+    poll: Poll,
+    slots: Slab<Slot>,
+    buf: Box<[u8]>,
+    rec: Recorder,
+    closed_plan: Option<Plan>,
+    open: Option<OpenState>,
+    /// Measured requests begun (closed) or arrivals taken (open), against the quota.
+    issued: u64,
+    stopping: bool,
+    connect_failures: u32,
+    ever_connected: bool,
+    last_connect_error: Option<String>,
+    peak_connections: usize,
+    next_tick: Instant,
+}
+
+struct OpenState {
+    arrivals: Arrivals,
+    next: Option<Instant>,
+    pending: VecDeque<Instant>,
+    idle: Vec<usize>,
+    timer: Option<TimerFd>,
+    armed: Option<Instant>,
+}
+
+impl<'a> Worker<'a> {
+    pub(crate) fn new(
+        share: Share,
+        shared: &'a Shared,
+        config: &'a LoadConfig,
+        request: &'a [u8],
+        rec: Recorder,
+    ) -> io::Result<Self> {
+        let poll = Poll::new()?;
+        let (closed_plan, open) = match &config.model {
+            Model::Closed { connections } => (Some(connections.clone()), None),
+            Model::Open { rate, .. } => {
+                // A finer timer slack sharpens the schedule; not fatal if refused.
+                let _ = nix::sys::prctl::set_timerslack(1_000);
+                let timer = TimerFd::new(ClockId::CLOCK_MONOTONIC, TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC).ok();
+                if let Some(t) = &timer {
+                    poll.registry().register(&mut SourceFd(&t.as_fd().as_raw_fd()), TIMER, Interest::READABLE)?;
+                }
+                let mut arrivals = Arrivals::new(rate, share.id, share.workers);
+                let next = arrivals.next_time().map(|s| share.t0 + Duration::from_secs_f64(s));
+                let open = OpenState { arrivals, next, pending: VecDeque::new(), idle: Vec::new(), timer, armed: None };
+                (None, Some(open))
+            }
+        };
+        let now = Instant::now();
+        Ok(Worker {
+            share,
+            shared,
+            config,
+            request,
+            poll,
+            slots: Slab::new(),
+            buf: vec![0u8; READ_BUF].into_boxed_slice(),
+            rec,
+            closed_plan,
+            open,
+            issued: 0,
+            stopping: false,
+            connect_failures: 0,
+            ever_connected: false,
+            last_connect_error: None,
+            peak_connections: 0,
+            next_tick: now,
+        })
+    }
+
+    /// Runs until the share is done, then hands the results to the coordinator.
+    pub(crate) fn run(mut self) {
+        let cpu0 = thread_cpu();
+        let wall0 = Instant::now();
+        if let Err(e) = self.event_loop() {
+            self.last_connect_error = Some(format!("event loop failed: {e}"));
+            self.shared.stop.store(true, Ordering::Relaxed);
+        }
+        let busy = {
+            let wall = wall0.elapsed().as_secs_f64();
+            if wall > 0.0 { (thread_cpu().saturating_sub(cpu0)).as_secs_f64() / wall } else { 0.0 }
+        };
+        let peak = self.peak_connections;
+        let ever = self.ever_connected;
+        let err = self.last_connect_error.take();
+        self.rec.finish(|rec| WorkerResult {
+            latency: rec.latency,
+            lag: rec.lag,
+            counts: rec.counts,
+            busy,
+            last_completion: rec.last_completion,
+            peak_connections: peak,
+            ever_connected: ever,
+            last_connect_error: err,
+        });
+    }
+
+    fn event_loop(&mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        let now = Instant::now();
+        self.start(now);
+        loop {
+            let now = Instant::now();
+            if self.shared.stop.load(Ordering::Relaxed) {
+                self.abandon(true);
+                return Ok(());
+            }
+            if self.open.is_some() {
+                self.arrivals(now);
+            }
+            if now >= self.next_tick {
+                self.tick(now);
+                self.next_tick = now + TICK;
+            }
+            self.rec.roll(now);
+            if self.finished(now) {
+                return Ok(());
+            }
+            let mut wake = self.next_tick.min(self.rec.next_roll());
+            if let Some(OpenState { next: Some(next), timer: None, .. }) = &self.open {
+                wake = wake.min(*next);
+            }
+            let wake = match self.share.window_end {
+                Some(end) if end > now => wake.min(end),
+                _ => wake,
+            };
+            self.arm_timer(now);
+            let timeout = wake.saturating_duration_since(now);
+            match self.poll.poll(&mut events, Some(timeout)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            for event in events.iter() {
+                let token = event.token();
+                if token == TIMER {
+                    continue;
+                }
+                self.on_event(token.0, event);
+            }
+        }
+    }
+
+    /// Opens the first connections.
+    fn start(&mut self, now: Instant) {
+        match &self.config.model {
+            Model::Closed { .. } => self.adjust_connections(now),
+            Model::Open { rate, .. } => {
+                let per_worker = rate.peak() / self.share.workers as f64;
+                let initial = ((per_worker / 1000.0).ceil() as usize).clamp(1, self.share.max_connections);
+                for _ in 0..initial {
+                    self.open_slot(now, false);
+                }
+            }
+        }
+    }
+
+    // ---- slots ---------------------------------------------------------------------------
+
+    fn open_slot(&mut self, now: Instant, attempt: bool) -> usize {
+        let key = self.slots.insert(Slot {
+            stream: None,
+            phase: Phase::Connecting,
+            parser: ResponseParser::new(&self.config.request.method),
+            written: 0,
+            start: now,
+            since: now,
+            attempt,
+            backoff: Duration::ZERO,
+        });
+        self.peak_connections = self.peak_connections.max(self.slots.len());
+        self.connect(key, now);
+        key
+    }
+
+    /// Starts a non-blocking connect on the slot.
+    fn connect(&mut self, key: usize, now: Instant) {
+        let addr = self.config.target.addr;
+        let result = TcpStream::connect(addr).and_then(|mut s| {
+            s.set_nodelay(true)?;
+            self.poll.registry().register(&mut s, Token(key), Interest::READABLE | Interest::WRITABLE)?;
+            Ok(s)
+        });
+        let Some(slot) = self.slots.get_mut(key) else { return };
+        slot.since = now;
+        match result {
+            Ok(stream) => {
+                slot.stream = Some(stream);
+                slot.phase = Phase::Connecting;
+            }
+            Err(e) => self.connect_failed(key, now, &e),
+        }
+    }
+
+    fn connect_failed(&mut self, key: usize, now: Instant, error: &io::Error) {
+        self.connect_failures += 1;
+        self.last_connect_error = Some(error.to_string());
+        let Some(slot) = self.slots.get_mut(key) else { return };
+        slot.stream = None;
+        slot.parser.reset();
+        slot.backoff = (slot.backoff * 2).clamp(BACKOFF_MIN, BACKOFF_MAX);
+        slot.phase = Phase::Backoff(now + slot.backoff);
+        if slot.attempt {
+            slot.attempt = false;
+            let start = slot.start;
+            self.rec.error(start, now, ErrorKind::Connect);
+        } else if let Some(open) = &mut self.open {
+            // The open model charges the failure to the oldest waiting arrival.
+            if let Some(intended) = open.pending.pop_front() {
+                self.rec.sent(intended);
+                self.rec.error(intended, now, ErrorKind::Connect);
+            }
+        }
+        let nobody = !self.ever_connected && !self.shared.any_connected.load(Ordering::Relaxed);
+        if nobody && self.connect_failures >= UNREACHABLE_AFTER {
+            self.shared.unreachable.store(true, Ordering::Relaxed);
+            self.shared.stop.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn connected(&mut self, key: usize, now: Instant) {
+        self.connect_failures = 0;
+        if !self.ever_connected {
+            self.ever_connected = true;
+            self.shared.any_connected.store(true, Ordering::Relaxed);
+        }
+        let Some(slot) = self.slots.get_mut(key) else { return };
+        slot.backoff = Duration::ZERO;
+        if slot.attempt {
+            slot.attempt = false;
+            slot.phase = Phase::Writing;
+            slot.written = 0;
+            slot.since = now;
+            self.write(key, now);
+        } else {
+            slot.phase = Phase::Idle;
+            self.next_for(key, now);
+        }
+    }
+
+    /// Drops the slot's stream; the next step reconnects if needed.
+    fn disconnect(&mut self, key: usize) {
+        if let Some(slot) = self.slots.get_mut(key) {
+            if let Some(mut s) = slot.stream.take() {
+                let _ = self.poll.registry().deregister(&mut s);
+            }
+            slot.parser.reset();
+            slot.phase = Phase::Idle;
+        }
+        if let Some(open) = &mut self.open {
+            open.idle.retain(|&k| k != key);
+        }
+    }
+
+    fn remove(&mut self, key: usize) {
+        self.disconnect(key);
+        self.slots.try_remove(key);
+    }
+
+    // ---- requests ------------------------------------------------------------------------
+
+    /// Decides what an idle slot does next.
+    fn next_for(&mut self, key: usize, now: Instant) {
+        if self.stopping {
+            self.remove(key);
+            return;
+        }
+        if self.closed_plan.is_some() {
+            if self.slots.len() > self.closed_target(now) || !self.quota_left() {
+                self.remove(key);
+            } else {
+                self.begin(key, now, now);
+            }
+            return;
+        }
+        let Some(open) = &mut self.open else { return };
+        match open.pending.pop_front() {
+            Some(intended) => self.begin(key, intended, now),
+            None => {
+                if self.slots.get(key).is_some_and(|s| s.stream.is_some()) {
+                    open.idle.push(key);
+                } else {
+                    self.remove(key);
+                }
+            }
+        }
+    }
+
+    /// Begins a request on the slot: writes it, or connects first.
+    fn begin(&mut self, key: usize, start: Instant, now: Instant) {
+        if self.closed_plan.is_some() && self.rec.measured(start) {
+            self.issued += 1;
+        }
+        self.rec.sent(start);
+        let Some(slot) = self.slots.get_mut(key) else { return };
+        slot.start = start;
+        slot.since = now;
+        slot.written = 0;
+        if slot.stream.is_some() {
+            slot.phase = Phase::Writing;
+            self.write(key, now);
+        } else {
+            slot.attempt = true;
+            self.connect(key, now);
+        }
+    }
+
+    fn write(&mut self, key: usize, now: Instant) {
+        let request = self.request;
+        let Some(slot) = self.slots.get_mut(key) else { return };
+        let Some(stream) = slot.stream.as_mut() else { return };
+        loop {
+            match stream.write(&request[slot.written..]) {
+                Ok(0) => return self.fail(key, now, ErrorKind::Closed),
+                Ok(n) => {
+                    slot.written += n;
+                    if slot.written == request.len() {
+                        slot.phase = Phase::Reading;
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return self.fail(key, now, io_kind(&e)),
+            }
+        }
+    }
+
+    /// Reads what is there and advances the parser.
+    fn read(slot: &mut Slot, buf: &mut [u8]) -> ReadEnd {
+        let Some(stream) = slot.stream.as_mut() else { return ReadEnd::Failed(ErrorKind::Closed) };
+        loop {
+            match stream.read(buf) {
+                Ok(0) => {
+                    return match slot.parser.eof() {
+                        Some(resp) => ReadEnd::Done(resp, Instant::now()),
+                        None => ReadEnd::Failed(ErrorKind::Closed),
+                    };
+                }
+                Ok(n) => match slot.parser.feed(&buf[..n]) {
+                    Ok(Progress::More) if n < buf.len() => return ReadEnd::Pending,
+                    Ok(Progress::More) => {}
+                    Ok(Progress::Done(resp)) => return ReadEnd::Done(resp, Instant::now()),
+                    Err(ParseError::Malformed) => return ReadEnd::Failed(ErrorKind::Malformed),
+                    Err(ParseError::HeadersTooLarge) => return ReadEnd::Failed(ErrorKind::HeadersTooLarge),
+                },
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadEnd::Pending,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return ReadEnd::Failed(io_kind(&e)),
+            }
+        }
+    }
+
+    fn complete(&mut self, key: usize, resp: Response, now: Instant) {
+        let Some(slot) = self.slots.get_mut(key) else { return };
+        let (start, body) = (slot.start, slot.parser.body_bytes);
+        slot.parser.reset();
+        slot.phase = Phase::Idle;
+        self.rec.response(start, now, resp.status, body);
+        if !resp.keep_alive || resp.trailing > 0 {
+            self.disconnect(key);
+        }
+        self.next_for(key, now);
+    }
+
+    fn fail(&mut self, key: usize, now: Instant, kind: ErrorKind) {
+        let Some(slot) = self.slots.get(key) else { return };
+        let start = slot.start;
+        self.rec.error(start, now, kind);
+        self.disconnect(key);
+        self.next_for(key, now);
+    }
+
+    fn on_event(&mut self, key: usize, event: &mio::event::Event) {
+        let Some(slot) = self.slots.get_mut(key) else { return };
+        let now = Instant::now();
+        match slot.phase {
+            Phase::Connecting => {
+                let Some(stream) = slot.stream.as_ref() else { return };
+                match stream.take_error() {
+                    Ok(Some(e)) | Err(e) => self.connect_failed(key, now, &e),
+                    Ok(None) => match stream.peer_addr() {
+                        Ok(_) => self.connected(key, now),
+                        Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                            if event.is_error() || event.is_write_closed() {
+                                let e = io::Error::new(io::ErrorKind::ConnectionRefused, "connection failed");
+                                self.connect_failed(key, now, &e);
+                            }
+                        }
+                        Err(e) => self.connect_failed(key, now, &e),
+                    },
+                }
+            }
+            Phase::Writing => {
+                if event.is_writable() || event.is_error() {
+                    self.write(key, now);
+                }
+            }
+            Phase::Reading => match Self::read(slot, &mut self.buf) {
+                ReadEnd::Pending => {}
+                ReadEnd::Done(resp, at) => self.complete(key, resp, at),
+                ReadEnd::Failed(kind) => self.fail(key, Instant::now(), kind),
+            },
+            Phase::Idle => {
+                // The server closed an idle connection, or sent bytes nobody asked for.
+                if event.is_readable() || event.is_read_closed() || event.is_error() {
+                    let mut probe = [0u8; 1];
+                    let gone = match slot.stream.as_mut().map(|s| s.read(&mut probe)) {
+                        Some(Err(e)) => e.kind() != io::ErrorKind::WouldBlock,
+                        _ => true,
+                    };
+                    if gone {
+                        self.disconnect(key);
+                        if self.closed_plan.is_some() {
+                            self.next_for(key, now);
+                        } else {
+                            self.remove(key);
+                        }
+                    }
+                }
+            }
+            Phase::Backoff(_) => {}
+        }
+    }
+
+    // ---- time ----------------------------------------------------------------------------
+
+    fn closed_target(&self, now: Instant) -> usize {
+        let Some(plan) = &self.closed_plan else { return 0 };
+        if self.share.window_end.is_some_and(|end| now >= end) {
+            return 0;
+        }
+        // Stage plans have no warm-up, so their clock starts with the window.
+        let t = now.saturating_duration_since(self.share.window_start).as_secs_f64();
+        let total = plan.at(t).round().max(0.0) as usize;
+        let (w, n) = (self.share.workers, self.share.id);
+        total / w + usize::from(n < total % w)
+    }
+
+    fn quota_left(&self) -> bool {
+        self.share.quota.is_none_or(|q| self.issued < q)
+    }
+
+    /// Closed model: opens or retires connections to follow the plan.
+    fn adjust_connections(&mut self, now: Instant) {
+        if self.stopping {
+            return;
+        }
+        let target = self.closed_target(now);
+        let mut busy = self.slots.len();
+        while busy < target && self.quota_left() {
+            let key = self.slots.insert(Slot {
+                stream: None,
+                phase: Phase::Idle,
+                parser: ResponseParser::new(&self.config.request.method),
+                written: 0,
+                start: now,
+                since: now,
+                attempt: false,
+                backoff: Duration::ZERO,
+            });
+            self.peak_connections = self.peak_connections.max(self.slots.len());
+            self.begin(key, now, now);
+            busy += 1;
+        }
+    }
+
+    fn tick(&mut self, now: Instant) {
+        let timeout = self.config.limits.timeout;
+        let mut expired = Vec::new();
+        let mut retry = Vec::new();
+        for (key, slot) in &self.slots {
+            match slot.phase {
+                Phase::Writing | Phase::Reading if now.saturating_duration_since(slot.since) >= timeout => {
+                    expired.push((key, ErrorKind::Timeout));
+                }
+                Phase::Connecting if now.saturating_duration_since(slot.since) >= timeout => {
+                    expired.push((key, ErrorKind::Connect));
+                }
+                Phase::Backoff(until) if now >= until => retry.push(key),
+                _ => {}
+            }
+        }
+        for (key, kind) in expired {
+            if kind == ErrorKind::Connect {
+                let e = io::Error::new(io::ErrorKind::TimedOut, "connect timed out");
+                self.disconnect(key);
+                self.connect_failed(key, now, &e);
+            } else {
+                self.fail(key, now, kind);
+            }
+        }
+        for key in retry {
+            let attempt_needed = match &self.open {
+                Some(open) => !open.pending.is_empty() && !self.stopping,
+                None => !self.stopping,
+            };
+            if !attempt_needed {
+                self.remove(key);
+            } else if self.closed_plan.is_some() {
+                if let Some(slot) = self.slots.get_mut(key) {
+                    slot.phase = Phase::Idle;
+                }
+                self.next_for(key, now);
+            } else {
+                self.connect(key, now);
+            }
+        }
+        if self.closed_plan.is_some() {
+            if self.share.window_end.is_some_and(|end| now >= end) {
+                self.abandon(false);
+            } else {
+                self.adjust_connections(now);
+            }
+        }
+    }
+
+    /// Open model: takes every arrival that is due.
+    fn arrivals(&mut self, now: Instant) {
+        loop {
+            let Some(open) = &mut self.open else { return };
+            let Some(intended) = open.next.filter(|&t| t <= now) else { break };
+            let past_end = self.share.window_end.is_some_and(|end| intended >= end);
+            let quota_hit = self.share.quota.is_some_and(|q| self.issued >= q);
+            if past_end || quota_hit || self.stopping {
+                open.next = None;
+                break;
+            }
+            if intended >= self.share.window_start {
+                self.issued += 1;
+            }
+            open.next = open.arrivals.next_time().map(|s| self.share.t0 + Duration::from_secs_f64(s));
+            let idle = open.idle.pop();
+            self.rec.lag(intended, now);
+            match idle {
+                Some(key) => self.begin(key, intended, now),
+                None => self.enqueue(intended, now),
+            }
+        }
+        let schedule_over = self.open.as_ref().is_some_and(|o| o.next.is_none());
+        if schedule_over && !self.stopping {
+            self.end_schedule();
+        }
+    }
+
+    /// Open model: an arrival waits for a connection; its wait is part of its latency.
+    fn enqueue(&mut self, intended: Instant, now: Instant) {
+        let connecting = self.slots.iter().filter(|(_, s)| s.phase == Phase::Connecting).count();
+        let room = self.slots.len() < self.share.max_connections;
+        let Some(open) = &mut self.open else { return };
+        if open.pending.len() >= PENDING_CAP {
+            if intended >= self.share.window_start {
+                self.rec.counts.dropped += 1;
+            }
+            return;
+        }
+        open.pending.push_back(intended);
+        if room && connecting < open.pending.len() {
+            self.open_slot(now, false);
+        }
+    }
+
+    /// Open model: no more arrivals; what waits unsent at the end of the window is dropped.
+    fn end_schedule(&mut self) {
+        let Some(open) = &mut self.open else { return };
+        if self.share.window_end.is_some() {
+            let window_start = self.share.window_start;
+            let dropped = open.pending.iter().filter(|&&t| t >= window_start).count();
+            self.rec.counts.dropped += dropped as u64;
+            open.pending.clear();
+        }
+        if open.pending.is_empty() {
+            self.stopping = true;
+            let idle: Vec<usize> = open.idle.drain(..).collect();
+            for key in idle {
+                self.remove(key);
+            }
+            let waiting: Vec<usize> = self
+                .slots
+                .iter()
+                .filter(|(_, s)| matches!(s.phase, Phase::Connecting | Phase::Backoff(_) | Phase::Idle))
+                .map(|(k, _)| k)
+                .collect();
+            for key in waiting {
+                self.remove(key);
+            }
+        }
+    }
+
+    fn arm_timer(&mut self, now: Instant) {
+        let Some(open) = &mut self.open else { return };
+        let Some(next) = open.next else { return };
+        if open.armed == Some(next) {
+            return;
+        }
+        let Some(timer) = &open.timer else { return };
+        let wait = next.saturating_duration_since(now).max(Duration::from_nanos(1));
+        if timer.set(Expiration::OneShot(TimeSpec::from_duration(wait)), TimerSetTimeFlags::empty()).is_ok() {
+            open.armed = Some(next);
+        }
+    }
+
+    /// Whether the worker's share is complete.
+    fn finished(&mut self, now: Instant) -> bool {
+        let Some(open) = &self.open else {
+            if self.share.window_end.is_some_and(|end| now >= end) {
+                self.abandon(false);
+                return true;
+            }
+            return !self.quota_left() && self.slots.is_empty();
+        };
+        if !self.stopping && open.next.is_none() {
+            self.end_schedule();
+        }
+        self.stopping && self.slots.is_empty()
+    }
+
+    /// Stops at once: requests in flight are counted as unfinished, queued ones as dropped.
+    fn abandon(&mut self, interrupted: bool) {
+        self.stopping = true;
+        let window_start = self.share.window_start;
+        let unfinished = self
+            .slots
+            .iter()
+            .filter(|(_, s)| {
+                let in_flight = matches!(s.phase, Phase::Writing | Phase::Reading)
+                    || (s.phase == Phase::Connecting && s.attempt);
+                in_flight && s.start >= window_start
+            })
+            .count();
+        self.rec.counts.unfinished += unfinished as u64;
+        if let Some(open) = &mut self.open {
+            if interrupted {
+                self.rec.counts.dropped += open.pending.iter().filter(|&&t| t >= window_start).count() as u64;
+            }
+            open.pending.clear();
+            open.next = None;
+        }
+        let keys: Vec<usize> = self.slots.iter().map(|(k, _)| k).collect();
+        for key in keys {
+            self.remove(key);
+        }
+    }
+}
+
+/// The error kind of a failed socket call.
+fn io_kind(e: &io::Error) -> ErrorKind {
+    match e.kind() {
+        io::ErrorKind::TimedOut => ErrorKind::Timeout,
+        io::ErrorKind::UnexpectedEof => ErrorKind::Closed,
+        _ => ErrorKind::Reset,
+    }
+}
