@@ -46,7 +46,9 @@ pub enum ConfigError {
         text: String,
     },
     /// A stage list did not parse.
-    #[error("invalid stages '{text}': {reason} (expected DURATION:TARGET,..., like 10s:100,30s:1000)")]
+    #[error(
+        "invalid stages '{text}': {reason} (expected DURATION:TARGET,..., like 10s:100,30s:1000)"
+    )]
     Stages {
         /// The text given.
         text: String,
@@ -78,9 +80,13 @@ pub enum ConfigError {
 
 /// Parses a duration such as `500ms`, `10s`, `1.5s`, `2m` or `1h`.
 pub fn parse_duration(text: &str) -> Result<Duration, ConfigError> {
-    let err = || ConfigError::Duration { text: text.to_string() };
+    let err = || ConfigError::Duration {
+        text: text.to_string(),
+    };
     let t = text.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(err)?;
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .ok_or_else(err)?;
     let (num, unit) = t.split_at(split);
     let value: f64 = num.parse().map_err(|_| err())?;
     let scale = match unit.trim() {
@@ -98,13 +104,18 @@ pub fn parse_duration(text: &str) -> Result<Duration, ConfigError> {
 pub fn parse_rate(text: &str) -> Result<f64, ConfigError> {
     match text.trim().trim_end_matches("/s").parse::<f64>() {
         Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
-        _ => Err(ConfigError::Rate { text: text.to_string() }),
+        _ => Err(ConfigError::Rate {
+            text: text.to_string(),
+        }),
     }
 }
 
 /// Parses `--stages '10s:100,30s:1000,10s:0'`: ramps from 0 to each target in turn.
 pub fn parse_stages(text: &str) -> Result<Plan, ConfigError> {
-    let err = |reason: String| ConfigError::Stages { text: text.to_string(), reason };
+    let err = |reason: String| ConfigError::Stages {
+        text: text.to_string(),
+        reason,
+    };
     let mut stages = Vec::new();
     for part in text.split(',') {
         let part = part.trim();
@@ -131,11 +142,15 @@ pub fn parse_stages(text: &str) -> Result<Plan, ConfigError> {
 
 /// Parses `Name: value`.
 pub fn parse_header(text: &str) -> Result<(String, String), ConfigError> {
-    let err = || ConfigError::Header { text: text.to_string() };
+    let err = || ConfigError::Header {
+        text: text.to_string(),
+    };
     let (name, value) = text.split_once(':').ok_or_else(err)?;
     let name = name.trim();
     let valid_name = !name.is_empty()
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
     if !valid_name || value.contains(['\r', '\n']) {
         return Err(err());
     }
@@ -177,30 +192,52 @@ impl Target {
             url: url.to_string(),
             reason: reason.to_string(),
         };
-        let uri: http::Uri = url.parse().map_err(|e: http::uri::InvalidUri| invalid(&e.to_string()))?;
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| invalid(&e.to_string()))?;
         match uri.scheme_str() {
             Some("http") => {}
-            Some("https") => return Err(ConfigError::TlsUnsupported { url: url.to_string() }),
+            Some("https") => {
+                return Err(ConfigError::TlsUnsupported {
+                    url: url.to_string(),
+                });
+            }
             Some(other) => return Err(invalid(&format!("scheme '{other}' is not http"))),
             None => return Err(invalid("no scheme; write it as http://host:port/path")),
         }
-        let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(|| invalid("no host"))?;
+        let host = uri
+            .host()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| invalid("no host"))?;
         let port = uri.port_u16().unwrap_or(80);
-        let authority = uri.authority().map(|a| a.as_str().to_string()).unwrap_or_default();
+        let authority = uri
+            .authority()
+            .map(|a| a.as_str().to_string())
+            .unwrap_or_default();
         if authority.contains('@') {
-            return Err(invalid("user information in URLs is not supported; use -H 'Authorization: ...'"));
+            return Err(invalid(
+                "user information in URLs is not supported; use -H 'Authorization: ...'",
+            ));
         }
         let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         let addr = (bare, port)
             .to_socket_addrs()
-            .map_err(|e| ConfigError::Resolve { host: format!("{host}:{port}"), reason: e.to_string() })?
+            .map_err(|e| ConfigError::Resolve {
+                host: format!("{host}:{port}"),
+                reason: e.to_string(),
+            })?
             .next()
             .ok_or_else(|| ConfigError::Resolve {
                 host: format!("{host}:{port}"),
                 reason: "no address".to_string(),
             })?;
-        Ok(Target { url: url.to_string(), addr, authority, path })
+        Ok(Target {
+            url: url.to_string(),
+            addr,
+            authority,
+            path,
+        })
     }
 }
 
@@ -242,7 +279,8 @@ impl Model {
 /// When a run ends and how long a request may take.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// Length of the measured window (after warm-up); `None`: until the request count.
+    /// Length of the measured window (after warm-up); `None`: until the request count or,
+    /// with stages, the end of the last stage.
     pub duration: Option<Duration>,
     /// Number of measured requests; `None`: until the duration.
     pub requests: Option<u64>,
@@ -274,7 +312,8 @@ impl LoadConfig {
         if self.threads == 0 {
             return bad("--threads must be at least 1");
         }
-        if self.limits.duration.is_none() && self.limits.requests.is_none() {
+        let endless = self.model.plan().length().is_none();
+        if self.limits.duration.is_none() && self.limits.requests.is_none() && endless {
             return bad("the run needs an end: a duration (-d), a request count (-n) or stages");
         }
         if self.limits.duration.is_some_and(|d| d.is_zero()) {
@@ -287,7 +326,9 @@ impl LoadConfig {
             return bad("--timeout must be longer than 0");
         }
         if matches!(self.model.plan(), Plan::Stages(_)) && !self.limits.warmup.is_zero() {
-            return bad("--warmup cannot be combined with --stages (they start from 0); make the first stage the warm-up");
+            return bad(
+                "--warmup cannot be combined with --stages (they start from 0); make the first stage the warm-up",
+            );
         }
         match &self.model {
             Model::Closed { connections } => {
@@ -300,7 +341,10 @@ impl LoadConfig {
                     return bad("more than 100000 connections is not supported");
                 }
             }
-            Model::Open { rate, max_connections } => {
+            Model::Open {
+                rate,
+                max_connections,
+            } => {
                 if *max_connections == 0 {
                     return bad("--max-connections must be at least 1");
                 }
@@ -310,15 +354,22 @@ impl LoadConfig {
             }
         }
         if self.request.method.is_empty()
-            || !self.request.method.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+            || !self
+                .request
+                .method
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
         {
-            return Err(ConfigError::Method { text: self.request.method.clone() });
+            return Err(ConfigError::Method {
+                text: self.request.method.clone(),
+            });
         }
         Ok(())
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -378,7 +429,10 @@ mod tests {
         let t = Target::parse("http://[::1]:9/").unwrap();
         assert_eq!(t.addr, "[::1]:9".parse().unwrap());
         assert_eq!(Target::parse("http://localhost").unwrap().path, "/");
-        assert!(matches!(Target::parse("https://x/"), Err(ConfigError::TlsUnsupported { .. })));
+        assert!(matches!(
+            Target::parse("https://x/"),
+            Err(ConfigError::TlsUnsupported { .. })
+        ));
         let e = Target::parse("ftp://x/").unwrap_err().to_string();
         assert!(e.contains("ftp://x/"), "{e}");
         assert!(Target::parse("not a url").is_err());

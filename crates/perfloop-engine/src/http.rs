@@ -19,14 +19,20 @@ pub fn request_bytes(spec: &RequestSpec) -> Vec<u8> {
     out.push(b' ');
     out.extend_from_slice(spec.path.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\n");
-    let has = |name: &str| spec.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+    let has = |name: &str| {
+        spec.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    };
     if !has("host") {
         out.extend_from_slice(b"Host: ");
         out.extend_from_slice(spec.authority.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
     if !has("user-agent") {
-        out.extend_from_slice(concat!("User-Agent: perfloop/", env!("CARGO_PKG_VERSION"), "\r\n").as_bytes());
+        out.extend_from_slice(
+            concat!("User-Agent: perfloop/", env!("CARGO_PKG_VERSION"), "\r\n").as_bytes(),
+        );
     }
     for (name, value) in &spec.headers {
         out.extend_from_slice(name.as_bytes());
@@ -166,7 +172,11 @@ impl ResponseParser {
     }
 
     fn finish(&mut self, trailing: usize) -> Response {
-        let r = Response { status: self.status, keep_alive: self.keep_alive, trailing };
+        let r = Response {
+            status: self.status,
+            keep_alive: self.keep_alive,
+            trailing,
+        };
         self.state = State::Head;
         self.pending.clear();
         r
@@ -174,74 +184,42 @@ impl ResponseParser {
 
     /// Parses the head. Returns how many bytes of `data` it used once complete.
     fn parse_head(&mut self, data: &[u8]) -> Result<Option<usize>, ParseError> {
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut resp = httparse::Response::new(&mut headers);
-        let (parsed, already) = if self.pending.is_empty() {
-            (resp.parse(data), 0)
-        } else {
-            let already = self.pending.len();
+        let already = self.pending.len();
+        if already > 0 {
             let take = data.len().min(HEADER_CAP + 1 - already.min(HEADER_CAP));
             self.pending.extend_from_slice(&data[..take]);
-            (resp.parse(&self.pending), already)
+        }
+        let bytes = if already == 0 {
+            data
+        } else {
+            &self.pending[..]
         };
-        let head_len = match parsed {
-            Ok(httparse::Status::Complete(n)) => n,
-            Ok(httparse::Status::Partial) => {
-                if already == 0 {
-                    if data.len() > HEADER_CAP {
-                        return Err(ParseError::HeadersTooLarge);
-                    }
-                    self.pending.extend_from_slice(data);
-                } else if self.pending.len() > HEADER_CAP {
+        let Some(head) = Head::parse(bytes)? else {
+            if already == 0 {
+                if data.len() > HEADER_CAP {
                     return Err(ParseError::HeadersTooLarge);
                 }
-                return Ok(None);
+                self.pending.extend_from_slice(data);
+            } else if self.pending.len() > HEADER_CAP {
+                return Err(ParseError::HeadersTooLarge);
             }
-            Err(httparse::Error::TooManyHeaders) => return Err(ParseError::HeadersTooLarge),
-            Err(_) => return Err(ParseError::Malformed),
+            return Ok(None);
         };
-        if head_len > HEADER_CAP {
+        if head.len > HEADER_CAP {
             return Err(ParseError::HeadersTooLarge);
         }
-        let status = resp.code.ok_or(ParseError::Malformed)?;
-        let http10 = resp.version == Some(0);
-        let mut keep_alive = !http10;
-        let mut length: Option<u64> = None;
-        let mut chunked = false;
-        for h in resp.headers.iter() {
-            if h.name.eq_ignore_ascii_case("content-length") {
-                let v = std::str::from_utf8(h.value).map_err(|_| ParseError::Malformed)?;
-                let n: u64 = v.trim().parse().map_err(|_| ParseError::Malformed)?;
-                if length.is_some_and(|l| l != n) {
-                    return Err(ParseError::Malformed);
-                }
-                length = Some(n);
-            } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-                chunked = h
-                    .value
-                    .split(|&b| b == b',')
-                    .next_back()
-                    .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-            } else if h.name.eq_ignore_ascii_case("connection") {
-                for token in h.value.split(|&b| b == b',') {
-                    let token = token.trim_ascii();
-                    if token.eq_ignore_ascii_case(b"close") {
-                        keep_alive = false;
-                    } else if token.eq_ignore_ascii_case(b"keep-alive") && http10 {
-                        keep_alive = true;
-                    }
-                }
-            }
-        }
-        self.status = status;
-        self.keep_alive = keep_alive;
+        self.status = head.status;
+        self.keep_alive = head.keep_alive;
         self.body_bytes = 0;
-        let no_body = self.head_request || (100..200).contains(&status) || status == 204 || status == 304;
+        let no_body = self.head_request
+            || (100..200).contains(&head.status)
+            || head.status == 204
+            || head.status == 304;
         let body = if no_body {
             Body::Length(0)
-        } else if chunked {
+        } else if head.chunked {
             Body::ChunkSize
-        } else if let Some(n) = length {
+        } else if let Some(n) = head.length {
             Body::Length(n)
         } else {
             self.keep_alive = false;
@@ -250,7 +228,7 @@ impl ResponseParser {
         self.state = State::Body(body);
         self.pending.clear();
         // Bytes of `data` that belonged to the head.
-        Ok(Some(head_len - already))
+        Ok(Some(head.len - already))
     }
 
     /// Consumes body bytes; returns the bytes used and the next body state (`None`: done).
@@ -261,7 +239,14 @@ impl ResponseParser {
                 let take = (data.len() as u64).min(n);
                 self.body_bytes += take;
                 let left = n - take;
-                Ok((take as usize, if left == 0 { None } else { Some(Body::Length(left)) }))
+                Ok((
+                    take as usize,
+                    if left == 0 {
+                        None
+                    } else {
+                        Some(Body::Length(left))
+                    },
+                ))
             }
             Body::UntilClose => {
                 self.body_bytes += data.len() as u64;
@@ -271,7 +256,14 @@ impl ResponseParser {
                 let take = (data.len() as u64).min(n);
                 self.body_bytes += take;
                 let left = n - take;
-                Ok((take as usize, Some(if left == 0 { Body::ChunkEnd(0) } else { Body::ChunkData(left) })))
+                Ok((
+                    take as usize,
+                    Some(if left == 0 {
+                        Body::ChunkEnd(0)
+                    } else {
+                        Body::ChunkData(left)
+                    }),
+                ))
             }
             Body::ChunkEnd(seen) => {
                 let mut seen = seen;
@@ -284,7 +276,14 @@ impl ResponseParser {
                     seen += 1;
                     used += 1;
                 }
-                Ok((used, Some(if seen == 2 { Body::ChunkSize } else { Body::ChunkEnd(seen) })))
+                Ok((
+                    used,
+                    Some(if seen == 2 {
+                        Body::ChunkSize
+                    } else {
+                        Body::ChunkEnd(seen)
+                    }),
+                ))
             }
             Body::ChunkSize => self.line(data, |_, line| match httparse::parse_chunk_size(line) {
                 Ok(httparse::Status::Complete((_, 0))) => Ok(Body::Trailers),
@@ -294,7 +293,11 @@ impl ResponseParser {
             Body::Trailers => {
                 // Each trailer line ends in CRLF; an empty line ends the response.
                 let (used, next) = self.line(data, |_, line| {
-                    if line == b"\r\n" { Ok(Body::Length(0)) } else { Ok(Body::Trailers) }
+                    if line == b"\r\n" {
+                        Ok(Body::Length(0))
+                    } else {
+                        Ok(Body::Trailers)
+                    }
                 })?;
                 Ok((used, next))
             }
@@ -333,7 +336,82 @@ impl ResponseParser {
     }
 }
 
+/// What the framing needs from a complete response head.
+struct Head {
+    /// Length of the head in bytes, blank line included.
+    len: usize,
+    status: u16,
+    keep_alive: bool,
+    length: Option<u64>,
+    chunked: bool,
+}
+
+impl Head {
+    /// Parses a head from the start of `bytes`; `None` while it is incomplete.
+    fn parse(bytes: &[u8]) -> Result<Option<Head>, ParseError> {
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut more;
+        let mut resp = httparse::Response::new(&mut headers);
+        let parsed = match resp.parse(bytes) {
+            // More headers than the array holds (rare): one header per line is enough.
+            Err(httparse::Error::TooManyHeaders) => {
+                let lines = bytes.iter().filter(|&&b| b == b'\n').count();
+                more = vec![httparse::EMPTY_HEADER; lines + 1];
+                resp = httparse::Response::new(&mut more);
+                resp.parse(bytes)
+            }
+            parsed => parsed,
+        };
+        match parsed {
+            Ok(httparse::Status::Complete(len)) => Head::interpret(&resp, len).map(Some),
+            Ok(httparse::Status::Partial) => Ok(None),
+            Err(_) => Err(ParseError::Malformed),
+        }
+    }
+
+    fn interpret(resp: &httparse::Response<'_, '_>, len: usize) -> Result<Head, ParseError> {
+        let status = resp.code.ok_or(ParseError::Malformed)?;
+        let http10 = resp.version == Some(0);
+        let mut keep_alive = !http10;
+        let mut length: Option<u64> = None;
+        let mut chunked = false;
+        for h in resp.headers.iter() {
+            if h.name.eq_ignore_ascii_case("content-length") {
+                let v = std::str::from_utf8(h.value).map_err(|_| ParseError::Malformed)?;
+                let n: u64 = v.trim().parse().map_err(|_| ParseError::Malformed)?;
+                if length.is_some_and(|l| l != n) {
+                    return Err(ParseError::Malformed);
+                }
+                length = Some(n);
+            } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+                chunked = h
+                    .value
+                    .split(|&b| b == b',')
+                    .next_back()
+                    .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+            } else if h.name.eq_ignore_ascii_case("connection") {
+                for token in h.value.split(|&b| b == b',') {
+                    let token = token.trim_ascii();
+                    if token.eq_ignore_ascii_case(b"close") {
+                        keep_alive = false;
+                    } else if token.eq_ignore_ascii_case(b"keep-alive") && http10 {
+                        keep_alive = true;
+                    }
+                }
+            }
+        }
+        Ok(Head {
+            len,
+            status,
+            keep_alive,
+            length,
+            chunked,
+        })
+    }
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -346,7 +424,11 @@ mod tests {
     }
 
     fn done(status: u16, keep_alive: bool) -> Progress {
-        Progress::Done(Response { status, keep_alive, trailing: 0 })
+        Progress::Done(Response {
+            status,
+            keep_alive,
+            trailing: 0,
+        })
     }
 
     #[test]
@@ -383,7 +465,10 @@ mod tests {
     #[test]
     fn close_delimited_body_ends_at_eof() {
         let mut p = ResponseParser::new("GET");
-        assert_eq!(p.feed(b"HTTP/1.1 200 OK\r\n\r\nsome body"), Ok(Progress::More));
+        assert_eq!(
+            p.feed(b"HTTP/1.1 200 OK\r\n\r\nsome body"),
+            Ok(Progress::More)
+        );
         assert_eq!(p.feed(b" and more"), Ok(Progress::More));
         let r = p.eof().unwrap();
         assert_eq!(r.status, 200);
@@ -394,10 +479,19 @@ mod tests {
     #[test]
     fn head_204_and_304_have_no_body() {
         let mut p = ResponseParser::new("HEAD");
-        assert_eq!(p.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n"), Ok(done(200, true)));
+        assert_eq!(
+            p.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n"),
+            Ok(done(200, true))
+        );
         let mut p = ResponseParser::new("GET");
-        assert_eq!(p.feed(b"HTTP/1.1 204 No Content\r\n\r\n"), Ok(done(204, true)));
-        assert_eq!(p.feed(b"HTTP/1.1 304 Not Modified\r\n\r\n"), Ok(done(304, true)));
+        assert_eq!(
+            p.feed(b"HTTP/1.1 204 No Content\r\n\r\n"),
+            Ok(done(204, true))
+        );
+        assert_eq!(
+            p.feed(b"HTTP/1.1 304 Not Modified\r\n\r\n"),
+            Ok(done(304, true))
+        );
     }
 
     #[test]
@@ -407,7 +501,10 @@ mod tests {
             p.feed(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"),
             Ok(done(200, false))
         );
-        assert_eq!(p.feed(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"), Ok(done(200, false)));
+        assert_eq!(
+            p.feed(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"),
+            Ok(done(200, false))
+        );
         assert_eq!(
             p.feed(b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n"),
             Ok(done(200, true))
@@ -418,13 +515,23 @@ mod tests {
     fn trailing_bytes_are_reported() {
         let mut p = ResponseParser::new("GET");
         let r = p.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxGARBAGE");
-        assert_eq!(r, Ok(Progress::Done(Response { status: 200, keep_alive: true, trailing: 7 })));
+        assert_eq!(
+            r,
+            Ok(Progress::Done(Response {
+                status: 200,
+                keep_alive: true,
+                trailing: 7
+            }))
+        );
     }
 
     #[test]
     fn garbage_is_malformed() {
         let mut p = ResponseParser::new("GET");
-        assert_eq!(p.feed(b"\x00\x01garbage\r\n\r\n"), Err(ParseError::Malformed));
+        assert_eq!(
+            p.feed(b"\x00\x01garbage\r\n\r\n"),
+            Err(ParseError::Malformed)
+        );
         let mut p = ResponseParser::new("GET");
         assert_eq!(
             p.feed(b"HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n"),
@@ -454,10 +561,30 @@ mod tests {
     }
 
     #[test]
+    fn more_headers_than_the_stack_array_parse() {
+        let mut msg = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n".to_vec();
+        for i in 0..3 * MAX_HEADERS {
+            msg.extend_from_slice(format!("Set-Cookie: c{i}=v\r\n").as_bytes());
+        }
+        msg.extend_from_slice(b"\r\nok");
+        let mut p = ResponseParser::new("GET");
+        let (head, tail) = msg.split_at(msg.len() / 2);
+        assert_eq!(p.feed(head), Ok(Progress::More));
+        assert_eq!(p.feed(tail), Ok(done(200, true)));
+        assert_eq!(p.body_bytes, 2);
+    }
+
+    #[test]
     fn reuse_after_reset() {
         let mut p = ResponseParser::new("GET");
-        assert_eq!(p.feed(b"HTTP/1.1 200 OK\r\nContent-Len"), Ok(Progress::More));
+        assert_eq!(
+            p.feed(b"HTTP/1.1 200 OK\r\nContent-Len"),
+            Ok(Progress::More)
+        );
         p.reset();
-        assert_eq!(p.feed(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"), Ok(done(201, true)));
+        assert_eq!(
+            p.feed(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"),
+            Ok(done(201, true))
+        );
     }
 }

@@ -47,7 +47,9 @@ impl Level {
             "medium" => Ok(Level::Medium),
             "large" => Ok(Level::Large),
             "extreme" => Ok(Level::Extreme),
-            _ => Err(ConfigError::Level { text: text.to_string() }),
+            _ => Err(ConfigError::Level {
+                text: text.to_string(),
+            }),
         }
     }
 
@@ -65,14 +67,35 @@ impl Level {
     pub fn preset(self) -> Preset {
         let s = Duration::from_secs;
         match self {
-            Level::Smoke => Preset { connections: Plan::Constant(2.0), duration: s(5), warmup: s(0) },
-            Level::Medium => Preset { connections: Plan::Constant(32.0), duration: s(20), warmup: s(2) },
-            Level::Large => Preset { connections: Plan::Constant(128.0), duration: s(60), warmup: s(5) },
+            Level::Smoke => Preset {
+                connections: Plan::Constant(2.0),
+                duration: s(5),
+                warmup: s(0),
+            },
+            Level::Medium => Preset {
+                connections: Plan::Constant(32.0),
+                duration: s(20),
+                warmup: s(2),
+            },
+            Level::Large => Preset {
+                connections: Plan::Constant(128.0),
+                duration: s(60),
+                warmup: s(5),
+            },
             Level::Extreme => Preset {
                 connections: Plan::Stages(vec![
-                    Stage { duration: s(30), target: 256.0 },
-                    Stage { duration: s(30), target: 1024.0 },
-                    Stage { duration: s(60), target: 1024.0 },
+                    Stage {
+                        duration: s(30),
+                        target: 256.0,
+                    },
+                    Stage {
+                        duration: s(30),
+                        target: 1024.0,
+                    },
+                    Stage {
+                        duration: s(60),
+                        target: 1024.0,
+                    },
                 ]),
                 duration: s(120),
                 warmup: s(0),
@@ -82,6 +105,7 @@ impl Level {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -96,7 +120,12 @@ mod tests {
         for n in names {
             assert_eq!(Level::parse(n).unwrap().name(), n);
         }
-        assert!(Level::parse("huge").unwrap_err().to_string().contains("'huge'"));
+        assert!(
+            Level::parse("huge")
+                .unwrap_err()
+                .to_string()
+                .contains("'huge'")
+        );
     }
 
     #[test]

@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 
 pub use config::{
-    ConfigError, Limits, LoadConfig, Model, RequestSpec, Target, parse_duration, parse_header, parse_rate,
-    parse_stages,
+    ConfigError, Limits, LoadConfig, Model, RequestSpec, Target, parse_duration, parse_header,
+    parse_rate, parse_stages,
 };
 pub use http::HEADER_CAP;
 pub use level::{Level, Preset};
@@ -65,22 +65,33 @@ pub enum RunError {
 }
 
 /// Runs the load described by `config` until it ends or `stop` is set.
-pub fn run(config: &LoadConfig, stop: Arc<AtomicBool>, observer: &mut dyn Observer) -> Result<Outcome, RunError> {
+pub fn run(
+    config: &LoadConfig,
+    stop: Arc<AtomicBool>,
+    observer: &mut dyn Observer,
+) -> Result<Outcome, RunError> {
     config.validate()?;
     let request = http::request_bytes(&config.request);
     let plan = config.model.plan();
     let duration = config.limits.duration.or(plan.length());
     let workers = match &config.model {
         Model::Closed { connections } => config.threads.min(connections.peak().max(1.0) as usize),
-        Model::Open { max_connections, .. } => config.threads.min(*max_connections),
+        Model::Open {
+            max_connections, ..
+        } => config.threads.min(*max_connections),
     }
     .max(1);
     let max_per_worker = match &config.model {
-        Model::Open { max_connections, .. } => max_connections.div_ceil(workers),
+        Model::Open {
+            max_connections, ..
+        } => max_connections.div_ceil(workers),
         Model::Closed { .. } => usize::MAX,
     };
 
-    let shared = Shared { stop, ..Shared::default() };
+    let shared = Shared {
+        stop,
+        ..Shared::default()
+    };
     let (tx, rx) = mpsc::channel::<Report>();
     let cpu0 = ProcessCpu::now();
     let t0 = Instant::now();
@@ -98,7 +109,10 @@ pub fn run(config: &LoadConfig, stop: Arc<AtomicBool>, observer: &mut dyn Observ
                 t0,
                 window_start,
                 window_end,
-                quota: config.limits.requests.map(|n| n / workers as u64 + u64::from((id as u64) < n % workers as u64)),
+                quota: config
+                    .limits
+                    .requests
+                    .map(|n| n / workers as u64 + u64::from((id as u64) < n % workers as u64)),
                 max_connections: max_per_worker,
             };
             let tx = tx.clone();
@@ -144,20 +158,18 @@ pub fn run(config: &LoadConfig, stop: Arc<AtomicBool>, observer: &mut dyn Observ
     })?;
 
     let interrupted = shared.stop.load(Ordering::Relaxed);
-    let stopped_at = results.iter().flatten().map(|(_, at)| *at).max().unwrap_or(t0);
-    let last_completion = results.iter().flatten().filter_map(|(r, _)| r.last_completion).max();
+    let stopped_at = results
+        .iter()
+        .flatten()
+        .map(|(_, at)| *at)
+        .max()
+        .unwrap_or(t0);
+    let last_completion = results
+        .iter()
+        .flatten()
+        .filter_map(|(r, _)| r.last_completion)
+        .max();
     let since_start = |t: Instant| t.saturating_duration_since(window_start);
-    let measured = match (window_end, &config.model) {
-        _ if interrupted => since_start(stopped_at),
-        (Some(end), Model::Closed { .. }) => end - window_start,
-        // The open model drains what is in flight after the window.
-        (Some(end), Model::Open { .. }) => (end - window_start).max(last_completion.map_or(Duration::ZERO, since_start)),
-        (None, _) => last_completion.map_or_else(|| since_start(stopped_at), since_start),
-    };
-    let window = match window_end {
-        Some(end) => measured.min(end - window_start),
-        None => measured,
-    };
     let cpu = ProcessCpu::now().since(cpu0);
 
     let mut latency = histogram();
@@ -176,6 +188,25 @@ pub fn run(config: &LoadConfig, stop: Arc<AtomicBool>, observer: &mut dyn Observ
         any_connected |= r.ever_connected;
         last_connect_error = last_connect_error.or(r.last_connect_error);
     }
+    // A request count can end the run before the duration does.
+    let by_count = config
+        .limits
+        .requests
+        .is_some_and(|n| counts.sent + counts.dropped >= n);
+    let window_end = window_end.filter(|_| !by_count);
+    let measured = match (window_end, &config.model) {
+        _ if interrupted => since_start(stopped_at),
+        (Some(end), Model::Closed { .. }) => end - window_start,
+        // The open model drains what is in flight after the window.
+        (Some(end), Model::Open { .. }) => {
+            (end - window_start).max(last_completion.map_or(Duration::ZERO, since_start))
+        }
+        (None, _) => last_completion.map_or_else(|| since_start(stopped_at), since_start),
+    };
+    let window = match window_end {
+        Some(end) => measured.min(end - window_start),
+        None => measured,
+    };
     let ending = if shared.unreachable.load(Ordering::Relaxed) && !any_connected {
         Ending::Unreachable
     } else if interrupted {
@@ -273,11 +304,16 @@ impl RowAssembler {
         rest.sort_by_key(|i| i.index);
         self.rows.extend(rest.iter().map(|i| row_of(i, 1.0)));
         let total = measured.as_secs_f64();
-        self.rows.retain(|r| (r.t_s as f64) < total || r.requests > 0);
+        self.rows
+            .retain(|r| (r.t_s as f64) < total || r.requests > 0);
         for row in &mut self.rows {
             let length = (total - row.t_s as f64).clamp(1e-3, 1.0);
             if length < 1.0 {
-                *row = TimelineRow { length_s: length, rps: row.requests as f64 / length, ..row.clone() };
+                *row = TimelineRow {
+                    length_s: length,
+                    rps: row.requests as f64 / length,
+                    ..row.clone()
+                };
             }
         }
         self.rows
@@ -286,7 +322,11 @@ impl RowAssembler {
 
 fn row_of(interval: &Interval, length_s: f64) -> TimelineRow {
     let ms = |h: &Histogram<u64>, q: f64| {
-        if h.is_empty() { 0.0 } else { h.value_at_quantile(q) as f64 / 1000.0 }
+        if h.is_empty() {
+            0.0
+        } else {
+            h.value_at_quantile(q) as f64 / 1000.0
+        }
     };
     let h = &interval.latency;
     TimelineRow {
@@ -298,6 +338,10 @@ fn row_of(interval: &Interval, length_s: f64) -> TimelineRow {
         p50_ms: ms(h, 0.5),
         p90_ms: ms(h, 0.9),
         p99_ms: ms(h, 0.99),
-        max_ms: if h.is_empty() { 0.0 } else { h.max() as f64 / 1000.0 },
+        max_ms: if h.is_empty() {
+            0.0
+        } else {
+            h.max() as f64 / 1000.0
+        },
     }
 }

@@ -20,7 +20,8 @@ pub(crate) const SIGFIG: u8 = 3;
 pub(crate) fn histogram() -> Histogram<u64> {
     // Constant bounds inside hdrhistogram's documented domain (low >= 1, high >= 2 * low,
     // sigfig <= 5): this cannot fail at run time, and every test exercises it.
-    Histogram::new_with_bounds(LOW_US, HIGH_US, SIGFIG).expect("constant histogram bounds are valid")
+    Histogram::new_with_bounds(LOW_US, HIGH_US, SIGFIG)
+        .expect("constant histogram bounds are valid")
 }
 
 fn micros(d: Duration) -> u64 {
@@ -70,7 +71,12 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
-    pub(crate) fn new(worker: usize, window_start: Instant, cutoff: Option<Instant>, tx: Sender<Report>) -> Self {
+    pub(crate) fn new(
+        worker: usize,
+        window_start: Instant,
+        cutoff: Option<Instant>,
+        tx: Sender<Report>,
+    ) -> Self {
         Recorder {
             worker,
             window_start,
@@ -78,7 +84,12 @@ impl Recorder {
             latency: histogram(),
             lag: histogram(),
             counts: Counts::default(),
-            current: Interval { index: 0, latency: histogram(), requests: 0, errors: 0 },
+            current: Interval {
+                index: 0,
+                latency: histogram(),
+                requests: 0,
+                errors: 0,
+            },
             tx,
             last_completion: None,
         }
@@ -102,7 +113,8 @@ impl Recorder {
     #[inline]
     pub(crate) fn lag(&mut self, intended: Instant, now: Instant) {
         if self.measured(intended) {
-            self.lag.saturating_record(micros(now.saturating_duration_since(intended)));
+            self.lag
+                .saturating_record(micros(now.saturating_duration_since(intended)));
         }
     }
 
@@ -180,7 +192,12 @@ impl Recorder {
 
     /// Sends the last, partial second and the totals.
     pub(crate) fn finish(mut self, result: impl FnOnce(Self) -> WorkerResult) {
-        let next = Interval { index: self.current.index + 1, latency: histogram(), requests: 0, errors: 0 };
+        let next = Interval {
+            index: self.current.index + 1,
+            latency: histogram(),
+            requests: 0,
+            errors: 0,
+        };
         let last = std::mem::replace(&mut self.current, next);
         let tx = self.tx.clone();
         let worker = self.worker;

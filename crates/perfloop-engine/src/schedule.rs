@@ -170,7 +170,10 @@ mod tests {
     #[test]
     fn ramp_matches_the_integral_of_the_rate() {
         // 0 -> 100/s over 10 s: 500 arrivals in all, half of the time gives a quarter.
-        let plan = Plan::Stages(vec![Stage { duration: secs(10), target: 100.0 }]);
+        let plan = Plan::Stages(vec![Stage {
+            duration: secs(10),
+            target: 100.0,
+        }]);
         let mut arr = Arrivals::new(&plan, 0, 1);
         let times: Vec<f64> = std::iter::from_fn(|| arr.next_time()).collect();
         assert_eq!(times.len(), 500);
@@ -182,11 +185,26 @@ mod tests {
     #[test]
     fn stages_with_a_pause_skip_the_pause() {
         let plan = Plan::Stages(vec![
-            Stage { duration: secs(1), target: 10.0 },
-            Stage { duration: secs(1), target: 10.0 },
-            Stage { duration: secs(1), target: 0.0 },
-            Stage { duration: secs(2), target: 0.0 },
-            Stage { duration: secs(1), target: 0.0 },
+            Stage {
+                duration: secs(1),
+                target: 10.0,
+            },
+            Stage {
+                duration: secs(1),
+                target: 10.0,
+            },
+            Stage {
+                duration: secs(1),
+                target: 0.0,
+            },
+            Stage {
+                duration: secs(2),
+                target: 0.0,
+            },
+            Stage {
+                duration: secs(1),
+                target: 0.0,
+            },
         ]);
         let mut arr = Arrivals::new(&plan, 0, 1);
         let times: Vec<f64> = std::iter::from_fn(|| arr.next_time()).collect();

@@ -20,7 +20,10 @@ impl ProcessCpu {
     /// Reads the counters now; zero if the kernel refuses (it does not on Linux).
     pub fn now() -> ProcessCpu {
         match getrusage(UsageWho::RUSAGE_SELF) {
-            Ok(u) => ProcessCpu { user: timeval(u.user_time()), sys: timeval(u.system_time()) },
+            Ok(u) => ProcessCpu {
+                user: timeval(u.user_time()),
+                sys: timeval(u.system_time()),
+            },
             Err(_) => ProcessCpu::default(),
         }
     }
@@ -41,7 +44,7 @@ fn timeval(tv: nix::sys::time::TimeVal) -> Duration {
 /// CPU time consumed by the calling thread so far.
 pub fn thread_cpu() -> Duration {
     clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID)
-        .map(|ts| Duration::from(ts))
+        .map(Duration::from)
         .unwrap_or_default()
 }
 

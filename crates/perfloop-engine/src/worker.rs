@@ -138,13 +138,30 @@ impl<'a> Worker<'a> {
             Model::Open { rate, .. } => {
                 // A finer timer slack sharpens the schedule; not fatal if refused.
                 let _ = nix::sys::prctl::set_timerslack(1_000);
-                let timer = TimerFd::new(ClockId::CLOCK_MONOTONIC, TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC).ok();
+                let timer = TimerFd::new(
+                    ClockId::CLOCK_MONOTONIC,
+                    TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC,
+                )
+                .ok();
                 if let Some(t) = &timer {
-                    poll.registry().register(&mut SourceFd(&t.as_fd().as_raw_fd()), TIMER, Interest::READABLE)?;
+                    poll.registry().register(
+                        &mut SourceFd(&t.as_fd().as_raw_fd()),
+                        TIMER,
+                        Interest::READABLE,
+                    )?;
                 }
                 let mut arrivals = Arrivals::new(rate, share.id, share.workers);
-                let next = arrivals.next_time().map(|s| share.t0 + Duration::from_secs_f64(s));
-                let open = OpenState { arrivals, next, pending: VecDeque::new(), idle: Vec::new(), timer, armed: None };
+                let next = arrivals
+                    .next_time()
+                    .map(|s| share.t0 + Duration::from_secs_f64(s));
+                let open = OpenState {
+                    arrivals,
+                    next,
+                    pending: VecDeque::new(),
+                    idle: Vec::new(),
+                    timer,
+                    armed: None,
+                };
                 (None, Some(open))
             }
         };
@@ -180,7 +197,11 @@ impl<'a> Worker<'a> {
         }
         let busy = {
             let wall = wall0.elapsed().as_secs_f64();
-            if wall > 0.0 { (thread_cpu().saturating_sub(cpu0)).as_secs_f64() / wall } else { 0.0 }
+            if wall > 0.0 {
+                (thread_cpu().saturating_sub(cpu0)).as_secs_f64() / wall
+            } else {
+                0.0
+            }
         };
         let peak = self.peak_connections;
         let ever = self.ever_connected;
@@ -219,7 +240,12 @@ impl<'a> Worker<'a> {
                 return Ok(());
             }
             let mut wake = self.next_tick.min(self.rec.next_roll());
-            if let Some(OpenState { next: Some(next), timer: None, .. }) = &self.open {
+            if let Some(OpenState {
+                next: Some(next),
+                timer: None,
+                ..
+            }) = &self.open
+            {
                 wake = wake.min(*next);
             }
             let wake = match self.share.window_end {
@@ -233,7 +259,7 @@ impl<'a> Worker<'a> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
-            for event in events.iter() {
+            for event in &events {
                 let token = event.token();
                 if token == TIMER {
                     continue;
@@ -249,7 +275,8 @@ impl<'a> Worker<'a> {
             Model::Closed { .. } => self.adjust_connections(now),
             Model::Open { rate, .. } => {
                 let per_worker = rate.peak() / self.share.workers as f64;
-                let initial = ((per_worker / 1000.0).ceil() as usize).clamp(1, self.share.max_connections);
+                let initial =
+                    ((per_worker / 1000.0).ceil() as usize).clamp(1, self.share.max_connections);
                 for _ in 0..initial {
                     self.open_slot(now, false);
                 }
@@ -280,10 +307,16 @@ impl<'a> Worker<'a> {
         let addr = self.config.target.addr;
         let result = TcpStream::connect(addr).and_then(|mut s| {
             s.set_nodelay(true)?;
-            self.poll.registry().register(&mut s, Token(key), Interest::READABLE | Interest::WRITABLE)?;
+            self.poll.registry().register(
+                &mut s,
+                Token(key),
+                Interest::READABLE | Interest::WRITABLE,
+            )?;
             Ok(s)
         });
-        let Some(slot) = self.slots.get_mut(key) else { return };
+        let Some(slot) = self.slots.get_mut(key) else {
+            return;
+        };
         slot.since = now;
         match result {
             Ok(stream) => {
@@ -297,7 +330,9 @@ impl<'a> Worker<'a> {
     fn connect_failed(&mut self, key: usize, now: Instant, error: &io::Error) {
         self.connect_failures += 1;
         self.last_connect_error = Some(error.to_string());
-        let Some(slot) = self.slots.get_mut(key) else { return };
+        let Some(slot) = self.slots.get_mut(key) else {
+            return;
+        };
         slot.stream = None;
         slot.parser.reset();
         slot.backoff = (slot.backoff * 2).clamp(BACKOFF_MIN, BACKOFF_MAX);
@@ -326,7 +361,9 @@ impl<'a> Worker<'a> {
             self.ever_connected = true;
             self.shared.any_connected.store(true, Ordering::Relaxed);
         }
-        let Some(slot) = self.slots.get_mut(key) else { return };
+        let Some(slot) = self.slots.get_mut(key) else {
+            return;
+        };
         slot.backoff = Duration::ZERO;
         if slot.attempt {
             slot.attempt = false;
@@ -394,7 +431,9 @@ impl<'a> Worker<'a> {
             self.issued += 1;
         }
         self.rec.sent(start);
-        let Some(slot) = self.slots.get_mut(key) else { return };
+        let Some(slot) = self.slots.get_mut(key) else {
+            return;
+        };
         slot.start = start;
         slot.since = now;
         slot.written = 0;
@@ -409,8 +448,12 @@ impl<'a> Worker<'a> {
 
     fn write(&mut self, key: usize, now: Instant) {
         let request = self.request;
-        let Some(slot) = self.slots.get_mut(key) else { return };
-        let Some(stream) = slot.stream.as_mut() else { return };
+        let Some(slot) = self.slots.get_mut(key) else {
+            return;
+        };
+        let Some(stream) = slot.stream.as_mut() else {
+            return;
+        };
         loop {
             match stream.write(&request[slot.written..]) {
                 Ok(0) => return self.fail(key, now, ErrorKind::Closed),
@@ -428,9 +471,13 @@ impl<'a> Worker<'a> {
         }
     }
 
-    /// Reads what is there and advances the parser.
-    fn read(slot: &mut Slot, buf: &mut [u8]) -> ReadEnd {
-        let Some(stream) = slot.stream.as_mut() else { return ReadEnd::Failed(ErrorKind::Closed) };
+    /// Reads what is there and advances the parser. A short read means the socket is
+    /// drained, unless the peer has closed: its end of file came with the same edge and
+    /// must be read now, or it would never be seen.
+    fn read(slot: &mut Slot, buf: &mut [u8], peer_closed: bool) -> ReadEnd {
+        let Some(stream) = slot.stream.as_mut() else {
+            return ReadEnd::Failed(ErrorKind::Closed);
+        };
         loop {
             match stream.read(buf) {
                 Ok(0) => {
@@ -440,11 +487,13 @@ impl<'a> Worker<'a> {
                     };
                 }
                 Ok(n) => match slot.parser.feed(&buf[..n]) {
-                    Ok(Progress::More) if n < buf.len() => return ReadEnd::Pending,
+                    Ok(Progress::More) if n < buf.len() && !peer_closed => return ReadEnd::Pending,
                     Ok(Progress::More) => {}
                     Ok(Progress::Done(resp)) => return ReadEnd::Done(resp, Instant::now()),
                     Err(ParseError::Malformed) => return ReadEnd::Failed(ErrorKind::Malformed),
-                    Err(ParseError::HeadersTooLarge) => return ReadEnd::Failed(ErrorKind::HeadersTooLarge),
+                    Err(ParseError::HeadersTooLarge) => {
+                        return ReadEnd::Failed(ErrorKind::HeadersTooLarge);
+                    }
                 },
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadEnd::Pending,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -454,7 +503,9 @@ impl<'a> Worker<'a> {
     }
 
     fn complete(&mut self, key: usize, resp: Response, now: Instant) {
-        let Some(slot) = self.slots.get_mut(key) else { return };
+        let Some(slot) = self.slots.get_mut(key) else {
+            return;
+        };
         let (start, body) = (slot.start, slot.parser.body_bytes);
         slot.parser.reset();
         slot.phase = Phase::Idle;
@@ -466,7 +517,9 @@ impl<'a> Worker<'a> {
     }
 
     fn fail(&mut self, key: usize, now: Instant, kind: ErrorKind) {
-        let Some(slot) = self.slots.get(key) else { return };
+        let Some(slot) = self.slots.get(key) else {
+            return;
+        };
         let start = slot.start;
         self.rec.error(start, now, kind);
         self.disconnect(key);
@@ -474,18 +527,25 @@ impl<'a> Worker<'a> {
     }
 
     fn on_event(&mut self, key: usize, event: &mio::event::Event) {
-        let Some(slot) = self.slots.get_mut(key) else { return };
+        let Some(slot) = self.slots.get_mut(key) else {
+            return;
+        };
         let now = Instant::now();
         match slot.phase {
             Phase::Connecting => {
-                let Some(stream) = slot.stream.as_ref() else { return };
+                let Some(stream) = slot.stream.as_ref() else {
+                    return;
+                };
                 match stream.take_error() {
                     Ok(Some(e)) | Err(e) => self.connect_failed(key, now, &e),
                     Ok(None) => match stream.peer_addr() {
                         Ok(_) => self.connected(key, now),
                         Err(e) if e.kind() == io::ErrorKind::NotConnected => {
                             if event.is_error() || event.is_write_closed() {
-                                let e = io::Error::new(io::ErrorKind::ConnectionRefused, "connection failed");
+                                let e = io::Error::new(
+                                    io::ErrorKind::ConnectionRefused,
+                                    "connection failed",
+                                );
                                 self.connect_failed(key, now, &e);
                             }
                         }
@@ -498,7 +558,11 @@ impl<'a> Worker<'a> {
                     self.write(key, now);
                 }
             }
-            Phase::Reading => match Self::read(slot, &mut self.buf) {
+            Phase::Reading => match Self::read(
+                slot,
+                &mut self.buf,
+                event.is_read_closed() || event.is_error(),
+            ) {
                 ReadEnd::Pending => {}
                 ReadEnd::Done(resp, at) => self.complete(key, resp, at),
                 ReadEnd::Failed(kind) => self.fail(key, Instant::now(), kind),
@@ -528,12 +592,16 @@ impl<'a> Worker<'a> {
     // ---- time ----------------------------------------------------------------------------
 
     fn closed_target(&self, now: Instant) -> usize {
-        let Some(plan) = &self.closed_plan else { return 0 };
+        let Some(plan) = &self.closed_plan else {
+            return 0;
+        };
         if self.share.window_end.is_some_and(|end| now >= end) {
             return 0;
         }
         // Stage plans have no warm-up, so their clock starts with the window.
-        let t = now.saturating_duration_since(self.share.window_start).as_secs_f64();
+        let t = now
+            .saturating_duration_since(self.share.window_start)
+            .as_secs_f64();
         let total = plan.at(t).round().max(0.0) as usize;
         let (w, n) = (self.share.workers, self.share.id);
         total / w + usize::from(n < total % w)
@@ -573,7 +641,9 @@ impl<'a> Worker<'a> {
         let mut retry = Vec::new();
         for (key, slot) in &self.slots {
             match slot.phase {
-                Phase::Writing | Phase::Reading if now.saturating_duration_since(slot.since) >= timeout => {
+                Phase::Writing | Phase::Reading
+                    if now.saturating_duration_since(slot.since) >= timeout =>
+                {
                     expired.push((key, ErrorKind::Timeout));
                 }
                 Phase::Connecting if now.saturating_duration_since(slot.since) >= timeout => {
@@ -621,17 +691,25 @@ impl<'a> Worker<'a> {
     fn arrivals(&mut self, now: Instant) {
         loop {
             let Some(open) = &mut self.open else { return };
-            let Some(intended) = open.next.filter(|&t| t <= now) else { break };
+            let Some(intended) = open.next else { break };
+            // The schedule ends as soon as it is known to be over, not when its next
+            // arrival (perhaps seconds away at a low rate) falls due.
             let past_end = self.share.window_end.is_some_and(|end| intended >= end);
             let quota_hit = self.share.quota.is_some_and(|q| self.issued >= q);
             if past_end || quota_hit || self.stopping {
                 open.next = None;
                 break;
             }
+            if intended > now {
+                break;
+            }
             if intended >= self.share.window_start {
                 self.issued += 1;
             }
-            open.next = open.arrivals.next_time().map(|s| self.share.t0 + Duration::from_secs_f64(s));
+            open.next = open
+                .arrivals
+                .next_time()
+                .map(|s| self.share.t0 + Duration::from_secs_f64(s));
             let idle = open.idle.pop();
             self.rec.lag(intended, now);
             match idle {
@@ -641,13 +719,17 @@ impl<'a> Worker<'a> {
         }
         let schedule_over = self.open.as_ref().is_some_and(|o| o.next.is_none());
         if schedule_over && !self.stopping {
-            self.end_schedule();
+            self.end_schedule(now);
         }
     }
 
     /// Open model: an arrival waits for a connection; its wait is part of its latency.
     fn enqueue(&mut self, intended: Instant, now: Instant) {
-        let connecting = self.slots.iter().filter(|(_, s)| s.phase == Phase::Connecting).count();
+        let connecting = self
+            .slots
+            .iter()
+            .filter(|(_, s)| s.phase == Phase::Connecting)
+            .count();
         let room = self.slots.len() < self.share.max_connections;
         let Some(open) = &mut self.open else { return };
         if open.pending.len() >= PENDING_CAP {
@@ -663,9 +745,9 @@ impl<'a> Worker<'a> {
     }
 
     /// Open model: no more arrivals; what waits unsent at the end of the window is dropped.
-    fn end_schedule(&mut self) {
+    fn end_schedule(&mut self, now: Instant) {
         let Some(open) = &mut self.open else { return };
-        if self.share.window_end.is_some() {
+        if self.share.window_end.is_some_and(|end| now >= end) {
             let window_start = self.share.window_start;
             let dropped = open.pending.iter().filter(|&&t| t >= window_start).count();
             self.rec.counts.dropped += dropped as u64;
@@ -680,7 +762,9 @@ impl<'a> Worker<'a> {
             let waiting: Vec<usize> = self
                 .slots
                 .iter()
-                .filter(|(_, s)| matches!(s.phase, Phase::Connecting | Phase::Backoff(_) | Phase::Idle))
+                .filter(|(_, s)| {
+                    matches!(s.phase, Phase::Connecting | Phase::Backoff(_) | Phase::Idle)
+                })
                 .map(|(k, _)| k)
                 .collect();
             for key in waiting {
@@ -696,8 +780,16 @@ impl<'a> Worker<'a> {
             return;
         }
         let Some(timer) = &open.timer else { return };
-        let wait = next.saturating_duration_since(now).max(Duration::from_nanos(1));
-        if timer.set(Expiration::OneShot(TimeSpec::from_duration(wait)), TimerSetTimeFlags::empty()).is_ok() {
+        let wait = next
+            .saturating_duration_since(now)
+            .max(Duration::from_nanos(1));
+        if timer
+            .set(
+                Expiration::OneShot(TimeSpec::from_duration(wait)),
+                TimerSetTimeFlags::empty(),
+            )
+            .is_ok()
+        {
             open.armed = Some(next);
         }
     }
@@ -712,7 +804,7 @@ impl<'a> Worker<'a> {
             return !self.quota_left() && self.slots.is_empty();
         };
         if !self.stopping && open.next.is_none() {
-            self.end_schedule();
+            self.end_schedule(now);
         }
         self.stopping && self.slots.is_empty()
     }
@@ -733,7 +825,8 @@ impl<'a> Worker<'a> {
         self.rec.counts.unfinished += unfinished as u64;
         if let Some(open) = &mut self.open {
             if interrupted {
-                self.rec.counts.dropped += open.pending.iter().filter(|&&t| t >= window_start).count() as u64;
+                self.rec.counts.dropped +=
+                    open.pending.iter().filter(|&&t| t >= window_start).count() as u64;
             }
             open.pending.clear();
             open.next = None;

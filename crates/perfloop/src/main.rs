@@ -1,1 +1,67 @@
-fn main() {}
+//! The `perfloop` binary: parses the command line, runs the command, maps the result to an
+//! exit code (0 ok, 1 an SLO failed, 2 bad usage or input, 3 the run failed).
+
+mod cli;
+mod load;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Exit codes shared by every command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything passed.
+    Ok = 0,
+    /// A service-level objective or gate failed.
+    SloFailed = 1,
+    /// Bad usage or input.
+    Usage = 2,
+    /// The run itself failed.
+    RunFailed = 3,
+}
+
+/// An error with the exit code it maps to.
+#[derive(Debug)]
+pub struct Failure {
+    /// The exit code.
+    pub exit: Exit,
+    /// What went wrong.
+    pub error: anyhow::Error,
+}
+
+impl Failure {
+    /// Bad usage or input.
+    pub fn usage(error: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            exit: Exit::Usage,
+            error: error.into(),
+        }
+    }
+
+    /// The run failed.
+    pub fn run(error: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            exit: Exit::RunFailed,
+            error: error.into(),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Load(args) => load::run(&args),
+    };
+    match result {
+        Ok(exit) => ExitCode::from(exit as u8),
+        Err(failure) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("error: {:#}", failure.error);
+            }
+            ExitCode::from(failure.exit as u8)
+        }
+    }
+}

@@ -1,0 +1,567 @@
+//! From an engine [`Outcome`] to a [`RunRecord`]: unit conversion (µs to ms), the figures
+//! objectives are checked against ([`metrics`]), SLO verdicts and the warnings that say
+//! when the figures should not be trusted.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use perfloop_engine::{Ending, ErrorKind, LoadConfig, Model, Outcome, Plan, SATURATION_BUSY};
+use perfloop_stats::{Metrics, Slo, Verdict};
+
+use crate::histogram::{self, BUCKETS};
+use crate::record::{
+    Generator, LoadInfo, LoadModel, OpenModel, Requests, RunEnding, RunRecord, SCHEMA, SloResult,
+    StageInfo, TargetInfo, TimelinePoint,
+};
+
+/// Runs shorter than this (measured window) get a warning.
+pub const SHORT_RUN: Duration = Duration::from_secs(5);
+
+/// Requests still in flight at the end get a warning above this share of those begun.
+pub const UNFINISHED_SHARE: f64 = 0.01;
+
+/// Everything a run record is made from.
+#[derive(Debug, Clone, Copy)]
+pub struct BuildInput<'a> {
+    /// The run's configuration.
+    pub config: &'a LoadConfig,
+    /// What the engine measured.
+    pub outcome: &'a Outcome,
+    /// The objectives to check, in the order given.
+    pub slos: &'a [Slo],
+    /// The named level the configuration came from, if any.
+    pub level: Option<&'a str>,
+    /// When the run started (wall clock).
+    pub started_at: SystemTime,
+}
+
+impl RunRecord {
+    /// Builds the record of a finished run and evaluates its objectives.
+    pub fn build(input: &BuildInput<'_>) -> RunRecord {
+        let BuildInput {
+            config,
+            outcome,
+            slos,
+            level,
+            started_at,
+        } = *input;
+        let counts = &outcome.counts;
+        let total = counts.total();
+        let generator = &outcome.generator;
+        let cpu_s = generator.cpu_user_s + generator.cpu_sys_s;
+        let metrics = metrics(outcome);
+        let open_model = matches!(config.model, Model::Open { .. }).then(|| OpenModel {
+            asked_rate: finite(asked_rate(config, outcome.window)),
+            achieved_rate: finite(outcome.achieved_rate()),
+            peak_connections: outcome.peak_connections as u64,
+            lag_ms: outcome.lag.as_ref().map_or(
+                crate::record::LagMs {
+                    p50: 0.0,
+                    p99: 0.0,
+                    max: 0.0,
+                },
+                histogram::lag_summary,
+            ),
+        });
+        let mut record = RunRecord {
+            schema: SCHEMA.to_string(),
+            perfloop_version: env!("CARGO_PKG_VERSION").to_string(),
+            started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
+            target: TargetInfo {
+                url: redact_url(&config.target.url),
+                method: config.request.method.clone(),
+                header_names: config
+                    .request
+                    .headers
+                    .iter()
+                    .map(|(n, _)| n.clone())
+                    .collect(),
+            },
+            load: load_info(config, outcome, level),
+            requests: Requests {
+                total,
+                ok: counts.ok,
+                errors: counts.errors,
+                dropped: counts.dropped,
+                unfinished: counts.unfinished,
+                by_status: counts
+                    .by_status
+                    .iter()
+                    .map(|(s, n)| (s.to_string(), *n))
+                    .collect(),
+                errors_by_kind: ErrorKind::ALL
+                    .into_iter()
+                    .map(|k| (k.name().to_string(), counts.errors_of(k)))
+                    .filter(|&(_, n)| n > 0)
+                    .collect::<BTreeMap<_, _>>(),
+            },
+            throughput_rps: finite(outcome.throughput_rps()),
+            bytes_received: counts.body_bytes,
+            latency_ms: histogram::latency_summary(&outcome.latency),
+            latency_histogram: histogram::log_buckets(&outcome.latency, BUCKETS),
+            open_model,
+            generator: Generator {
+                cpu_user_s: finite(generator.cpu_user_s),
+                cpu_sys_s: finite(generator.cpu_sys_s),
+                cpu_us_per_request: if total == 0 {
+                    0.0
+                } else {
+                    finite(cpu_s * 1e6 / total as f64)
+                },
+                threads_busy: generator.threads_busy.iter().map(|&b| finite(b)).collect(),
+                saturated: generator.saturated,
+            },
+            timeline: outcome
+                .timeline
+                .iter()
+                .map(|r| TimelinePoint {
+                    t_s: r.t_s,
+                    requests: r.requests,
+                    errors: r.errors,
+                    rps: finite(r.rps),
+                    p50_ms: finite(r.p50_ms),
+                    p90_ms: finite(r.p90_ms),
+                    p99_ms: finite(r.p99_ms),
+                    max_ms: finite(r.max_ms),
+                })
+                .collect(),
+            slo: slos
+                .iter()
+                .map(|s| slo_result(s.evaluate(&metrics)))
+                .collect(),
+            ending: match outcome.ending {
+                Ending::Completed => RunEnding::Completed,
+                Ending::Interrupted => RunEnding::Interrupted,
+                Ending::Unreachable => RunEnding::Unreachable,
+            },
+            warnings: Vec::new(),
+        };
+        record.warnings = warnings(&record, outcome);
+        record
+    }
+}
+
+/// The figures objectives are checked against. Latency figures are NaN when no response
+/// was received and the error rate is NaN without requests: such objectives fail.
+pub fn metrics(outcome: &Outcome) -> Metrics {
+    let h = &outcome.latency;
+    let total = outcome.counts.total();
+    Metrics {
+        p50_ms: histogram::quantile_ms(h, 0.5),
+        p90_ms: histogram::quantile_ms(h, 0.9),
+        p99_ms: histogram::quantile_ms(h, 0.99),
+        p99_9_ms: histogram::quantile_ms(h, 0.999),
+        max_ms: histogram::max_ms(h),
+        mean_ms: histogram::mean_ms(h),
+        error_rate: if total == 0 {
+            f64::NAN
+        } else {
+            outcome.counts.errors as f64 / total as f64
+        },
+        rps: outcome.throughput_rps(),
+    }
+}
+
+fn slo_result(v: Verdict) -> SloResult {
+    SloResult {
+        expr: v.expr,
+        metric: v.metric.to_string(),
+        value: v.value.is_finite().then_some(v.value),
+        threshold: v.threshold,
+        unit: v.unit.to_string(),
+        pass: v.pass,
+    }
+}
+
+/// JSON has no NaN or infinity: such a value is written as 0.
+fn finite(x: f64) -> f64 {
+    if x.is_finite() { x } else { 0.0 }
+}
+
+fn load_info(config: &LoadConfig, outcome: &Outcome, level: Option<&str>) -> LoadInfo {
+    let plan = config.model.plan();
+    let (model, connections, max_connections, rate) = match &config.model {
+        Model::Closed { connections } => (
+            LoadModel::Closed,
+            Some(connections.peak().ceil() as u64),
+            None,
+            None,
+        ),
+        Model::Open {
+            rate,
+            max_connections,
+        } => (
+            LoadModel::Open,
+            None,
+            Some(*max_connections as u64),
+            Some(rate.peak()),
+        ),
+    };
+    let threads = match outcome.generator.threads_busy.len() {
+        0 => config.threads,
+        n => n,
+    };
+    LoadInfo {
+        model,
+        connections,
+        max_connections,
+        rate,
+        duration_s: outcome.measured.as_secs_f64(),
+        warmup_s: config.limits.warmup.as_secs_f64(),
+        threads: threads as u64,
+        request_limit: config.limits.requests,
+        timeout_s: config.limits.timeout.as_secs_f64(),
+        stages: match plan {
+            Plan::Constant(_) => None,
+            Plan::Stages(stages) => Some(
+                stages
+                    .iter()
+                    .map(|s| StageInfo {
+                        duration_s: s.duration.as_secs_f64(),
+                        target: s.target,
+                    })
+                    .collect(),
+            ),
+        },
+        level: level.map(str::to_string),
+    }
+}
+
+/// The mean arrival rate the plan asked for over the measured window, which starts after
+/// the warm-up and lasts `window`. Stages are linear, so each piece integrates exactly.
+fn asked_rate(config: &LoadConfig, window: Duration) -> f64 {
+    let plan = config.model.plan();
+    let from = config.limits.warmup.as_secs_f64();
+    let len = window.as_secs_f64();
+    let Plan::Stages(stages) = plan else {
+        return plan.peak();
+    };
+    if len <= 0.0 {
+        return plan.at(from);
+    }
+    let to = from + len;
+    let (mut start, mut level, mut area) = (0.0, 0.0, 0.0);
+    for s in stages {
+        let d = s.duration.as_secs_f64();
+        let value = |t: f64| level + (s.target - level) * (t - start) / d;
+        let (a, b) = (from.max(start), to.min(start + d));
+        if b > a {
+            area += (b - a) * (value(a) + value(b)) / 2.0;
+        }
+        start += d;
+        level = s.target;
+    }
+    area / len
+}
+
+/// Replaces the values of query parameters whose names look like credentials.
+pub(crate) fn redact_url(url: &str) -> String {
+    const SECRET: [&str; 8] = [
+        "token",
+        "key",
+        "secret",
+        "pass",
+        "auth",
+        "sig",
+        "session",
+        "credential",
+    ];
+    let Some((base, rest)) = url.split_once('?') else {
+        return url.to_string();
+    };
+    let (query, fragment) = match rest.split_once('#') {
+        Some((q, f)) => (q, Some(f)),
+        None => (rest, None),
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if SECRET.iter().any(|s| name.to_ascii_lowercase().contains(s)) => {
+                format!("{name}=REDACTED")
+            }
+            _ => pair.to_string(),
+        })
+        .collect();
+    let mut out = format!("{base}?{}", query.join("&"));
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
+}
+
+fn warnings(record: &RunRecord, outcome: &Outcome) -> Vec<String> {
+    let mut w = Vec::new();
+    let gen_ = &record.generator;
+    if gen_.saturated {
+        let busiest = gen_.threads_busy.iter().copied().fold(0.0, f64::max);
+        w.push(format!(
+            "GENERATOR SATURATED: a worker thread was busy {:.0} % of the run (limit {:.0} %). \
+             These figures measure perfloop, not the target: give it more cores (--threads) \
+             or offer less load per machine.",
+            busiest * 100.0,
+            SATURATION_BUSY * 100.0
+        ));
+    }
+    match record.ending {
+        RunEnding::Unreachable => w.push(match &outcome.last_connect_error {
+            Some(e) => format!("the target was unreachable: no connection succeeded ({e})"),
+            None => "the target was unreachable: no connection succeeded".to_string(),
+        }),
+        RunEnding::Interrupted => w.push(format!(
+            "the run was interrupted after {:.1} s: its figures cover only that part",
+            record.load.duration_s
+        )),
+        RunEnding::Completed => {}
+    }
+    let req = &record.requests;
+    if req.ok == 0 {
+        w.push("no successful response (status below 400) was received".to_string());
+    }
+    if outcome.measured < SHORT_RUN {
+        w.push(format!(
+            "the measured window lasted {:.1} s: runs shorter than {} s give unsteady figures",
+            outcome.measured.as_secs_f64(),
+            SHORT_RUN.as_secs()
+        ));
+    }
+    if req.dropped > 0 {
+        w.push(format!(
+            "{} arrivals could not be sent before the end of the run and were dropped",
+            req.dropped
+        ));
+    }
+    // A closed-model window always cuts off one request per connection; that is only worth
+    // a warning when it is a visible share, because the cut-off requests are the slow ones.
+    let begun = req.total + req.unfinished;
+    if req.unfinished > 0 && req.unfinished as f64 > UNFINISHED_SHARE * begun as f64 {
+        w.push(format!(
+            "{} requests ({:.1} % of those begun) were still in flight when the run stopped and \
+             are not counted: the slowest responses may be missing from the latency figures",
+            req.unfinished,
+            req.unfinished as f64 / begun as f64 * 100.0
+        ));
+    }
+    if let Some(open) = &record.open_model {
+        if open.asked_rate > 0.0 && open.achieved_rate < 0.99 * open.asked_rate {
+            w.push(format!(
+                "the achieved rate {:.1}/s is {:.1} % below the asked {:.1}/s",
+                open.achieved_rate,
+                (1.0 - open.achieved_rate / open.asked_rate) * 100.0,
+                open.asked_rate
+            ));
+        }
+    }
+    w
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use hdrhistogram::Histogram;
+    use perfloop_engine::{
+        Counts, GeneratorUsage, Limits, RequestSpec, Stage, Target, TimelineRow,
+    };
+
+    fn config(model: Model) -> LoadConfig {
+        let target = Target::parse("http://127.0.0.1:9/?token=abc").unwrap();
+        LoadConfig {
+            request: RequestSpec {
+                method: "GET".into(),
+                authority: target.authority.clone(),
+                path: target.path.clone(),
+                headers: vec![("Authorization".into(), "Bearer secret".into())],
+                body: vec![],
+            },
+            target,
+            model,
+            threads: 4,
+            limits: Limits {
+                duration: Some(Duration::from_secs(2)),
+                requests: None,
+                warmup: Duration::ZERO,
+                timeout: Duration::from_secs(1),
+            },
+        }
+    }
+
+    fn outcome(latencies_us: &[u64], counts: Counts, saturated: bool) -> Outcome {
+        let mut latency = Histogram::new_with_bounds(1, 60_000_000, 3).unwrap();
+        for &v in latencies_us {
+            latency.record(v).unwrap();
+        }
+        Outcome {
+            latency,
+            lag: None,
+            counts,
+            timeline: vec![TimelineRow {
+                t_s: 0,
+                length_s: 1.0,
+                requests: 3,
+                errors: 1,
+                rps: 3.0,
+                p50_ms: 1.0,
+                p90_ms: 2.0,
+                p99_ms: 3.0,
+                max_ms: 3.0,
+            }],
+            measured: Duration::from_secs(2),
+            window: Duration::from_secs(2),
+            generator: GeneratorUsage {
+                cpu_user_s: 0.002,
+                cpu_sys_s: 0.001,
+                threads_busy: vec![if saturated { 0.95 } else { 0.1 }, 0.1],
+                saturated,
+            },
+            ending: Ending::Completed,
+            peak_connections: 2,
+            last_connect_error: None,
+        }
+    }
+
+    fn counts() -> Counts {
+        let mut c = Counts {
+            ok: 2,
+            errors: 1,
+            sent: 3,
+            body_bytes: 24,
+            ..Counts::default()
+        };
+        c.by_status.insert(200, 2);
+        c.by_kind[ErrorKind::ALL
+            .iter()
+            .position(|k| *k == ErrorKind::Timeout)
+            .unwrap()] = 1;
+        c
+    }
+
+    #[test]
+    fn a_record_carries_the_outcome_in_report_units() {
+        let config = config(Model::Closed {
+            connections: Plan::Constant(2.0),
+        });
+        let outcome = outcome(&[1000, 2000], counts(), true);
+        let slos = [
+            Slo::parse("p99<5ms").unwrap(),
+            Slo::parse("error_rate<1%").unwrap(),
+        ];
+        let record = RunRecord::build(&BuildInput {
+            config: &config,
+            outcome: &outcome,
+            slos: &slos,
+            level: Some("smoke"),
+            started_at: SystemTime::UNIX_EPOCH + Duration::from_secs(86_400),
+        });
+        assert_eq!(record.schema, "perfloop.run.v1");
+        assert_eq!(record.started_at, "1970-01-02T00:00:00Z");
+        assert_eq!(record.target.url, "http://127.0.0.1:9/?token=REDACTED");
+        assert_eq!(record.target.header_names, ["Authorization"]);
+        let r = &record.requests;
+        assert_eq!((r.total, r.ok, r.errors), (3, 2, 1));
+        assert_eq!(
+            r.errors_by_kind,
+            BTreeMap::from([("timeout".to_string(), 1)])
+        );
+        assert_eq!(r.by_status, BTreeMap::from([("200".to_string(), 2)]));
+        assert_eq!(record.bytes_received, 24);
+        assert_eq!(record.throughput_rps, 1.5);
+        assert_eq!((record.latency_ms.p50, record.latency_ms.max), (1.0, 2.0));
+        assert_eq!(record.load.connections, Some(2));
+        assert_eq!(record.load.threads, 2);
+        assert_eq!(record.load.level.as_deref(), Some("smoke"));
+        assert!(record.open_model.is_none());
+        assert!((record.generator.cpu_us_per_request - 1000.0).abs() < 1e-9);
+        assert_eq!(record.timeline.len(), 1);
+        assert_eq!(record.slo.len(), 2);
+        assert!(record.slo[0].pass);
+        assert!(!record.slo[1].pass);
+        assert_eq!(record.slo[1].value, Some(1.0 / 3.0));
+        assert!(record.slo_failed());
+        assert!(
+            record.warnings[0].starts_with("GENERATOR SATURATED"),
+            "{:?}",
+            record.warnings
+        );
+        assert!(
+            record
+                .warnings
+                .iter()
+                .any(|w| w.contains("shorter than 5 s"))
+        );
+    }
+
+    #[test]
+    fn objectives_on_unmeasured_figures_fail_and_record_null() {
+        let config = config(Model::Closed {
+            connections: Plan::Constant(1.0),
+        });
+        let mut c = counts();
+        c.ok = 0;
+        c.by_status.clear();
+        let outcome = outcome(&[], c, false);
+        let slos = [Slo::parse("p99<1s").unwrap()];
+        let record = RunRecord::build(&BuildInput {
+            config: &config,
+            outcome: &outcome,
+            slos: &slos,
+            level: None,
+            started_at: SystemTime::now(),
+        });
+        assert_eq!(record.slo[0].value, None);
+        assert!(!record.slo[0].pass);
+        assert_eq!(record.latency_ms.count, 0);
+        assert!(record.latency_histogram.is_empty());
+        assert!(
+            record
+                .warnings
+                .iter()
+                .any(|w| w.contains("no successful response"))
+        );
+        assert!(!record.warnings.iter().any(|w| w.contains("SATURATED")));
+    }
+
+    #[test]
+    fn the_asked_rate_is_the_mean_of_the_plan_over_the_window() {
+        let s = Duration::from_secs;
+        let ramp = Plan::Stages(vec![
+            Stage {
+                duration: s(10),
+                target: 100.0,
+            },
+            Stage {
+                duration: s(10),
+                target: 100.0,
+            },
+            Stage {
+                duration: s(10),
+                target: 0.0,
+            },
+        ]);
+        let open = |rate: Plan| {
+            config(Model::Open {
+                rate,
+                max_connections: 10,
+            })
+        };
+        // Area: 500 + 1000 + 500 over 30 s.
+        assert!((asked_rate(&open(ramp.clone()), s(30)) - 2000.0 / 30.0).abs() < 1e-9);
+        // Interrupted after 10 s: the first ramp only.
+        assert!((asked_rate(&open(ramp), s(10)) - 50.0).abs() < 1e-9);
+        assert_eq!(asked_rate(&open(Plan::Constant(250.0)), s(3)), 250.0);
+    }
+
+    #[test]
+    fn credentials_in_query_strings_are_redacted() {
+        assert_eq!(redact_url("http://h:1/a"), "http://h:1/a");
+        assert_eq!(
+            redact_url("http://h/a?user=bob&api_key=s3cret&x=1#frag"),
+            "http://h/a?user=bob&api_key=REDACTED&x=1#frag"
+        );
+        assert_eq!(
+            redact_url("http://h/?Access_Token=abc"),
+            "http://h/?Access_Token=REDACTED"
+        );
+        assert_eq!(redact_url("http://h/?flag"), "http://h/?flag");
+    }
+}

@@ -1,0 +1,501 @@
+//! The text exporter: the human summary of a run, plain text (no colours) that fits in
+//! [`WIDTH`] columns.
+//!
+//! Sections, in order: what was measured and how, the request summary, the latency
+//! percentiles, the latency distribution drawn as bars (from the record's log-spaced
+//! buckets), status codes, errors by kind, the open model's rates and lag, the generator's
+//! own CPU use, the SLO verdicts, and last — so that it is what stays on screen — a loud
+//! block of warnings when the figures should not be trusted.
+
+use std::io;
+
+use super::Exporter;
+use crate::record::{LoadModel, RunRecord, SloResult};
+
+/// The widest line the summary writes, in characters.
+pub const WIDTH: usize = 80;
+
+/// Longest bar of the latency distribution, in characters.
+const BAR: usize = 40;
+
+/// Writes the human summary.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TextExporter;
+
+impl Exporter for TextExporter {
+    fn write(&self, record: &RunRecord, out: &mut dyn io::Write) -> io::Result<()> {
+        let mut page = Page::default();
+        header(&mut page, record);
+        summary(&mut page, record);
+        latency(&mut page, record);
+        distribution(&mut page, record);
+        statuses(&mut page, record);
+        errors(&mut page, record);
+        open_model(&mut page, record);
+        generator(&mut page, record);
+        slo(&mut page, record);
+        warnings(&mut page, record);
+        for line in &page.lines {
+            writeln!(out, "{}", line.trim_end())?;
+        }
+        Ok(())
+    }
+}
+
+/// Lines of the summary, each cut to [`WIDTH`].
+#[derive(Default)]
+struct Page {
+    lines: Vec<String>,
+}
+
+impl Page {
+    fn line(&mut self, text: impl AsRef<str>) {
+        self.lines.push(truncate(text.as_ref(), WIDTH));
+    }
+
+    fn blank(&mut self) {
+        self.lines.push(String::new());
+    }
+
+    /// `label` then `parts` joined by ` · `, continued on indented lines between parts.
+    fn flow(&mut self, label: &str, parts: &[String]) {
+        const INDENT: usize = 10;
+        let mut line = format!("{label:INDENT$}");
+        let mut empty = true;
+        for part in parts {
+            let sep = if empty { "" } else { " · " };
+            if !empty && line.chars().count() + sep.len() + part.chars().count() > WIDTH {
+                self.line(&line);
+                line = format!("{:INDENT$}{part}", "");
+            } else {
+                line.push_str(sep);
+                line.push_str(part);
+            }
+            empty = false;
+        }
+        self.line(line);
+    }
+
+    fn section(&mut self, title: &str) {
+        self.blank();
+        self.line(title);
+    }
+}
+
+fn header(page: &mut Page, r: &RunRecord) {
+    page.line(format!(
+        "perfloop {} · {} {}",
+        r.perfloop_version, r.target.method, r.target.url
+    ));
+    let load = &r.load;
+    let mut parts = vec![match load.model {
+        LoadModel::Closed => "closed model".to_string(),
+        LoadModel::Open => "open model".to_string(),
+    }];
+    if let Some(c) = load.connections {
+        let peak = if load.stages.is_some() { "up to " } else { "" };
+        parts.push(format!("{peak}{c} connections"));
+    }
+    if let Some(rate) = load.rate {
+        let peak = if load.stages.is_some() { "up to " } else { "" };
+        parts.push(format!("{peak}{} req/s", number(rate)));
+    }
+    if let Some(max) = load.max_connections {
+        parts.push(format!("max {max} connections"));
+    }
+    parts.push(format!("{} threads", load.threads));
+    if let Some(level) = &load.level {
+        parts.push(format!("level {level}"));
+    }
+    page.flow("load", &parts);
+    let mut when = vec![format!("{:.2} s measured", load.duration_s)];
+    if load.warmup_s > 0.0 {
+        when.push(format!("after {:.1} s warm-up", load.warmup_s));
+    }
+    if let Some(n) = load.request_limit {
+        when.push(format!("limit {n} requests"));
+    }
+    when.push(format!("timeout {}", seconds(load.timeout_s)));
+    page.flow("run", &when);
+    if let Some(stages) = &load.stages {
+        let list: Vec<String> = stages
+            .iter()
+            .map(|s| format!("{}→{}", seconds(s.duration_s), number(s.target)))
+            .collect();
+        for (i, chunk) in wrap(&list.join(", "), WIDTH - 10).into_iter().enumerate() {
+            page.line(format!("{:10}{chunk}", if i == 0 { "stages" } else { "" }));
+        }
+    }
+    page.line(format!(
+        "started   {} · ended {}",
+        r.started_at,
+        r.ending.name()
+    ));
+    if !r.target.header_names.is_empty() {
+        page.line(format!("headers   {}", r.target.header_names.join(", ")));
+    }
+}
+
+fn summary(page: &mut Page, r: &RunRecord) {
+    let q = &r.requests;
+    page.section("Summary");
+    page.line(format!("  requests    {:>12}", q.total));
+    page.line(format!(
+        "    ok        {:>12}  {}",
+        q.ok,
+        share(q.ok, q.total)
+    ));
+    page.line(format!(
+        "    errors    {:>12}  {}",
+        q.errors,
+        share(q.errors, q.total)
+    ));
+    if q.dropped > 0 || r.load.model == LoadModel::Open {
+        page.line(format!("  dropped     {:>12}", q.dropped));
+    }
+    if q.unfinished > 0 {
+        page.line(format!("  unfinished  {:>12}", q.unfinished));
+    }
+    page.line(format!(
+        "  throughput  {:>12} req/s",
+        format!("{:.1}", r.throughput_rps)
+    ));
+    page.line(format!(
+        "  duration    {:>12} s",
+        format!("{:.2}", r.load.duration_s)
+    ));
+    let rate = if r.load.duration_s > 0.0 {
+        format!(
+            "  ({}/s)",
+            bytes(r.bytes_received as f64 / r.load.duration_s)
+        )
+    } else {
+        String::new()
+    };
+    page.line(format!(
+        "  received    {:>12}{rate}",
+        bytes(r.bytes_received as f64)
+    ));
+}
+
+fn latency(page: &mut Page, r: &RunRecord) {
+    let l = &r.latency_ms;
+    page.section(&format!("Latency ({} responses)", l.count));
+    if l.count == 0 {
+        page.line("  no response was received");
+        return;
+    }
+    let rows = [
+        ("min", l.min),
+        ("p50", l.p50),
+        ("p75", l.p75),
+        ("p90", l.p90),
+        ("p95", l.p95),
+        ("p99", l.p99),
+        ("p99.9", l.p99_9),
+        ("max", l.max),
+    ];
+    for (name, v) in rows {
+        page.line(format!("  {name:<8}{:>12}", duration(v)));
+    }
+    page.line(format!(
+        "  {:<8}{:>12}  ± {} stdev",
+        "mean",
+        duration(l.mean),
+        duration(l.stdev)
+    ));
+}
+
+fn distribution(page: &mut Page, r: &RunRecord) {
+    let buckets = &r.latency_histogram;
+    let Some(most) = buckets.iter().map(|b| b.count).max().filter(|&m| m > 0) else {
+        return;
+    };
+    let total: u64 = buckets.iter().map(|b| b.count).sum();
+    page.section("Latency distribution (upper bound, count, share)");
+    for b in buckets {
+        let len = ((b.count as f64 / most as f64) * BAR as f64).round() as usize;
+        let bar = "#".repeat(len.max(1));
+        page.line(format!(
+            "  ≤{:>10}  {bar:<BAR$}  {:>9}  {}",
+            duration(b.le_ms),
+            b.count,
+            share(b.count, total)
+        ));
+    }
+}
+
+fn statuses(page: &mut Page, r: &RunRecord) {
+    let by_status = &r.requests.by_status;
+    if by_status.is_empty() {
+        return;
+    }
+    let responses: u64 = by_status.values().sum();
+    page.section("Status codes");
+    for (status, n) in by_status {
+        page.line(format!("  {status:<6}{n:>12}  {}", share(*n, responses)));
+    }
+}
+
+fn errors(page: &mut Page, r: &RunRecord) {
+    let mut kinds: Vec<(&String, &u64)> = r.requests.errors_by_kind.iter().collect();
+    if kinds.is_empty() {
+        return;
+    }
+    kinds.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    page.section("Errors by kind");
+    for (kind, n) in kinds {
+        page.line(format!(
+            "  {:<18}{n:>12}  {}",
+            truncate(kind, 18),
+            share(*n, r.requests.total)
+        ));
+    }
+}
+
+fn open_model(page: &mut Page, r: &RunRecord) {
+    let Some(o) = &r.open_model else {
+        return;
+    };
+    page.section("Open model (latency measured from the intended send time)");
+    page.line(format!(
+        "  asked rate       {:>12} req/s",
+        format!("{:.1}", o.asked_rate)
+    ));
+    let of_asked = if o.asked_rate > 0.0 {
+        format!(
+            "  ({:.1} % of asked)",
+            o.achieved_rate / o.asked_rate * 100.0
+        )
+    } else {
+        String::new()
+    };
+    page.line(format!(
+        "  achieved rate    {:>12} req/s{of_asked}",
+        format!("{:.1}", o.achieved_rate)
+    ));
+    page.line(format!("  peak connections {:>12}", o.peak_connections));
+    page.line(format!(
+        "  scheduling lag   p50 {} · p99 {} · max {}",
+        duration(o.lag_ms.p50),
+        duration(o.lag_ms.p99),
+        duration(o.lag_ms.max)
+    ));
+}
+
+fn generator(page: &mut Page, r: &RunRecord) {
+    let g = &r.generator;
+    page.section("Generator (perfloop's own CPU)");
+    page.line(format!(
+        "  cpu           user {:.2} s · sys {:.2} s · {:.1} µs/request",
+        g.cpu_user_s, g.cpu_sys_s, g.cpu_us_per_request
+    ));
+    let busy: Vec<String> = g
+        .threads_busy
+        .iter()
+        .map(|b| format!("{:.0}%", b * 100.0))
+        .collect();
+    for (i, chunk) in wrap(&busy.join(" "), WIDTH - 16).into_iter().enumerate() {
+        page.line(format!(
+            "  {:14}{chunk}",
+            if i == 0 { "threads busy" } else { "" }
+        ));
+    }
+    page.line(format!(
+        "  saturated     {}",
+        if g.saturated {
+            "YES (see the warning below)"
+        } else {
+            "no"
+        }
+    ));
+}
+
+fn slo(page: &mut Page, r: &RunRecord) {
+    if r.slo.is_empty() {
+        return;
+    }
+    let failed = r.slo.iter().filter(|s| !s.pass).count();
+    page.section(&format!(
+        "SLO ({} of {} passed)",
+        r.slo.len() - failed,
+        r.slo.len()
+    ));
+    for s in &r.slo {
+        page.line(format!(
+            "  {}  {:<26} {:>16}  threshold {}",
+            if s.pass { "PASS" } else { "FAIL" },
+            truncate(&s.expr, 26),
+            s.value
+                .map_or_else(|| "not measured".to_string(), |v| slo_value(s, v)),
+            slo_value(s, s.threshold)
+        ));
+    }
+}
+
+fn warnings(page: &mut Page, r: &RunRecord) {
+    let mut list: Vec<&str> = r.warnings.iter().map(String::as_str).collect();
+    let saturation = "GENERATOR SATURATED: the load generator was the bottleneck of this run.";
+    if r.generator.saturated && !list.iter().any(|w| w.starts_with("GENERATOR SATURATED")) {
+        list.insert(0, saturation);
+    }
+    if list.is_empty() {
+        return;
+    }
+    let rule = "!".repeat(WIDTH);
+    page.blank();
+    page.line(&rule);
+    page.line(format!(
+        "!!! WARNING{} — these figures may not be what they seem",
+        plural(list.len())
+    ));
+    page.line(&rule);
+    for w in list {
+        for (i, chunk) in wrap(w, WIDTH - 4).into_iter().enumerate() {
+            page.line(format!("{} {chunk}", if i == 0 { "!" } else { "! " }));
+        }
+    }
+    page.line(&rule);
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "S" }
+}
+
+fn slo_value(s: &SloResult, v: f64) -> String {
+    match s.unit.as_str() {
+        "ms" => duration(v),
+        "ratio" => format!("{:.3} %", v * 100.0),
+        "req/s" => format!("{:.1} req/s", v),
+        unit => format!("{v} {unit}"),
+    }
+}
+
+/// A latency in milliseconds, in the unit that reads best: `123 µs`, `12.34 ms`, `2.50 s`.
+fn duration(ms: f64) -> String {
+    if ms < 1.0 {
+        format!("{:.0} µs", ms * 1000.0)
+    } else if ms < 1000.0 {
+        format!("{ms:.2} ms")
+    } else {
+        format!("{:.2} s", ms / 1000.0)
+    }
+}
+
+/// Seconds without needless decimals: `10s`, `1.5s`.
+fn seconds(s: f64) -> String {
+    format!("{}s", number(s))
+}
+
+/// A number without needless decimals: `100`, `2.5`.
+fn number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// `part` as a percentage of `whole`.
+fn share(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        String::new()
+    } else {
+        format!("{:5.1} %", part as f64 / whole as f64 * 100.0)
+    }
+}
+
+/// A byte count in binary units.
+fn bytes(n: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{v:.0} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+/// `text` cut to `width` characters, with `…` where it was cut.
+fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// `text` in lines of at most `width` characters, broken at spaces where possible.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let mut word: Vec<char> = word.chars().collect();
+        while word.len() > width {
+            if !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+            }
+            lines.push(word.drain(..width).collect());
+        }
+        let word: String = word.into_iter().collect();
+        if word.is_empty() {
+            continue;
+        }
+        if line.is_empty() {
+            line = word;
+        } else if line.chars().count() + 1 + word.chars().count() <= width {
+            line.push(' ');
+            line.push_str(&word);
+        } else {
+            lines.push(std::mem::replace(&mut line, word));
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_pick_a_readable_unit() {
+        assert_eq!(duration(0.123), "123 µs");
+        assert_eq!(duration(12.345), "12.35 ms");
+        assert_eq!(duration(2500.0), "2.50 s");
+        assert_eq!(seconds(10.0), "10s");
+        assert_eq!(seconds(1.5), "1.5s");
+    }
+
+    #[test]
+    fn bytes_use_binary_units() {
+        assert_eq!(bytes(512.0), "512 B");
+        assert_eq!(bytes(1536.0), "1.5 KiB");
+        assert_eq!(bytes(3.0 * 1024.0 * 1024.0), "3.0 MiB");
+    }
+
+    #[test]
+    fn wrapping_respects_the_width() {
+        let text = "a saturated generator measures itself, not the target; \
+                    averyveryveryverylongwordthatcannotfit";
+        for width in [1, 5, 12, 40] {
+            let lines = wrap(text, width);
+            assert!(
+                lines.iter().all(|l| l.chars().count() <= width),
+                "{width}: {lines:?}"
+            );
+            assert_eq!(lines.concat().replace(' ', ""), text.replace(' ', ""));
+        }
+        assert_eq!(truncate("héllo wörld", 6), "héllo…");
+        assert_eq!(truncate("short", 6), "short");
+    }
+}

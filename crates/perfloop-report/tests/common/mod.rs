@@ -1,0 +1,275 @@
+//! Helpers for the report's tests: an axum server on 127.0.0.1 with an ephemeral port, in
+//! process, run configs against it, and a record built by hand.
+
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs
+)]
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use perfloop_engine::{Limits, LoadConfig, Model, Plan, RequestSpec, Target};
+use perfloop_report::{
+    Generator, LagMs, LatencyBucket, LatencyMs, LoadInfo, LoadModel, OpenModel, Requests,
+    RunEnding, RunRecord, SCHEMA, SloResult, StageInfo, TargetInfo, TimelinePoint,
+};
+
+/// Starts an axum server answering `/` on its own runtime thread; returns its address.
+pub fn start_axum() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let app = Router::new()
+                .route("/", get(|| async { "hello world\n" }))
+                .route(
+                    "/missing",
+                    get(|| async { (axum::http::StatusCode::NOT_FOUND, "no\n") }),
+                );
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    addr
+}
+
+/// A closed-model config: `connections` connections for `duration`.
+pub fn closed(url: &str, connections: u32, duration: Duration) -> LoadConfig {
+    let target = Target::parse(url).unwrap();
+    LoadConfig {
+        request: RequestSpec {
+            method: "GET".into(),
+            authority: target.authority.clone(),
+            path: target.path.clone(),
+            headers: vec![
+                ("Authorization".into(), "Bearer top-secret-token".into()),
+                ("X-Trace".into(), "1".into()),
+            ],
+            body: vec![],
+        },
+        target,
+        model: Model::Closed {
+            connections: Plan::Constant(f64::from(connections)),
+        },
+        threads: 2,
+        limits: Limits {
+            duration: Some(duration),
+            requests: None,
+            warmup: Duration::ZERO,
+            timeout: Duration::from_secs(5),
+        },
+    }
+}
+
+/// An open-model config: `rate` arrivals per second for `duration`.
+pub fn open(url: &str, rate: f64, duration: Duration) -> LoadConfig {
+    let mut c = closed(url, 1, duration);
+    c.model = Model::Open {
+        rate: Plan::Constant(rate),
+        max_connections: 64,
+    };
+    c
+}
+
+/// The committed schema, compiled, and a validator over JSON values.
+pub struct Validator {
+    schemas: boon::Schemas,
+    index: boon::SchemaIndex,
+}
+
+impl Validator {
+    pub fn new() -> Validator {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/perfloop.run.v1.json");
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut schemas = boon::Schemas::new();
+        let mut compiler = boon::Compiler::new();
+        compiler.enable_format_assertions();
+        compiler
+            .add_resource("perfloop.run.v1.json", schema)
+            .unwrap();
+        let index = compiler
+            .compile("perfloop.run.v1.json", &mut schemas)
+            .unwrap();
+        Validator { schemas, index }
+    }
+
+    pub fn check(&self, value: &serde_json::Value) -> Result<(), String> {
+        self.schemas
+            .validate(value, self.index)
+            .map_err(|e| format!("{e:#}"))
+    }
+}
+
+/// A record of an open-model run built by hand: saturated, with warnings, stages and SLOs.
+pub fn saturated_record() -> RunRecord {
+    RunRecord {
+        schema: SCHEMA.to_string(),
+        perfloop_version: "0.1.0".to_string(),
+        started_at: "2025-01-31T12:00:00Z".to_string(),
+        target: TargetInfo {
+            url: "http://127.0.0.1:8080/api/items?id=7".to_string(),
+            method: "POST".to_string(),
+            header_names: vec!["Authorization".to_string()],
+        },
+        load: LoadInfo {
+            model: LoadModel::Open,
+            connections: None,
+            max_connections: Some(1000),
+            rate: Some(20_000.0),
+            duration_s: 3.0,
+            warmup_s: 0.0,
+            threads: 2,
+            request_limit: None,
+            timeout_s: 10.0,
+            stages: Some(vec![
+                StageInfo {
+                    duration_s: 1.0,
+                    target: 20_000.0,
+                },
+                StageInfo {
+                    duration_s: 2.0,
+                    target: 20_000.0,
+                },
+            ]),
+            level: Some("large".to_string()),
+        },
+        requests: Requests {
+            total: 41_000,
+            ok: 40_500,
+            errors: 500,
+            dropped: 2_000,
+            unfinished: 0,
+            by_status: BTreeMap::from([("200".to_string(), 40_500), ("503".to_string(), 450)]),
+            errors_by_kind: BTreeMap::from([
+                ("status_5xx".to_string(), 450),
+                ("timeout".to_string(), 50),
+            ]),
+        },
+        throughput_rps: 13_666.7,
+        bytes_received: 5_000_000,
+        latency_ms: LatencyMs {
+            count: 40_950,
+            min: 0.081,
+            mean: 3.2,
+            stdev: 9.5,
+            p50: 0.612,
+            p75: 1.104,
+            p90: 4.871,
+            p95: 9.903,
+            p99: 48.127,
+            p99_9: 201.5,
+            max: 1_203.2,
+        },
+        latency_histogram: vec![
+            LatencyBucket {
+                le_ms: 0.1,
+                count: 900,
+            },
+            LatencyBucket {
+                le_ms: 0.5,
+                count: 15_000,
+            },
+            LatencyBucket {
+                le_ms: 1.0,
+                count: 14_000,
+            },
+            LatencyBucket {
+                le_ms: 5.0,
+                count: 7_000,
+            },
+            LatencyBucket {
+                le_ms: 50.0,
+                count: 3_600,
+            },
+            LatencyBucket {
+                le_ms: 250.0,
+                count: 400,
+            },
+            LatencyBucket {
+                le_ms: 1_203.2,
+                count: 50,
+            },
+        ],
+        open_model: Some(OpenModel {
+            asked_rate: 16_666.7,
+            achieved_rate: 14_000.0,
+            peak_connections: 1000,
+            lag_ms: LagMs {
+                p50: 0.02,
+                p99: 3.5,
+                max: 40.0,
+            },
+        }),
+        generator: Generator {
+            cpu_user_s: 3.1,
+            cpu_sys_s: 2.6,
+            cpu_us_per_request: 139.0,
+            threads_busy: vec![0.97, 0.95],
+            saturated: true,
+        },
+        timeline: (0..3)
+            .map(|t| TimelinePoint {
+                t_s: t,
+                requests: 13_000 + t * 1000,
+                errors: 100 + t * 100,
+                rps: 13_000.0 + t as f64 * 1000.0,
+                p50_ms: 0.6,
+                p90_ms: 4.9,
+                p99_ms: 48.1 + t as f64,
+                max_ms: 1_203.2,
+            })
+            .collect(),
+        slo: vec![
+            SloResult {
+                expr: "p99<200ms".to_string(),
+                metric: "p99".to_string(),
+                value: Some(48.127),
+                threshold: 200.0,
+                unit: "ms".to_string(),
+                pass: true,
+            },
+            SloResult {
+                expr: "error_rate<0.1%".to_string(),
+                metric: "error_rate".to_string(),
+                value: Some(500.0 / 41_000.0),
+                threshold: 0.001,
+                unit: "ratio".to_string(),
+                pass: false,
+            },
+            SloResult {
+                expr: "rps>=1e4".to_string(),
+                metric: "rps".to_string(),
+                value: Some(13_666.7),
+                threshold: 10_000.0,
+                unit: "req/s".to_string(),
+                pass: true,
+            },
+        ],
+        ending: RunEnding::Completed,
+        warnings: vec![
+            "GENERATOR SATURATED: a worker thread was busy 97 % of the run (limit 90 %). These \
+             figures measure perfloop, not the target: give it more cores (--threads) or offer \
+             less load per machine."
+                .to_string(),
+            "the measured window lasted 3.0 s: runs shorter than 5 s give unsteady figures"
+                .to_string(),
+            "2000 arrivals could not be sent before the end of the run and were dropped"
+                .to_string(),
+        ],
+    }
+}

@@ -1,0 +1,215 @@
+//! Real runs against an in-process server, turned into records, serialised and validated
+//! against the committed schema `schema/perfloop.run.v1.json`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, SystemTime};
+
+use perfloop_engine::{LoadConfig, Silent, run};
+use perfloop_report::{BuildInput, Exporter, JsonExporter, LoadModel, RunEnding, RunRecord};
+use perfloop_stats::Slo;
+use serde_json::Value;
+
+fn record_of(config: &LoadConfig, slos: &[&str]) -> RunRecord {
+    let slos: Vec<Slo> = slos.iter().map(|s| Slo::parse(s).unwrap()).collect();
+    let started_at = SystemTime::now();
+    let outcome = run(config, Arc::new(AtomicBool::new(false)), &mut Silent).unwrap();
+    RunRecord::build(&BuildInput {
+        config,
+        outcome: &outcome,
+        slos: &slos,
+        level: None,
+        started_at,
+    })
+}
+
+fn json_of(record: &RunRecord) -> (String, Value) {
+    let text = String::from_utf8(JsonExporter.to_bytes(record).unwrap()).unwrap();
+    let value = serde_json::from_str(&text).unwrap();
+    (text, value)
+}
+
+/// Checks what every record of a real run against a healthy server must hold.
+fn check_common(record: &RunRecord, text: &str) {
+    let v = common::Validator::new();
+    let value: Value = serde_json::from_str(text).unwrap();
+    if let Err(e) = v.check(&value) {
+        panic!("record does not match the schema:\n{e}\n{text}");
+    }
+    let back: RunRecord = serde_json::from_str(text).unwrap();
+    assert_eq!(back.requests, record.requests);
+    assert_eq!(back.timeline.len(), record.timeline.len());
+
+    let r = &record.requests;
+    assert_eq!(r.total, r.ok + r.errors);
+    assert!(r.ok > 0, "{r:?}");
+    assert_eq!(r.by_status.get("200"), Some(&r.ok));
+    assert_eq!(record.latency_ms.count, r.total);
+    assert_eq!(
+        record
+            .latency_histogram
+            .iter()
+            .map(|b| b.count)
+            .sum::<u64>(),
+        r.total
+    );
+    let l = &record.latency_ms;
+    assert!(
+        0.0 < l.min && l.min <= l.p50 && l.p50 <= l.p99 && l.p99 <= l.max,
+        "{l:?}"
+    );
+    assert_eq!(record.ending, RunEnding::Completed);
+    assert!(!record.timeline.is_empty());
+    assert_eq!(
+        record.timeline.iter().map(|t| t.requests).sum::<u64>(),
+        r.total
+    );
+    // Header names only: a secret never reaches the record.
+    assert_eq!(record.target.header_names, ["Authorization", "X-Trace"]);
+    assert!(!text.contains("top-secret-token"));
+    assert!(record.started_at.ends_with('Z'), "{}", record.started_at);
+    let g = &record.generator;
+    let expected = (g.cpu_user_s + g.cpu_sys_s) * 1e6 / r.total as f64;
+    assert!((g.cpu_us_per_request - expected).abs() <= 1e-9 * expected.max(1.0));
+    // A run of about a second is flagged as short.
+    assert!(
+        record
+            .warnings
+            .iter()
+            .any(|w| w.contains("shorter than 5 s")),
+        "{:?}",
+        record.warnings
+    );
+}
+
+#[test]
+fn a_closed_model_run_matches_the_schema() {
+    let addr = common::start_axum();
+    let config = common::closed(&format!("http://{addr}/"), 4, Duration::from_secs(1));
+    let record = record_of(&config, &["p99<10s", "error_rate<1%", "rps>1e9"]);
+    let (text, value) = json_of(&record);
+    check_common(&record, &text);
+
+    assert_eq!(record.load.model, LoadModel::Closed);
+    assert_eq!(record.load.connections, Some(4));
+    assert_eq!(record.load.rate, None);
+    assert_eq!(value["open_model"], Value::Null);
+    assert_eq!(value["schema"], "perfloop.run.v1");
+    let verdicts: Vec<(&str, bool)> = record
+        .slo
+        .iter()
+        .map(|s| (s.expr.as_str(), s.pass))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("p99<10s", true),
+            ("error_rate<1%", true),
+            ("rps>1e9", false)
+        ]
+    );
+    assert!(record.slo_failed());
+}
+
+#[test]
+fn an_open_model_run_matches_the_schema() {
+    let addr = common::start_axum();
+    let config = common::open(&format!("http://{addr}/"), 400.0, Duration::from_secs(1));
+    let record = record_of(&config, &["p99<10s"]);
+    let (text, value) = json_of(&record);
+    check_common(&record, &text);
+
+    assert_eq!(record.load.model, LoadModel::Open);
+    assert_eq!(record.load.rate, Some(400.0));
+    assert_eq!(record.load.connections, None);
+    let open = record.open_model.as_ref().unwrap();
+    assert_eq!(open.asked_rate, 400.0);
+    assert!(open.achieved_rate > 0.0);
+    assert!(value["open_model"]["lag_ms"]["p99"].is_number());
+    assert!(!record.slo_failed());
+}
+
+#[test]
+fn a_record_with_errors_only_matches_the_schema() {
+    let addr = common::start_axum();
+    let config = common::closed(
+        &format!("http://{addr}/missing"),
+        2,
+        Duration::from_millis(300),
+    );
+    let record = record_of(&config, &["p99<10s", "error_rate<=0.5"]);
+    let (_, value) = json_of(&record);
+    common::Validator::new().check(&value).unwrap();
+    let r = &record.requests;
+    assert_eq!((r.ok, r.errors), (0, r.total));
+    assert_eq!(r.errors_by_kind.get("status_4xx"), Some(&r.total));
+    assert_eq!(r.errors_by_kind.len(), 1);
+    assert!(
+        record
+            .warnings
+            .iter()
+            .any(|w| w.contains("no successful response"))
+    );
+    assert!(record.slo[0].pass, "4xx responses still have latencies");
+    assert!(!record.slo[1].pass);
+}
+
+#[test]
+fn a_hand_built_record_matches_the_schema() {
+    let (_, value) = json_of(&common::saturated_record());
+    common::Validator::new().check(&value).unwrap();
+}
+
+#[test]
+fn the_schema_rejects_broken_records() {
+    let v = common::Validator::new();
+    let (_, good) = json_of(&common::saturated_record());
+    v.check(&good).unwrap();
+
+    let mut broken: Vec<(&str, Value)> = Vec::new();
+    let mut without_requests = good.clone();
+    without_requests.as_object_mut().unwrap().remove("requests");
+    broken.push(("no requests", without_requests));
+    let mut without_p99 = good.clone();
+    without_p99["latency_ms"]
+        .as_object_mut()
+        .unwrap()
+        .remove("p99");
+    broken.push(("no latency_ms.p99", without_p99));
+    let mut without_saturated = good.clone();
+    without_saturated["generator"]
+        .as_object_mut()
+        .unwrap()
+        .remove("saturated");
+    broken.push(("no generator.saturated", without_saturated));
+    let mut extra = good.clone();
+    extra["requests"]["surprise"] = Value::from(1);
+    broken.push(("unknown field", extra));
+    let mut wrong_schema = good.clone();
+    wrong_schema["schema"] = Value::from("perfloop.run.v0");
+    broken.push(("other schema", wrong_schema));
+    let mut wrong_ending = good.clone();
+    wrong_ending["ending"] = Value::from("finished");
+    broken.push(("unknown ending", wrong_ending));
+    let mut negative = good.clone();
+    negative["requests"]["total"] = Value::from(-1);
+    broken.push(("negative count", negative));
+    let mut bad_time = good;
+    bad_time["started_at"] = Value::from("yesterday");
+    broken.push(("bad timestamp", bad_time));
+
+    for (what, value) in broken {
+        assert!(v.check(&value).is_err(), "{what} was accepted");
+        // The types refuse what the schema refuses, except what only the schema checks.
+        if !matches!(what, "other schema" | "negative count" | "bad timestamp") {
+            assert!(
+                serde_json::from_value::<RunRecord>(value).is_err(),
+                "{what} was read"
+            );
+        }
+    }
+}

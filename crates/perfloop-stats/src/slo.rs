@@ -1,0 +1,635 @@
+//! Service-level objectives: `p99<200ms`, `error_rate<0.1%`, `rps>1000`.
+//!
+//! An objective is `METRIC OP THRESHOLD`:
+//!
+//! | metric | threshold | example |
+//! | --- | --- | --- |
+//! | `p50` `p90` `p99` `p99.9` `max` `mean` | a latency with a unit: `us` (or `µs`), `ms`, `s` | `p99<200ms`, `p99.9<=1s` |
+//! | `error_rate` | a percentage (`0.1%`) or a fraction in \[0, 1\] (`0.001`) | `error_rate<0.1%` |
+//! | `rps` | a positive number of requests per second | `rps>1000`, `rps>=1e3` |
+//!
+//! `OP` is one of `<`, `<=`, `>`, `>=`; whitespace around the parts is allowed and metric
+//! names and units are case-insensitive. [`Slo::parse`] never panics: every input it cannot
+//! read is a [`SloError`] that quotes the text and says what was expected.
+//!
+//! Thresholds are kept in the metric's reporting unit — milliseconds for latency, a fraction
+//! for the error rate, requests per second for throughput — so a [`Verdict`] compares like
+//! with like. A metric that was not measured (NaN, e.g. a latency percentile of a run that
+//! received no response) fails every objective: no evidence is not a pass.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Text that is not a service-level objective. Each message quotes the text and says what
+/// was expected instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SloError {
+    /// No comparison operator was found.
+    #[error(
+        "invalid SLO '{text}': expected METRIC OP THRESHOLD with OP one of <, <=, >, >=, \
+         like p99<200ms, error_rate<0.1% or rps>1000"
+    )]
+    NoOperator {
+        /// The text given.
+        text: String,
+    },
+    /// The part before the operator is not a known metric.
+    #[error(
+        "invalid SLO '{text}': unknown metric '{metric}'; expected one of p50, p90, p99, \
+         p99.9, max, mean, error_rate, rps"
+    )]
+    UnknownMetric {
+        /// The text given.
+        text: String,
+        /// The metric as written.
+        metric: String,
+    },
+    /// The part after the operator is not a valid threshold for the metric.
+    #[error("invalid SLO '{text}': {reason}")]
+    Threshold {
+        /// The text given.
+        text: String,
+        /// What is wrong and what was expected.
+        reason: String,
+    },
+}
+
+/// A quantity an objective can be set on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Metric {
+    /// Median latency.
+    P50,
+    /// 90th percentile latency.
+    P90,
+    /// 99th percentile latency.
+    P99,
+    /// 99.9th percentile latency.
+    P99_9,
+    /// Highest latency.
+    Max,
+    /// Mean latency.
+    Mean,
+    /// Errors divided by requests (a fraction).
+    ErrorRate,
+    /// Throughput in requests per second.
+    Rps,
+}
+
+impl Metric {
+    /// Every metric, in the order reports list them.
+    pub const ALL: [Metric; 8] = [
+        Metric::P50,
+        Metric::P90,
+        Metric::P99,
+        Metric::P99_9,
+        Metric::Max,
+        Metric::Mean,
+        Metric::ErrorRate,
+        Metric::Rps,
+    ];
+
+    /// The name used in objectives and reports: `p50`, `p99.9`, `error_rate`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::P50 => "p50",
+            Metric::P90 => "p90",
+            Metric::P99 => "p99",
+            Metric::P99_9 => "p99.9",
+            Metric::Max => "max",
+            Metric::Mean => "mean",
+            Metric::ErrorRate => "error_rate",
+            Metric::Rps => "rps",
+        }
+    }
+
+    /// The unit of values and thresholds: `"ms"`, `"ratio"` or `"req/s"`.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Metric::ErrorRate => "ratio",
+            Metric::Rps => "req/s",
+            _ => "ms",
+        }
+    }
+
+    /// Whether the metric is a latency (thresholds need a time unit).
+    pub fn is_latency(self) -> bool {
+        self.unit() == "ms"
+    }
+
+    /// Reads a metric name, case-insensitively (`p999` is accepted for `p99.9`).
+    pub fn parse(name: &str) -> Option<Metric> {
+        let name = name.trim().to_lowercase();
+        let metric = match name.as_str() {
+            "p50" => Metric::P50,
+            "p90" => Metric::P90,
+            "p99" => Metric::P99,
+            "p99.9" | "p999" => Metric::P99_9,
+            "max" => Metric::Max,
+            "mean" => Metric::Mean,
+            "error_rate" => Metric::ErrorRate,
+            "rps" => Metric::Rps,
+            _ => return None,
+        };
+        Some(metric)
+    }
+
+    /// This metric's value in `m`, in [`Metric::unit`].
+    pub fn value(self, m: &Metrics) -> f64 {
+        match self {
+            Metric::P50 => m.p50_ms,
+            Metric::P90 => m.p90_ms,
+            Metric::P99 => m.p99_ms,
+            Metric::P99_9 => m.p99_9_ms,
+            Metric::Max => m.max_ms,
+            Metric::Mean => m.mean_ms,
+            Metric::ErrorRate => m.error_rate,
+            Metric::Rps => m.rps,
+        }
+    }
+
+    /// Reads a threshold for this metric into its unit, or says what is wrong.
+    fn threshold(self, text: &str) -> Result<f64, String> {
+        match self {
+            Metric::ErrorRate => error_rate_threshold(text),
+            Metric::Rps => rps_threshold(text),
+            _ => latency_threshold(text),
+        }
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+impl Op {
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Gt => ">",
+            Op::Ge => ">=",
+        }
+    }
+
+    /// Whether `value OP threshold` holds. False whenever either side is NaN.
+    pub fn holds(self, value: f64, threshold: f64) -> bool {
+        match self {
+            Op::Lt => value < threshold,
+            Op::Le => value <= threshold,
+            Op::Gt => value > threshold,
+            Op::Ge => value >= threshold,
+        }
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.symbol())
+    }
+}
+
+/// The figures of one run that objectives are checked against.
+///
+/// Latencies are in milliseconds, `error_rate` is a fraction (errors / requests) and `rps`
+/// is requests per second. NaN means "not measured" (no response, no request) and fails
+/// every objective on that metric.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Metrics {
+    /// Median latency, ms.
+    pub p50_ms: f64,
+    /// 90th percentile latency, ms.
+    pub p90_ms: f64,
+    /// 99th percentile latency, ms.
+    pub p99_ms: f64,
+    /// 99.9th percentile latency, ms.
+    pub p99_9_ms: f64,
+    /// Highest latency, ms.
+    pub max_ms: f64,
+    /// Mean latency, ms.
+    pub mean_ms: f64,
+    /// Errors divided by requests, a fraction in \[0, 1\].
+    pub error_rate: f64,
+    /// Throughput, requests per second.
+    pub rps: f64,
+}
+
+/// A validated service-level objective.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slo {
+    expr: String,
+    metric: Metric,
+    op: Op,
+    threshold: f64,
+}
+
+impl Slo {
+    /// Parses `METRIC OP THRESHOLD`, e.g. `p99<200ms`, `error_rate<0.1%`, `rps>=1e3`.
+    pub fn parse(text: &str) -> Result<Slo, SloError> {
+        let expr = text.trim();
+        let Some(at) = expr.find(['<', '>']) else {
+            return Err(SloError::NoOperator {
+                text: text.to_string(),
+            });
+        };
+        let (left, rest) = expr.split_at(at);
+        let (op, right) = [("<=", Op::Le), (">=", Op::Ge), ("<", Op::Lt), (">", Op::Gt)]
+            .into_iter()
+            .find_map(|(sym, op)| rest.strip_prefix(sym).map(|r| (op, r)))
+            .ok_or_else(|| SloError::NoOperator {
+                text: text.to_string(),
+            })?;
+        let metric = Metric::parse(left).ok_or_else(|| SloError::UnknownMetric {
+            text: text.to_string(),
+            metric: left.trim().to_string(),
+        })?;
+        let threshold = metric
+            .threshold(right.trim())
+            .map_err(|reason| SloError::Threshold {
+                text: text.to_string(),
+                reason,
+            })?;
+        Ok(Slo {
+            expr: expr.to_string(),
+            metric,
+            op,
+            threshold,
+        })
+    }
+
+    /// The objective as written (without surrounding whitespace).
+    pub fn expr(&self) -> &str {
+        &self.expr
+    }
+
+    /// The metric it is set on.
+    pub fn metric(&self) -> Metric {
+        self.metric
+    }
+
+    /// The comparison.
+    pub fn op(&self) -> Op {
+        self.op
+    }
+
+    /// The threshold in the metric's unit (ms, fraction or req/s).
+    pub fn threshold(&self) -> f64 {
+        self.threshold
+    }
+
+    /// Checks the objective against a run's figures.
+    pub fn evaluate(&self, metrics: &Metrics) -> Verdict {
+        let value = self.metric.value(metrics);
+        Verdict {
+            expr: self.expr.clone(),
+            metric: self.metric.name(),
+            value,
+            threshold: self.threshold,
+            unit: self.metric.unit(),
+            pass: self.op.holds(value, self.threshold),
+        }
+    }
+}
+
+impl FromStr for Slo {
+    type Err = SloError;
+
+    fn from_str(text: &str) -> Result<Slo, SloError> {
+        Slo::parse(text)
+    }
+}
+
+impl fmt::Display for Slo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.expr)
+    }
+}
+
+/// The result of checking one objective.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// The objective as written.
+    pub expr: String,
+    /// The metric's name, e.g. `p99`.
+    pub metric: &'static str,
+    /// The measured value, in `unit`; NaN if it was not measured.
+    pub value: f64,
+    /// The threshold, in `unit`.
+    pub threshold: f64,
+    /// `"ms"` for latency, `"ratio"` for the error rate, `"req/s"` for throughput.
+    pub unit: &'static str,
+    /// Whether the objective holds.
+    pub pass: bool,
+}
+
+/// A finite number, or `None`. Accepts what `f64` parses (`1e3`, `.5`) but not NaN or ±inf.
+fn number(text: &str) -> Option<f64> {
+    text.trim().parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+fn latency_threshold(text: &str) -> Result<f64, String> {
+    const UNITS: [(&str, f64); 5] = [
+        ("µs", 1e-3),
+        ("μs", 1e-3),
+        ("us", 1e-3),
+        ("ms", 1.0),
+        ("s", 1e3),
+    ];
+    let lower = text.to_lowercase();
+    let Some((num, scale)) = UNITS
+        .iter()
+        .find_map(|&(unit, scale)| lower.strip_suffix(unit).map(|n| (n, scale)))
+    else {
+        return Err(if number(text).is_some() {
+            "latency needs a unit (us, ms, s), like p99<200ms".to_string()
+        } else {
+            format!(
+                "'{text}' is not a latency; expected a number with a unit (us, ms, s), like 200ms"
+            )
+        });
+    };
+    let value = number(num).ok_or_else(|| {
+        format!("'{text}' is not a latency; expected a number with a unit (us, ms, s), like 200ms")
+    })?;
+    if value < 0.0 {
+        return Err(format!(
+            "latency '{text}' is negative; expected 0 or more, like 200ms"
+        ));
+    }
+    let ms = value * scale;
+    if !ms.is_finite() {
+        return Err(format!("latency '{text}' is too large"));
+    }
+    Ok(ms)
+}
+
+fn error_rate_threshold(text: &str) -> Result<f64, String> {
+    if let Some(num) = text.strip_suffix('%') {
+        return match number(num) {
+            Some(p) if (0.0..=100.0).contains(&p) => Ok(p / 100.0),
+            _ => Err(format!(
+                "error rate '{text}' is not a percentage between 0% and 100%, like 0.1%"
+            )),
+        };
+    }
+    match number(text) {
+        Some(f) if (0.0..=1.0).contains(&f) => Ok(f),
+        Some(_) => Err(format!(
+            "error rate '{text}' is not a fraction between 0 and 1; write a fraction like 0.001 \
+             or a percentage like 0.1%"
+        )),
+        None => Err(format!(
+            "error rate '{text}' is not a number; expected a percentage like 0.1% or a fraction \
+             like 0.001"
+        )),
+    }
+}
+
+fn rps_threshold(text: &str) -> Result<f64, String> {
+    let num = text.strip_suffix("/s").unwrap_or(text);
+    match number(num) {
+        Some(r) if r > 0.0 => Ok(r),
+        _ => Err(format!(
+            "throughput '{text}' is not a positive number of requests per second, like rps>1000"
+        )),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1.0)
+    }
+
+    #[test]
+    fn accepts_the_documented_forms() {
+        let cases = [
+            ("p99<200ms", Metric::P99, Op::Lt, 200.0),
+            ("p99.9<=1s", Metric::P99_9, Op::Le, 1000.0),
+            ("p50 < 500us", Metric::P50, Op::Lt, 0.5),
+            ("p50<500µs", Metric::P50, Op::Lt, 0.5),
+            ("mean<5ms", Metric::Mean, Op::Lt, 5.0),
+            ("max<2s", Metric::Max, Op::Lt, 2000.0),
+            ("p90<50ms", Metric::P90, Op::Lt, 50.0),
+            ("error_rate<0.1%", Metric::ErrorRate, Op::Lt, 0.001),
+            ("error_rate<=0.001", Metric::ErrorRate, Op::Le, 0.001),
+            ("error_rate<=0", Metric::ErrorRate, Op::Le, 0.0),
+            ("rps>1000", Metric::Rps, Op::Gt, 1000.0),
+            ("rps>=1e3", Metric::Rps, Op::Ge, 1000.0),
+            ("  P99 <  1.5 MS ", Metric::P99, Op::Lt, 1.5),
+            ("p999 < 1e3ms", Metric::P99_9, Op::Lt, 1000.0),
+            ("p99>=0ms", Metric::P99, Op::Ge, 0.0),
+        ];
+        for (text, metric, op, threshold) in cases {
+            let slo = Slo::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(slo.metric(), metric, "{text}");
+            assert_eq!(slo.op(), op, "{text}");
+            assert!(
+                close(slo.threshold(), threshold),
+                "{text}: {}",
+                slo.threshold()
+            );
+            assert_eq!(slo.expr(), text.trim());
+            assert_eq!(slo.to_string(), text.trim());
+        }
+        assert_eq!("rps>5".parse::<Slo>().unwrap().threshold(), 5.0);
+    }
+
+    #[test]
+    fn errors_quote_the_text_and_say_what_was_expected() {
+        let cases = [
+            (
+                "p99<200",
+                "latency needs a unit (us, ms, s), like p99<200ms",
+            ),
+            (
+                "p98<200ms",
+                "unknown metric 'p98'; expected one of p50, p90, p99, p99.9",
+            ),
+            ("p99=200ms", "expected METRIC OP THRESHOLD"),
+            ("", "expected METRIC OP THRESHOLD"),
+            ("p99<", "is not a latency"),
+            ("p99<fast", "is not a latency"),
+            ("p99<200ks", "is not a latency"),
+            ("p99<-1ms", "negative"),
+            ("p99<1e308s", "too large"),
+            ("error_rate<5", "not a fraction between 0 and 1"),
+            ("error_rate<101%", "not a percentage"),
+            ("error_rate<lots", "not a number"),
+            ("rps>0", "not a positive number"),
+            ("rps>-5", "not a positive number"),
+            ("rps>many", "not a positive number"),
+            ("<5ms", "unknown metric ''"),
+        ];
+        for (text, says) in cases {
+            let e = Slo::parse(text).unwrap_err().to_string();
+            assert!(e.contains(&format!("invalid SLO '{text}'")), "{e}");
+            assert!(e.contains(says), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn never_panics_on_odd_input() {
+        let odd = [
+            "",
+            " ",
+            "<",
+            ">",
+            "<=",
+            ">=",
+            "<<",
+            "p99<<5ms",
+            "p99<=>5ms",
+            "p99<5ms>3",
+            "p99<NaNms",
+            "p99<infms",
+            "p99<-infms",
+            "p99<nan",
+            "error_rate<NaN%",
+            "rps>inf",
+            "rps>NaN",
+            "rps>1e999",
+            "error_rate<1e-999",
+            "p99<1e-999s",
+            "p99<99999999999999999999999999999999999999s",
+            "p99<0x10ms",
+            "p99<5 m s",
+            "p99 < 5 µs",
+            "p99<5μs",
+            "p99<µs",
+            "p99<s",
+            "日本<5ms",
+            "p99<五ms",
+            "p99<5ms🙂",
+            "🙂",
+            "\u{0}",
+            "p99\u{0}<5ms",
+            "p99<\u{feff}5ms",
+            "µ<µ",
+            "%",
+            "error_rate<%",
+            "error_rate<-0%",
+            "rps>/s",
+            "rps>5/s",
+            "p99.9.9<1ms",
+            "p<1ms",
+            "p99 ms<1",
+            "\n\t",
+            "p99<\n5ms",
+            "ＭＳ<5",
+            "İ<5ms",
+            "p99<5MS",
+            "p99<5Ms",
+        ];
+        for text in odd {
+            if let Ok(slo) = Slo::parse(text) {
+                assert!(slo.threshold().is_finite(), "{text}");
+            }
+        }
+        // Every string of up to four characters over an alphabet of the parser's pieces.
+        let alphabet = ['p', '9', '.', '<', '=', '>', 's', 'µ', '%', 'e', '-', ' '];
+        let mut s = String::new();
+        fn walk(s: &mut String, alphabet: &[char], depth: usize) {
+            if let Ok(slo) = Slo::parse(s) {
+                assert!(slo.threshold().is_finite(), "{s}");
+            }
+            if depth == 0 {
+                return;
+            }
+            for &c in alphabet {
+                s.push(c);
+                walk(s, alphabet, depth - 1);
+                s.pop();
+            }
+        }
+        walk(&mut s, &alphabet, 4);
+        let long = "p99<".to_string() + &"9".repeat(10_000) + "ms";
+        assert!(Slo::parse(&long).is_err());
+    }
+
+    fn metrics() -> Metrics {
+        Metrics {
+            p50_ms: 1.0,
+            p90_ms: 5.0,
+            p99_ms: 20.0,
+            p99_9_ms: 80.0,
+            max_ms: 150.0,
+            mean_ms: 2.5,
+            error_rate: 0.002,
+            rps: 1500.0,
+        }
+    }
+
+    #[test]
+    fn evaluates_in_the_metric_unit() {
+        let m = metrics();
+        let check = |text: &str| Slo::parse(text).unwrap().evaluate(&m);
+        let v = check("p99<200ms");
+        assert!(v.pass);
+        assert_eq!(
+            (v.metric, v.unit, v.value, v.threshold),
+            ("p99", "ms", 20.0, 200.0)
+        );
+        assert_eq!(v.expr, "p99<200ms");
+        assert!(!check("p99<20ms").pass);
+        assert!(check("p99<=20ms").pass);
+        assert!(check("p99.9<0.1s").pass);
+        assert!(!check("max<100ms").pass);
+        assert!(check("p50<1001us").pass);
+        assert!(!check("mean<2ms").pass);
+        assert!(check("p90>=5ms").pass);
+        let v = check("error_rate<0.1%");
+        assert!(!v.pass);
+        assert_eq!((v.metric, v.unit, v.value), ("error_rate", "ratio", 0.002));
+        assert!(check("error_rate<0.5%").pass);
+        let v = check("rps>1000");
+        assert!(v.pass);
+        assert_eq!((v.unit, v.value, v.threshold), ("req/s", 1500.0, 1000.0));
+        assert!(!check("rps>=2e3").pass);
+    }
+
+    #[test]
+    fn unmeasured_metrics_fail_every_operator() {
+        let m = Metrics {
+            p99_ms: f64::NAN,
+            error_rate: f64::NAN,
+            ..metrics()
+        };
+        for text in [
+            "p99<1s",
+            "p99<=1s",
+            "p99>0ms",
+            "p99>=0ms",
+            "error_rate<=100%",
+        ] {
+            assert!(!Slo::parse(text).unwrap().evaluate(&m).pass, "{text}");
+        }
+    }
+
+    #[test]
+    fn metric_names_round_trip() {
+        for m in Metric::ALL {
+            assert_eq!(Metric::parse(m.name()), Some(m));
+            assert_eq!(m.to_string(), m.name());
+            assert_eq!(m.is_latency(), m.unit() == "ms");
+        }
+    }
+}

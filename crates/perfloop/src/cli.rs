@@ -1,0 +1,119 @@
+//! The command line as typed: clap definitions only. Turning these into a validated run
+//! description happens in `load`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// perfloop: a closed-loop performance engineer for HTTP services and batch jobs.
+#[derive(Debug, Parser)]
+#[command(name = "perfloop", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate HTTP load against a URL and report latency, throughput and errors.
+    Load(LoadArgs),
+}
+
+/// Which load model `--stages` ramps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModelArg {
+    /// N connections, each sending back to back.
+    Closed,
+    /// Arrivals on a schedule, latency measured from the intended send time.
+    Open,
+}
+
+/// `perfloop load`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  perfloop load http://127.0.0.1:8080/ -c 64 -d 30s
+  perfloop load http://127.0.0.1:8080/ --rate 2000 -d 1m --slo 'p99<50ms' --json run.json
+  perfloop load http://127.0.0.1:8080/ --model open --stages '10s:100,30s:1000,10s:0'
+  perfloop load http://127.0.0.1:8080/ --level medium")]
+pub struct LoadArgs {
+    /// The target URL (http:// only).
+    pub url: String,
+
+    /// Closed model: number of connections [default: 10, or the level's].
+    #[arg(short = 'c', long = "connections", value_name = "N")]
+    pub connections: Option<u32>,
+
+    /// Open model: arrivals per second, independent of the responses.
+    #[arg(long, value_name = "R")]
+    pub rate: Option<String>,
+
+    /// Which model --stages ramps [default: closed, or open with --rate].
+    #[arg(long, value_enum, value_name = "MODEL")]
+    pub model: Option<ModelArg>,
+
+    /// Open model: the most connections opened to keep up with the schedule.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub max_connections: usize,
+
+    /// Ramps of the rate (open) or connections (closed), from 0: '10s:100,30s:1000,10s:0'.
+    #[arg(long, value_name = "STAGES")]
+    pub stages: Option<String>,
+
+    /// A named preset: smoke, medium, large or extreme (flags given beside it win).
+    #[arg(long, value_name = "LEVEL")]
+    pub level: Option<String>,
+
+    /// Measured duration, e.g. 500ms, 30s, 2m [default: 10s unless -n or --stages].
+    #[arg(short = 'd', long, value_name = "DURATION")]
+    pub duration: Option<String>,
+
+    /// Number of measured requests (with -d: whichever comes first).
+    #[arg(short = 'n', long = "requests", value_name = "N")]
+    pub requests: Option<u64>,
+
+    /// Load before the measured window, excluded from the statistics.
+    #[arg(long, value_name = "DURATION")]
+    pub warmup: Option<String>,
+
+    /// Time allowed for one request, from send to the end of the response.
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub timeout: String,
+
+    /// Worker threads, each with its own event loop [default: available cores].
+    #[arg(short = 't', long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// HTTP method [default: GET, or POST with a body].
+    #[arg(short = 'm', long, value_name = "METHOD")]
+    pub method: Option<String>,
+
+    /// A request header, 'Name: value' (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+
+    /// The request body.
+    #[arg(short = 'b', long, value_name = "TEXT", conflicts_with = "body_file")]
+    pub body: Option<String>,
+
+    /// Read the request body from a file.
+    #[arg(long, value_name = "FILE")]
+    pub body_file: Option<PathBuf>,
+
+    /// A service-level objective, e.g. 'p99<200ms', 'error_rate<0.1%', 'rps>1000' (repeatable).
+    #[arg(long = "slo", value_name = "EXPR")]
+    pub slos: Vec<String>,
+
+    /// Write the run record as JSON (schema perfloop.run.v1); '-' for stdout.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<String>,
+
+    /// Write the per-second timeline as CSV; '-' for stdout.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<String>,
+
+    /// No progress bar.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
