@@ -188,6 +188,11 @@ impl ResponseParser {
         if already > 0 {
             let take = data.len().min(HEADER_CAP + 1 - already.min(HEADER_CAP));
             self.pending.extend_from_slice(&data[..take]);
+            // A head can only complete on a line end: a server dripping bytes costs one
+            // scan of the new bytes, not a re-parse of everything pending.
+            if self.pending.len() <= HEADER_CAP && !data[..take].contains(&b'\n') {
+                return Ok(None);
+            }
         }
         let bytes = if already == 0 {
             data

@@ -725,11 +725,6 @@ impl<'a> Worker<'a> {
 
     /// Open model: an arrival waits for a connection; its wait is part of its latency.
     fn enqueue(&mut self, intended: Instant, now: Instant) {
-        let connecting = self
-            .slots
-            .iter()
-            .filter(|(_, s)| s.phase == Phase::Connecting)
-            .count();
         let room = self.slots.len() < self.share.max_connections;
         let Some(open) = &mut self.open else { return };
         if open.pending.len() >= PENDING_CAP {
@@ -739,8 +734,18 @@ impl<'a> Worker<'a> {
             return;
         }
         open.pending.push_back(intended);
-        if room && connecting < open.pending.len() {
-            self.open_slot(now, false);
+        let waiting = open.pending.len();
+        // Open a connection unless enough are already on their way; the scan only happens
+        // while the pool may still grow.
+        if room {
+            let connecting = self
+                .slots
+                .iter()
+                .filter(|(_, s)| s.phase == Phase::Connecting)
+                .count();
+            if connecting < waiting {
+                self.open_slot(now, false);
+            }
         }
     }
 
