@@ -286,10 +286,11 @@ impl<'a> Worker<'a> {
 
     // ---- slots ---------------------------------------------------------------------------
 
-    fn open_slot(&mut self, now: Instant, attempt: bool) -> usize {
+    /// Adds a slot with no connection yet.
+    fn new_slot(&mut self, phase: Phase, now: Instant, attempt: bool) -> usize {
         let key = self.slots.insert(Slot {
             stream: None,
-            phase: Phase::Connecting,
+            phase,
             parser: ResponseParser::new(&self.config.request.method),
             written: 0,
             start: now,
@@ -298,6 +299,11 @@ impl<'a> Worker<'a> {
             backoff: Duration::ZERO,
         });
         self.peak_connections = self.peak_connections.max(self.slots.len());
+        key
+    }
+
+    fn open_slot(&mut self, now: Instant, attempt: bool) -> usize {
+        let key = self.new_slot(Phase::Connecting, now, attempt);
         self.connect(key, now);
         key
     }
@@ -619,17 +625,7 @@ impl<'a> Worker<'a> {
         let target = self.closed_target(now);
         let mut busy = self.slots.len();
         while busy < target && self.quota_left() {
-            let key = self.slots.insert(Slot {
-                stream: None,
-                phase: Phase::Idle,
-                parser: ResponseParser::new(&self.config.request.method),
-                written: 0,
-                start: now,
-                since: now,
-                attempt: false,
-                backoff: Duration::ZERO,
-            });
-            self.peak_connections = self.peak_connections.max(self.slots.len());
+            let key = self.new_slot(Phase::Idle, now, false);
             self.begin(key, now, now);
             busy += 1;
         }
