@@ -170,6 +170,9 @@ pub struct RequestSpec {
     pub headers: Vec<(String, String)>,
     /// The body (empty for none).
     pub body: Vec<u8>,
+    /// Further bodies: each connection sends `body` and these in turn (a workload that
+    /// varies, such as different records per request). Empty for one fixed body.
+    pub alternate_bodies: Vec<Vec<u8>>,
 }
 
 /// Where requests go.

@@ -12,6 +12,20 @@ use crate::config::RequestSpec;
 pub const HEADER_CAP: usize = 64 * 1024;
 const MAX_HEADERS: usize = 64;
 
+/// Serialises every variant of the request once (one per body); sends reuse the bytes.
+pub fn all_request_bytes(spec: &RequestSpec) -> Vec<Vec<u8>> {
+    let mut out = vec![request_bytes(spec)];
+    for body in &spec.alternate_bodies {
+        let variant = RequestSpec {
+            body: body.clone(),
+            alternate_bodies: Vec::new(),
+            ..spec.clone()
+        };
+        out.push(request_bytes(&variant));
+    }
+    out
+}
+
 /// Serialises the request once; every send reuses the bytes.
 pub fn request_bytes(spec: &RequestSpec) -> Vec<u8> {
     let mut out = Vec::with_capacity(256 + spec.body.len());

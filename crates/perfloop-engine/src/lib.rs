@@ -71,7 +71,7 @@ pub fn run(
     observer: &mut dyn Observer,
 ) -> Result<Outcome, RunError> {
     config.validate()?;
-    let request = http::request_bytes(&config.request);
+    let requests = http::all_request_bytes(&config.request);
     let plan = config.model.plan();
     let duration = config.limits.duration.or(plan.length());
     let workers = match &config.model {
@@ -116,12 +116,12 @@ pub fn run(
                 max_connections: max_per_worker,
             };
             let tx = tx.clone();
-            let (shared, request) = (&shared, request.as_slice());
+            let (shared, requests) = (&shared, requests.as_slice());
             let spawned = std::thread::Builder::new()
                 .name(format!("perfloop-worker-{id}"))
                 .spawn_scoped(scope, move || {
                     let rec = Recorder::new(id, window_start, cutoff, tx.clone());
-                    match Worker::new(share, shared, config, request, rec) {
+                    match Worker::new(share, shared, config, requests, rec) {
                         Ok(w) => w.run(),
                         Err(e) => {
                             shared.stop.store(true, Ordering::Relaxed);

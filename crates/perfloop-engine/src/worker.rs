@@ -78,6 +78,8 @@ struct Slot {
     phase: Phase,
     parser: ResponseParser,
     written: usize,
+    /// Which request variant the slot is sending.
+    request: usize,
     /// The latency origin: the intended time (open) or the start of the attempt (closed).
     start: Instant,
     /// The timeout origin: when the write (or the connect) began.
@@ -98,7 +100,9 @@ pub(crate) struct Worker<'a> {
     share: Share,
     shared: &'a Shared,
     config: &'a LoadConfig,
-    request: &'a [u8],
+    requests: &'a [Vec<u8>],
+    /// The next request variant to send.
+    next_request: usize,
     poll: Poll,
     slots: Slab<Slot>,
     buf: Box<[u8]>,
@@ -129,7 +133,7 @@ impl<'a> Worker<'a> {
         share: Share,
         shared: &'a Shared,
         config: &'a LoadConfig,
-        request: &'a [u8],
+        requests: &'a [Vec<u8>],
         rec: Recorder,
     ) -> io::Result<Self> {
         let poll = Poll::new()?;
@@ -170,7 +174,8 @@ impl<'a> Worker<'a> {
             share,
             shared,
             config,
-            request,
+            requests,
+            next_request: 0,
             poll,
             slots: Slab::new(),
             buf: vec![0u8; READ_BUF].into_boxed_slice(),
@@ -293,6 +298,7 @@ impl<'a> Worker<'a> {
             phase,
             parser: ResponseParser::new(&self.config.request.method),
             written: 0,
+            request: 0,
             start: now,
             since: now,
             attempt,
@@ -443,6 +449,10 @@ impl<'a> Worker<'a> {
         slot.start = start;
         slot.since = now;
         slot.written = 0;
+        slot.request = self.next_request;
+        if self.requests.len() > 1 {
+            self.next_request = (self.next_request + 1) % self.requests.len();
+        }
         if slot.stream.is_some() {
             slot.phase = Phase::Writing;
             self.write(key, now);
@@ -453,8 +463,10 @@ impl<'a> Worker<'a> {
     }
 
     fn write(&mut self, key: usize, now: Instant) {
-        let request = self.request;
         let Some(slot) = self.slots.get_mut(key) else {
+            return;
+        };
+        let Some(request) = self.requests.get(slot.request) else {
             return;
         };
         let Some(stream) = slot.stream.as_mut() else {

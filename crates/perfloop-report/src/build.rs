@@ -33,6 +33,10 @@ pub struct BuildInput<'a> {
     pub level: Option<&'a str>,
     /// When the run started (wall clock).
     pub started_at: SystemTime,
+    /// What the resource monitor recorded, with `t_s` already on the timeline's axis.
+    pub monitor: Option<&'a perfloop_monitor::Recording>,
+    /// The managed target's command template.
+    pub target_command: Option<&'a str>,
 }
 
 impl RunRecord {
@@ -44,6 +48,8 @@ impl RunRecord {
             slos,
             level,
             started_at,
+            monitor,
+            target_command,
         } = *input;
         let counts = &outcome.counts;
         let total = counts.total();
@@ -76,6 +82,12 @@ impl RunRecord {
                     .iter()
                     .map(|(n, _)| n.clone())
                     .collect(),
+                command: target_command.map(str::to_string),
+                pid: monitor.and_then(|m| m.summary.target_pid),
+                samples: monitor.map(|m| m.samples.clone()).unwrap_or_default(),
+                summary: monitor.map(|m| m.summary.clone()),
+                scraped: monitor.map(|m| m.scraped.clone()).unwrap_or_default(),
+                monitor_errors: monitor.map(|m| m.errors.clone()).unwrap_or_default(),
             },
             load: load_info(config, outcome, level),
             requests: Requests {
@@ -373,6 +385,7 @@ mod tests {
                 path: target.path.clone(),
                 headers: vec![("Authorization".into(), "Bearer secret".into())],
                 body: vec![],
+                alternate_bodies: vec![],
             },
             target,
             model,
@@ -452,6 +465,8 @@ mod tests {
             slos: &slos,
             level: Some("smoke"),
             started_at: SystemTime::UNIX_EPOCH + Duration::from_secs(86_400),
+            monitor: None,
+            target_command: None,
         });
         assert_eq!(record.schema, "perfloop.run.v1");
         assert_eq!(record.started_at, "1970-01-02T00:00:00Z");
@@ -507,6 +522,8 @@ mod tests {
             slos: &slos,
             level: None,
             started_at: SystemTime::now(),
+            monitor: None,
+            target_command: None,
         });
         assert_eq!(record.slo[0].value, None);
         assert!(!record.slo[0].pass);

@@ -69,6 +69,25 @@ pub struct TargetInfo {
     pub method: String,
     /// The names of the extra request headers, in the order given.
     pub header_names: Vec<String>,
+    /// The command template of a managed target.
+    #[serde(default)]
+    pub command: Option<String>,
+    /// The watched process (managed or `--pid`), if any.
+    #[serde(default)]
+    pub pid: Option<u32>,
+    /// Resource samples of the target, the host and the generator, on the timeline's axis
+    /// (negative `t_s`: warm-up).
+    #[serde(default)]
+    pub samples: Vec<perfloop_monitor::Sample>,
+    /// Means, peaks and totals of the samples.
+    #[serde(default)]
+    pub summary: Option<perfloop_monitor::Summary>,
+    /// Prometheus series scraped from the target.
+    #[serde(default)]
+    pub scraped: Vec<perfloop_monitor::Series>,
+    /// What went wrong while watching (failed scrapes, unreadable files, the target's exit).
+    #[serde(default)]
+    pub monitor_errors: Vec<String>,
 }
 
 /// The load model.

@@ -17,13 +17,22 @@ use serde_json::Value;
 fn record_of(config: &LoadConfig, slos: &[&str]) -> RunRecord {
     let slos: Vec<Slo> = slos.iter().map(|s| Slo::parse(s).unwrap()).collect();
     let started_at = SystemTime::now();
+    // Watch this very process, so the record carries real target samples.
+    let mut watch = perfloop_monitor::SamplerConfig::new(std::time::Instant::now());
+    watch.pid = Some(std::process::id());
+    watch.interval = Duration::from_millis(100);
+    let sampler = perfloop_monitor::Sampler::start(watch).unwrap();
     let outcome = run(config, Arc::new(AtomicBool::new(false)), &mut Silent).unwrap();
+    let recording = sampler.stop();
+    assert!(!recording.samples.is_empty());
     RunRecord::build(&BuildInput {
         config,
         outcome: &outcome,
         slos: &slos,
         level: None,
         started_at,
+        monitor: Some(&recording),
+        target_command: Some("server --port 0"),
     })
 }
 

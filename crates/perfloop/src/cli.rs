@@ -18,7 +18,100 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Generate HTTP load against a URL and report latency, throughput and errors.
-    Load(LoadArgs),
+    Load(Box<LoadArgs>),
+    /// Benchmark a command: wall time, CPU, peak memory and work per second over repeated runs.
+    BenchCmd(BenchCmdArgs),
+    /// The whole loop on the embedded demo target (the record-matching service).
+    Demo(DemoArgs),
+    /// Run the demo target: the record-matching service, or its batch mode.
+    DemoTarget(perfloop_demo::DemoTargetArgs),
+}
+
+/// Where the target comes from and how it is watched; shared by the commands that load it.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Start the target from this command template ('{knob}' placeholders take --knob values).
+    #[arg(long, value_name = "CMD")]
+    pub target_cmd: Option<String>,
+
+    /// A knob value for the template, NAME=VALUE (repeatable).
+    #[arg(long = "knob", value_name = "NAME=VALUE", requires = "target_cmd")]
+    pub knobs: Vec<String>,
+
+    /// When the managed target is ready: URL (a 2xx), tcp:PORT or log:REGEX.
+    #[arg(long, value_name = "PROBE", requires = "target_cmd")]
+    pub ready: Option<String>,
+
+    /// How long the managed target may take to become ready.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub ready_timeout: String,
+
+    /// Watch this already running process (external target).
+    #[arg(long, value_name = "PID", conflicts_with = "target_cmd")]
+    pub pid: Option<u32>,
+
+    /// How often the target's resources are sampled (100ms or more).
+    #[arg(long, value_name = "DURATION", default_value = "1s")]
+    pub sample_interval: String,
+
+    /// Scrape the target's Prometheus metrics from this URL every sample interval.
+    #[arg(long, value_name = "URL")]
+    pub scrape: Option<String>,
+
+    /// Keep only the scraped series whose name{labels} matches this regex.
+    #[arg(long, value_name = "REGEX", default_value = ".*", requires = "scrape")]
+    pub scrape_match: String,
+}
+
+/// `perfloop bench-cmd`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  perfloop bench-cmd 'sleep 0.1' --runs 10
+  perfloop bench-cmd 'perfloop demo-target batch --records 20000 --workers {workers}' \\
+      --param workers=1,2,4 --work-regex 'processed (\\d+)'")]
+pub struct BenchCmdArgs {
+    /// The command template; '{name}' placeholders take --param values.
+    pub command: String,
+
+    /// Measured runs per parameter combination.
+    #[arg(long, default_value_t = 10)]
+    pub runs: usize,
+
+    /// Unmeasured runs before them.
+    #[arg(long, default_value_t = 1)]
+    pub warmup: usize,
+
+    /// A parameter and its values, NAME=V1,V2,... (repeatable; the cross product is run).
+    #[arg(long = "param", value_name = "NAME=VALUES")]
+    pub params: Vec<String>,
+
+    /// A regex with one capture group that finds the work count in the command's output.
+    #[arg(long, value_name = "REGEX")]
+    pub work_regex: Option<String>,
+
+    /// Time allowed for one run.
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub timeout: String,
+
+    /// Keep going when the command exits non-zero.
+    #[arg(long)]
+    pub ignore_failure: bool,
+
+    /// Write the report as JSON (schema perfloop.bench.v1); '-' for stdout.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<String>,
+}
+
+/// `perfloop demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// A shorter demo (under a minute).
+    #[arg(long)]
+    pub quick: bool,
+
+    /// Write each run record as JSON into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// Which load model `--stages` ramps.
@@ -98,8 +191,12 @@ pub struct LoadArgs {
     pub body: Option<String>,
 
     /// Read the request body from a file.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "body_lines")]
     pub body_file: Option<PathBuf>,
+
+    /// Read several bodies from a file, one per line; each connection sends them in turn.
+    #[arg(long, value_name = "FILE", conflicts_with = "body")]
+    pub body_lines: Option<PathBuf>,
 
     /// A service-level objective, e.g. 'p99<200ms', 'error_rate<0.1%', 'rps>1000' (repeatable).
     #[arg(long = "slo", value_name = "EXPR")]
@@ -116,4 +213,8 @@ pub struct LoadArgs {
     /// No progress bar.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+
+    /// The target process: managed or watched.
+    #[command(flatten)]
+    pub target: TargetArgs,
 }

@@ -4,24 +4,25 @@
 //! Precedence for every setting: an explicit flag, then the `--level` preset, then the
 //! built-in default.
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
 use std::sync::Arc;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, anyhow};
 use perfloop_engine::{
     Ending, Level, Limits, LoadConfig, Model, Plan, RequestSpec, Target, parse_duration,
     parse_header, parse_rate, parse_stages,
 };
-use perfloop_report::export::{CsvExporter, Exporter, JsonExporter, TextExporter};
+use perfloop_report::export::{CsvExporter, JsonExporter, TextExporter};
 use perfloop_report::{BuildInput, RunRecord};
 use perfloop_stats::slo::Slo;
 
 use crate::cli::{LoadArgs, ModelArg};
 use crate::progress::Progress;
+use crate::target::{Watch, WatchPlan};
 use crate::{Exit, Failure};
+use perfloop_target::Ready;
 
 /// Connections of the closed model when neither `-c` nor a level says.
 const DEFAULT_CONNECTIONS: u32 = 10;
@@ -55,13 +56,34 @@ pub fn resolve(args: &LoadArgs) -> Result<Resolved, Failure> {
         .map(|h| parse_header(h))
         .collect::<Result<Vec<_>, _>>()
         .map_err(Failure::usage)?;
-    let body = match (&args.body, &args.body_file) {
-        (Some(text), _) => text.clone().into_bytes(),
-        (None, Some(path)) => std::fs::read(path)
-            .with_context(|| format!("cannot read --body-file '{}'", path.display()))
-            .map_err(Failure::usage)?,
-        (None, None) => Vec::new(),
+    let mut bodies = match (&args.body, &args.body_file, &args.body_lines) {
+        (Some(text), _, _) => vec![text.clone().into_bytes()],
+        (None, Some(path), _) => vec![
+            std::fs::read(path)
+                .with_context(|| format!("cannot read --body-file '{}'", path.display()))
+                .map_err(Failure::usage)?,
+        ],
+        (None, None, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read --body-lines '{}'", path.display()))
+                .map_err(Failure::usage)?;
+            let lines: Vec<Vec<u8>> = text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| l.as_bytes().to_vec())
+                .collect();
+            if lines.is_empty() {
+                return Err(Failure::usage(anyhow!(
+                    "--body-lines '{}' has no non-empty line",
+                    path.display()
+                )));
+            }
+            lines
+        }
+        (None, None, None) => vec![Vec::new()],
     };
+    let body = bodies.remove(0);
+    let alternate_bodies = bodies;
     let method = match &args.method {
         Some(m) => m.to_ascii_uppercase(),
         None if body.is_empty() => "GET".to_string(),
@@ -160,6 +182,7 @@ pub fn resolve(args: &LoadArgs) -> Result<Resolved, Failure> {
             path: target.path.clone(),
             headers,
             body,
+            alternate_bodies,
         },
         target,
         model,
@@ -182,39 +205,82 @@ pub fn resolve(args: &LoadArgs) -> Result<Resolved, Failure> {
     })
 }
 
-/// Runs `perfloop load`.
-pub fn run(args: &LoadArgs) -> Result<Exit, Failure> {
-    let resolved = resolve(args)?;
+/// The flag Ctrl-C sets; installed once per process. A second Ctrl-C ends the process.
+pub fn stop_flag() -> Arc<AtomicBool> {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    FLAG.get_or_init(|| {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let _ = ctrlc::set_handler(move || {
+            if flag.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+        });
+        stop
+    })
+    .clone()
+}
+
+/// One measured run with its record.
+#[derive(Debug)]
+pub struct Measured {
+    /// The run record.
+    pub record: RunRecord,
+    /// What the engine measured.
+    pub outcome: perfloop_engine::Outcome,
+}
+
+/// Runs the engine against the (watched) target and builds the record.
+pub fn measure(
+    resolved: &Resolved,
+    watch: Option<&Watch>,
+    quiet: bool,
+) -> Result<Measured, Failure> {
     let config = &resolved.config;
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    // A second Ctrl-C ends the process at once.
-    let _ = ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-    });
-    let mut progress = Progress::new(config.limits.duration, config.limits.warmup, args.quiet);
+    let mut progress = Progress::new(config.limits.duration, config.limits.warmup, quiet);
     let started_at = SystemTime::now();
-    let outcome = perfloop_engine::run(config, stop, &mut progress).map_err(|e| match e {
+    let sampler = watch.map(|w| w.sample(Instant::now())).transpose()?;
+    let outcome = perfloop_engine::run(config, stop_flag(), &mut progress).map_err(|e| match e {
         perfloop_engine::RunError::Config(c) => Failure::usage(c),
         other => Failure::run(other),
-    })?;
+    });
     progress.finish();
+    let recording = sampler.map(|s| {
+        let mut r = s.stop();
+        crate::target::shift(&mut r, config.limits.warmup.as_secs_f64());
+        r
+    });
+    let outcome = outcome?;
     let record = RunRecord::build(&BuildInput {
         config,
         outcome: &outcome,
         slos: &resolved.slos,
         level: resolved.level.map(Level::name),
         started_at,
+        monitor: recording.as_ref(),
+        target_command: watch.and_then(Watch::command),
     });
+    Ok(Measured { record, outcome })
+}
+
+/// Runs `perfloop load`.
+pub fn run(args: &LoadArgs) -> Result<Exit, Failure> {
+    let resolved = resolve(args)?;
+    let config = &resolved.config;
+    let default_ready = Some(Ready::Tcp(config.target.addr.port()));
+    let plan = WatchPlan::resolve(&args.target, default_ready)?;
+    let watch = plan.start()?;
+    let measured = measure(&resolved, Some(&watch), args.quiet);
+    let alive = watch.check_alive();
+    let stopped = watch.stop();
+    let Measured { record, outcome } = measured?;
 
     let stdout_taken = args.json.as_deref() == Some("-") || args.csv.as_deref() == Some("-");
     if let Some(path) = &args.json {
-        write_to(path, &JsonExporter, &record)?;
+        crate::output::write_record(path, &JsonExporter, &record)?;
     }
     if let Some(path) = &args.csv {
-        write_to(path, &CsvExporter, &record)?;
+        crate::output::write_record(path, &CsvExporter, &record)?;
     }
     if outcome.ending == Ending::Unreachable {
         let why = outcome
@@ -228,48 +294,16 @@ pub fn run(args: &LoadArgs) -> Result<Exit, Failure> {
         )));
     }
     let summary = if stdout_taken {
-        write_stderr(&TextExporter, &record)
+        crate::output::record_stderr(&TextExporter, &record)
     } else {
-        write_stdout(&TextExporter, &record)
+        crate::output::record_stdout(&TextExporter, &record)
     };
     summary.map_err(|e| Failure::run(anyhow!("cannot write the summary: {e}")))?;
+    alive?;
+    stopped?;
     Ok(if record.slo_failed() {
         Exit::SloFailed
     } else {
         Exit::Ok
     })
-}
-
-fn write_to(path: &str, exporter: &dyn Exporter, record: &RunRecord) -> Result<(), Failure> {
-    if path == "-" {
-        return write_stdout(exporter, record)
-            .map_err(|e| Failure::run(anyhow!("cannot write to stdout: {e}")));
-    }
-    let file = File::create(path)
-        .with_context(|| format!("cannot create '{path}'"))
-        .map_err(Failure::run)?;
-    let mut out = BufWriter::new(file);
-    exporter
-        .write(record, &mut out)
-        .and_then(|()| out.flush())
-        .with_context(|| format!("cannot write '{path}'"))
-        .map_err(Failure::run)
-}
-
-/// Writes to stdout; a closed pipe (`| head`) is not an error.
-fn write_stdout(exporter: &dyn Exporter, record: &RunRecord) -> io::Result<()> {
-    let mut out = io::stdout().lock();
-    ignore_broken_pipe(exporter.write(record, &mut out).and_then(|()| out.flush()))
-}
-
-fn write_stderr(exporter: &dyn Exporter, record: &RunRecord) -> io::Result<()> {
-    let mut out = io::stderr().lock();
-    ignore_broken_pipe(exporter.write(record, &mut out).and_then(|()| out.flush()))
-}
-
-fn ignore_broken_pipe(r: io::Result<()>) -> io::Result<()> {
-    match r {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        other => other,
-    }
 }

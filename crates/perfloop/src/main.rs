@@ -1,9 +1,13 @@
 //! The `perfloop` binary: parses the command line, runs the command, maps the result to an
 //! exit code (0 ok, 1 an SLO failed, 2 bad usage or input, 3 the run failed).
 
+mod bench_cmd;
 mod cli;
+mod demo;
 mod load;
+mod output;
 mod progress;
+mod target;
 
 use std::process::ExitCode;
 
@@ -50,9 +54,25 @@ impl Failure {
 }
 
 fn main() -> ExitCode {
+    // The helper modes come first: their stdout belongs to a protocol or to a measured command.
+    let raw: Vec<String> = std::env::args().collect();
+    match raw.get(1).map(String::as_str) {
+        Some(perfloop_target::SUPERVISE_ARG) => {
+            std::process::exit(perfloop_target::supervise(&raw[2..]))
+        }
+        Some(perfloop_target::MEASURE_ARG) => {
+            std::process::exit(perfloop_target::measure(&raw[2..]))
+        }
+        _ => {}
+    }
     let cli = cli::Cli::parse();
     let result = match cli.command {
         cli::Command::Load(args) => load::run(&args),
+        cli::Command::BenchCmd(args) => bench_cmd::run(&args),
+        cli::Command::Demo(args) => demo::run(&args),
+        cli::Command::DemoTarget(args) => perfloop_demo::run(&args)
+            .map(|()| Exit::Ok)
+            .map_err(Failure::run),
     };
     match result {
         Ok(exit) => ExitCode::from(exit as u8),

@@ -212,6 +212,7 @@ pub fn closed(url: &str, connections: u32) -> LoadConfig {
             path: target.path.clone(),
             headers: vec![],
             body: vec![],
+            alternate_bodies: vec![],
         },
         target,
         model: Model::Closed {

@@ -33,6 +33,7 @@ impl Exporter for TextExporter {
         errors(&mut page, record);
         open_model(&mut page, record);
         generator(&mut page, record);
+        resources(&mut page, record);
         slo(&mut page, record);
         warnings(&mut page, record);
         for line in &page.lines {
@@ -309,6 +310,58 @@ fn generator(page: &mut Page, r: &RunRecord) {
             "no"
         }
     ));
+}
+
+/// The watched target's resources, when a target was watched.
+fn resources(page: &mut Page, r: &RunRecord) {
+    let Some(s) = r.target.summary.as_ref().filter(|s| s.target_pid.is_some()) else {
+        return;
+    };
+    let pid = s
+        .target_pid
+        .map_or_else(String::new, |p| format!("pid {p}"));
+    page.section(&format!(
+        "Target resources ({pid}, {} samples every {:.1} s)",
+        s.samples, s.interval_s
+    ));
+    page.line(format!(
+        "  cpu           mean {:.0}% · max {:.0}% of one core · {:.0}% of the machine ({} cores)",
+        s.cpu_pct_mean, s.cpu_pct_max, s.cpu_machine_pct_mean, s.cores
+    ));
+    page.line(format!(
+        "  cpu split     user {:.0}% · sys {:.0}% of one core",
+        s.cpu_user_pct_mean, s.cpu_sys_pct_mean
+    ));
+    page.line(format!(
+        "  memory        rss max {:.1} MiB · mean {:.1} MiB",
+        s.rss_max_mb, s.rss_mean_mb
+    ));
+    page.line(format!(
+        "  threads       max {} · fds max {} · processes max {}",
+        s.threads_max, s.fds_max, s.processes_max
+    ));
+    page.line(format!(
+        "  ctx switches  voluntary {} · involuntary {}",
+        s.ctx_voluntary_total, s.ctx_involuntary_total
+    ));
+    page.line(format!(
+        "  storage i/o   read {} · written {}",
+        bytes(s.read_bytes_total as f64),
+        bytes(s.write_bytes_total as f64)
+    ));
+    page.line(format!(
+        "  all i/o       read {} · written {} (read/write calls, pipes included)",
+        bytes(s.rchar_total as f64),
+        bytes(s.wchar_total as f64)
+    ));
+    if let Some(at) = s.target_exited_at_s {
+        page.line(format!(
+            "  EXITED        the target exited at t = {at:.1} s"
+        ));
+    }
+    if !r.target.scraped.is_empty() {
+        page.line(format!("  scraped       {} series", r.target.scraped.len()));
+    }
 }
 
 fn slo(page: &mut Page, r: &RunRecord) {

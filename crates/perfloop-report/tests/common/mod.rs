@@ -60,6 +60,7 @@ pub fn closed(url: &str, connections: u32, duration: Duration) -> LoadConfig {
                 ("X-Trace".into(), "1".into()),
             ],
             body: vec![],
+            alternate_bodies: vec![],
         },
         target,
         model: Model::Closed {
@@ -125,6 +126,12 @@ pub fn saturated_record() -> RunRecord {
             url: "http://127.0.0.1:8080/api/items?id=7".to_string(),
             method: "POST".to_string(),
             header_names: vec!["Authorization".to_string()],
+            command: None,
+            pid: None,
+            samples: vec![],
+            summary: None,
+            scraped: vec![],
+            monitor_errors: vec![],
         },
         load: LoadInfo {
             model: LoadModel::Open,

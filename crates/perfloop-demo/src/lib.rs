@@ -1,0 +1,122 @@
+//! perfloop's demo target: a small, real record-matching service, the "intelligent
+//! association matching system" whose throughput depends on batch size, worker threads
+//! and database-pool size, re-created so that perfloop can show its whole loop on a fresh
+//! machine.
+//!
+//! - `data`: the deterministic generated known users and the labelled workload;
+//! - `index`: blocking keys (Soundex of surname with city, e-mail prefix, phone suffix)
+//!   and the in-memory index;
+//! - `matching`: weighted Jaro–Winkler scores and the match decision;
+//! - `store` and `pool`: the simulated downstream store (its cost model is documented
+//!   there) behind a bounded connection pool;
+//! - `engine`: workers, cache and the batch pipeline shared by both modes;
+//! - `server`: the HTTP API; `batch`: the batch mode; `metrics`: Prometheus text;
+//! - `args`: the command line and the [`Knobs`].
+//!
+//! [`run`] is the whole program behind `perfloop demo-target`. This crate depends on no
+//! other perfloop crate.
+
+mod args;
+mod batch;
+mod data;
+mod engine;
+mod error;
+mod index;
+mod matching;
+mod metrics;
+mod pool;
+mod record;
+mod server;
+mod store;
+
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use args::{
+    DEFAULT_BATCH_RECORDS, DEFAULT_SEED, DEFAULT_USERS, DemoConfig, DemoMode, DemoTargetArgs,
+    KnobRange, Knobs, Mode,
+};
+pub use batch::{BatchReport, run_batch};
+pub use data::workload::{LabelledRecord, PLANTED_SHARE, Workload};
+pub use data::{Dataset, User};
+pub use engine::{Engine, Reply};
+pub use error::DemoError;
+pub use matching::{Candidate, MATCH_THRESHOLD, MatchOutcome, TOP_CANDIDATES, WEIGHTS};
+pub use metrics::{Metrics, MetricsSnapshot};
+pub use record::Record;
+pub use server::{MAX_RECORDS_PER_REQUEST, MatchRequest, MatchResponse, router, serve};
+pub use store::{CAPACITY, KEY_WORK, OVERLOAD_PENALTY, QUERY_WORK, ROUND_TRIP, SLICE, WORKING_SET};
+
+/// Runs `perfloop demo-target`: serves HTTP until SIGTERM or Ctrl-C, or runs the batch.
+///
+/// In server mode the users are generated and indexed first; then one line
+/// `listening on http://ADDR` is written to standard output, and the service is ready.
+/// In batch mode the first line is `processed N records in X s (R records/s)`.
+///
+/// It builds its own async runtime, so it must not be called from inside one (use
+/// [`Engine::start`] and [`serve`] there).
+pub fn run(args: &DemoTargetArgs) -> Result<(), DemoError> {
+    let config = args.config()?;
+    let data = Arc::new(Dataset::generate(config.users, config.seed));
+    match config.mode {
+        Mode::Batch { records } => {
+            let report = run_batch(&data, config.knobs, records, config.seed)?;
+            let mut lines = vec![report.headline()];
+            lines.extend(report.details());
+            say(&lines)
+        }
+        Mode::Serve { listen } => {
+            let engine = Arc::new(Engine::start(
+                data,
+                config.knobs,
+                Arc::new(Metrics::default()),
+            )?);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .thread_name("demo-http")
+                .build()
+                .map_err(DemoError::Runtime)?;
+            runtime.block_on(serve_until_signal(listen, engine))
+        }
+    }
+}
+
+/// Binds, announces the address and serves until SIGTERM or Ctrl-C.
+async fn serve_until_signal(listen: SocketAddr, engine: Arc<Engine>) -> Result<(), DemoError> {
+    use tokio::signal::unix::{SignalKind, signal};
+
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|source| DemoError::Bind {
+            addr: listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| DemoError::Bind {
+        addr: listen,
+        source,
+    })?;
+    let mut term = signal(SignalKind::terminate()).map_err(DemoError::Signal)?;
+    let shutdown = async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    };
+    say(&[format!("listening on http://{addr}")])?;
+    serve(listener, engine, shutdown).await
+}
+
+/// Writes lines to standard output and flushes them; a closed standard output (a reader
+/// that went away) is not an error.
+fn say(lines: &[String]) -> Result<(), DemoError> {
+    let mut out = io::stdout().lock();
+    let written = lines
+        .iter()
+        .try_for_each(|line| writeln!(out, "{line}"))
+        .and_then(|()| out.flush());
+    match written {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(DemoError::Output(e)),
+        _ => Ok(()),
+    }
+}

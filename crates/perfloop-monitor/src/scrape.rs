@@ -1,0 +1,268 @@
+//! Scraping a target's Prometheus endpoint every interval and keeping the series that
+//! match an expression, each as a list of `(t_s, value)` points on the run's time axis.
+//!
+//! A scrape is a GET of the URL (see `http_get`, a minimal plain-HTTP client), parsed with
+//! [`crate::parse_text`]; each sample whose [`PromSample::series_key`] matches the
+//! expression adds a point at the time the scrape began, as a Prometheus server stamps
+//! its samples. Timestamps in the exposition are ignored. A failed scrape (refused,
+//! timed out, not 200, unparsable) is counted and logged, never fatal. At most
+//! [`MAX_SERIES`] series are kept; further new series are counted in the errors.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use crate::MonitorError;
+use crate::errors::ErrorLog;
+use crate::http_get::{self, HttpUrl};
+use crate::prometheus::{self, MetricKind, PromSample, float_text};
+use crate::sampler::seconds_since;
+
+/// Series kept per recording at most.
+pub const MAX_SERIES: usize = 1000;
+
+/// Where to scrape and what to keep. Built with [`ScrapeConfig::new`], which validates.
+#[derive(Debug, Clone)]
+pub struct ScrapeConfig {
+    url: String,
+    target: HttpUrl,
+    match_regex: Option<Regex>,
+    timeout: Duration,
+}
+
+impl ScrapeConfig {
+    /// The default time a scrape may take, connection to last byte.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+
+    /// Validates a plain `http://host[:port]/path` URL and an optional match expression
+    /// (a [`regex`] expression searched for in `name{label="value",...}`; `None` keeps
+    /// every series).
+    pub fn new(url: &str, match_regex: Option<&str>) -> Result<ScrapeConfig, MonitorError> {
+        let target = HttpUrl::parse(url).map_err(|reason| MonitorError::InvalidUrl {
+            url: url.to_owned(),
+            reason,
+        })?;
+        Ok(ScrapeConfig {
+            url: url.to_owned(),
+            target,
+            match_regex: match_regex.map(Regex::new).transpose()?,
+            timeout: ScrapeConfig::DEFAULT_TIMEOUT,
+        })
+    }
+
+    /// The same with another scrape timeout (at least 10 ms).
+    pub fn with_timeout(mut self, timeout: Duration) -> ScrapeConfig {
+        self.timeout = timeout.max(Duration::from_millis(10));
+        self
+    }
+
+    /// The URL as given.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The match expression, if any.
+    pub fn match_regex(&self) -> Option<&Regex> {
+        self.match_regex.as_ref()
+    }
+
+    /// The scrape timeout.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    fn keeps(&self, key: &str) -> bool {
+        self.match_regex.as_ref().is_none_or(|r| r.is_match(key))
+    }
+}
+
+/// One value of a series.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// Seconds since the run's origin when the scrape began.
+    pub t_s: f64,
+    /// The value; `NaN` and infinities are written as the strings `"NaN"`, `"+Inf"` and
+    /// `"-Inf"` in JSON.
+    #[serde(with = "float_text")]
+    pub value: f64,
+}
+
+/// One scraped series over the recording.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    /// `name{label="value",...}`, labels sorted: what the match expression was tried on.
+    pub key: String,
+    /// The series name.
+    pub name: String,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+    /// The type of its family.
+    pub kind: MetricKind,
+    /// Its values in time order.
+    pub points: Vec<Point>,
+}
+
+/// What the scrape thread hands back.
+#[derive(Debug, Default)]
+pub(crate) struct ScrapeOutcome {
+    pub series: Vec<Series>,
+    pub scrapes: u64,
+    pub failures: u64,
+    pub errors: ErrorLog,
+    pub cpu: Duration,
+}
+
+/// The series recorded so far.
+#[derive(Debug, Default)]
+struct SeriesStore {
+    series: Vec<Series>,
+    index: HashMap<String, usize>,
+}
+
+impl SeriesStore {
+    /// Adds the kept samples of one scrape at `t_s`.
+    fn add(
+        &mut self,
+        config: &ScrapeConfig,
+        t_s: f64,
+        samples: Vec<PromSample>,
+        errors: &mut ErrorLog,
+    ) {
+        for s in samples {
+            let key = s.series_key();
+            if let Some(&i) = self.index.get(&key) {
+                self.series[i].points.push(Point {
+                    t_s,
+                    value: s.value,
+                });
+                continue;
+            }
+            if !config.keeps(&key) {
+                continue;
+            }
+            if self.series.len() >= MAX_SERIES {
+                errors.note(format!(
+                    "scrape {}: more than {MAX_SERIES} matching series; narrow the match \
+                     expression (further series are not recorded)",
+                    config.url
+                ));
+                continue;
+            }
+            self.index.insert(key.clone(), self.series.len());
+            self.series.push(Series {
+                key,
+                name: s.name,
+                labels: s.labels.into_iter().collect(),
+                kind: s.kind,
+                points: vec![Point {
+                    t_s,
+                    value: s.value,
+                }],
+            });
+        }
+    }
+}
+
+/// Scrapes once; the kept samples or what went wrong.
+fn scrape_once(config: &ScrapeConfig) -> Result<Vec<PromSample>, String> {
+    let body = http_get::get(&config.target, config.timeout).map_err(|e| e.to_string())?;
+    prometheus::parse_text(&body).map_err(|e| format!("unparsable exposition, {e}"))
+}
+
+/// The scrape thread: a scrape at once, then one per interval until `stop` fires.
+pub(crate) fn run(
+    config: &ScrapeConfig,
+    interval: Duration,
+    origin: Instant,
+    stop: &Receiver<()>,
+) -> ScrapeOutcome {
+    let cpu0 = crate::sampler::thread_cpu();
+    let mut out = ScrapeOutcome::default();
+    let mut store = SeriesStore::default();
+    let start = Instant::now();
+    let mut tick: u32 = 0;
+    loop {
+        let began = Instant::now();
+        let t_s = seconds_since(origin, began);
+        out.scrapes += 1;
+        match scrape_once(config) {
+            Ok(samples) => store.add(config, t_s, samples, &mut out.errors),
+            Err(e) => {
+                out.failures += 1;
+                out.errors.note(format!("scrape {}: {e}", config.url));
+            }
+        }
+        // The next tick on the fixed grid that is still ahead; a slow scrape skips ticks
+        // rather than bunching them.
+        let now = Instant::now();
+        let mut next = start + interval * tick.saturating_add(1);
+        while next <= now {
+            tick = tick.saturating_add(1);
+            next = start + interval * tick.saturating_add(1);
+        }
+        tick = tick.saturating_add(1);
+        match stop.recv_timeout(next - now) {
+            Err(RecvTimeoutError::Timeout) => {}
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    out.series = store.series;
+    out.cpu = crate::sampler::thread_cpu().saturating_sub(cpu0);
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_validates_url_and_expression() {
+        assert!(ScrapeConfig::new("http://127.0.0.1:9/metrics", Some("^go_")).is_ok());
+        assert!(matches!(
+            ScrapeConfig::new("ftp://x/", None),
+            Err(MonitorError::InvalidUrl { .. })
+        ));
+        assert!(matches!(
+            ScrapeConfig::new("http://x/", Some("(")),
+            Err(MonitorError::InvalidRegex(_))
+        ));
+    }
+
+    #[test]
+    fn store_keeps_matching_series_in_time_order() {
+        let config = ScrapeConfig::new("http://h/", Some(r#"^req_total\{.*code="200""#)).unwrap();
+        let mut store = SeriesStore::default();
+        let mut errors = ErrorLog::default();
+        let text = "req_total{code=\"200\"} 1\nreq_total{code=\"500\"} 2\nother 3\n";
+        for t in [0.0, 1.0] {
+            store.add(
+                &config,
+                t,
+                prometheus::parse_text(text).unwrap(),
+                &mut errors,
+            );
+        }
+        assert_eq!(store.series.len(), 1);
+        let s = &store.series[0];
+        assert_eq!(s.key, "req_total{code=\"200\"}");
+        assert_eq!(s.labels.get("code").map(String::as_str), Some("200"));
+        assert_eq!(
+            s.points,
+            vec![
+                Point {
+                    t_s: 0.0,
+                    value: 1.0
+                },
+                Point {
+                    t_s: 1.0,
+                    value: 1.0
+                }
+            ]
+        );
+        assert!(errors.into_lines().is_empty());
+    }
+}

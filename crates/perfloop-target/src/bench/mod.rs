@@ -1,0 +1,584 @@
+//! Command benchmarks: `perfloop bench-cmd 'COMMAND {knob}'`.
+//!
+//! For every combination of parameter values (the cross product of the `--param` lists, the
+//! first parameter varying slowest), the command is filled from the template, run
+//! [`BenchSpec::warmup`] times unmeasured, then [`BenchSpec::runs`] times measured: wall time,
+//! user and system CPU, peak RSS (see [`exec`]) and, with a work regex, the work the command
+//! reports on stdout, giving work per second. Statistics and warnings come from
+//! `perfloop_stats::sample`; the result is a [`BenchReport`] (schema `perfloop.bench.v1`) and
+//! a hyperfine-like text ([`render_text`]).
+//!
+//! How the command runs ([`Shell`]): by default through `sh -c` with the filled text, as
+//! hyperfine does, so that pipes, redirections and variables work; the shell's start-up
+//! (about a millisecond) is part of every measurement and is not subtracted, which the
+//! "less than 5 ms" warning points out. [`Shell::None`] splits the template into words and
+//! runs the program directly.
+//!
+//! The work regex must have a capture group: the group named `work` if there is one, else
+//! the first group that took part in the match, holds the count (`,` and `_` separators are
+//! allowed). The last match in the run's stdout (its last 1 MiB) counts.
+
+pub mod error;
+pub mod exec;
+pub mod measure;
+pub mod report;
+pub mod text;
+
+use std::time::Duration;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+pub use error::BenchError;
+pub use exec::{Executor, Invocation, ProcessExecutor, RunMeasurement};
+pub use measure::{MEASURE_ARG, measure};
+pub use report::{BENCH_SCHEMA, BenchReport, BenchResult, SampleStats, Warning};
+pub use text::render_text;
+
+use crate::helper_exe::HelperExe;
+use crate::template::{CommandTemplate, Knobs, is_valid_knob_name, knob_env};
+use report::MeasuredRun;
+
+/// The default number of measured runs.
+pub const DEFAULT_RUNS: usize = 10;
+
+/// How many lines of output an error message shows.
+const OUTPUT_LINES: usize = 10;
+
+/// How a benchmarked command is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Shell {
+    /// `sh -c '<filled template>'`.
+    #[default]
+    Sh,
+    /// The template split into words (shell quoting rules), the program run directly.
+    None,
+}
+
+/// What to benchmark and how. Build it with [`BenchSpec::new`] and set the fields.
+#[derive(Debug, Clone)]
+pub struct BenchSpec {
+    /// The command template (`'COMMAND {knob}'`).
+    pub command_template: CommandTemplate,
+    /// Parameter names and their values (`--param workers=1,2,4,8`, repeatable); the
+    /// benchmark runs their cross product.
+    pub params: Vec<(String, Vec<String>)>,
+    /// Measured runs per combination (`--runs`), at least 1.
+    pub runs: usize,
+    /// Unmeasured warm-up runs per combination (`--warmup`).
+    pub warmup: usize,
+    /// The regex that finds the work count in the command's stdout (`--work-regex`); see
+    /// [`parse_work_regex`].
+    pub work_regex: Option<Regex>,
+    /// The unit of work, for display (`records`).
+    pub work_unit: String,
+    /// How the command is run.
+    pub shell: Shell,
+    /// Kill a run that takes longer, and fail the benchmark.
+    pub timeout: Option<Duration>,
+    /// Measure runs that exit with a non-zero status instead of failing (`--ignore-failure`).
+    pub ignore_failure: bool,
+    /// Also pass parameter values as `PERFLOOP_KNOB_<NAME>` environment variables.
+    pub knob_env: bool,
+    /// The executable that runs the measurer (`__measure`): perfloop itself by default.
+    pub measurer: HelperExe,
+}
+
+impl BenchSpec {
+    /// A spec with the defaults: no parameters, 10 runs, no warm-up, no work regex, work
+    /// counted in `records`, `sh -c`, no timeout, failures not ignored, knob variables
+    /// exported, perfloop itself as the measurer.
+    pub fn new(command_template: CommandTemplate) -> BenchSpec {
+        BenchSpec {
+            command_template,
+            params: Vec::new(),
+            runs: DEFAULT_RUNS,
+            warmup: 0,
+            work_regex: None,
+            work_unit: "records".to_string(),
+            shell: Shell::Sh,
+            timeout: None,
+            ignore_failure: false,
+            knob_env: true,
+            measurer: HelperExe::CurrentExe,
+        }
+    }
+
+    /// Checks everything that can be checked before a run: runs, parameters, the work
+    /// regex's capture group and that every placeholder has a value.
+    pub fn validate(&self) -> Result<(), BenchError> {
+        if self.runs == 0 {
+            return Err(BenchError::NoRuns);
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        for (name, values) in &self.params {
+            let text = format!("{name}={}", values.join(","));
+            check_param(&text, name, values)?;
+            if seen.contains(&name.as_str()) {
+                return Err(BenchError::Param {
+                    text,
+                    reason: format!("`{name}` is given twice; list all its values at once"),
+                });
+            }
+            seen.push(name);
+        }
+        if let Some(re) = &self.work_regex {
+            check_work_regex(re)?;
+        }
+        let first: Knobs = self
+            .params
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.first()?.clone())))
+            .collect();
+        self.command_template.check(&first)?;
+        Ok(())
+    }
+
+    /// The command to run for one combination.
+    fn invocation(&self, knobs: &Knobs) -> Result<Invocation, BenchError> {
+        let env = if self.knob_env {
+            knob_env(knobs)
+        } else {
+            Vec::new()
+        };
+        let (program, args, display) = match self.shell {
+            Shell::Sh => {
+                let text = self.command_template.shell_text(knobs)?;
+                ("sh".to_string(), vec!["-c".to_string(), text.clone()], text)
+            }
+            Shell::None => {
+                let mut argv = self.command_template.argv(knobs)?;
+                let display = shell_words::join(&argv);
+                let program = argv.remove(0);
+                (program, argv, display)
+            }
+        };
+        Ok(Invocation {
+            program,
+            args,
+            env,
+            display,
+            timeout: self.timeout,
+        })
+    }
+}
+
+fn check_param(text: &str, name: &str, values: &[String]) -> Result<(), BenchError> {
+    let err = |reason: String| BenchError::Param {
+        text: text.to_string(),
+        reason,
+    };
+    if !is_valid_knob_name(name) {
+        return Err(err(format!(
+            "`{name}` is not a parameter name (a letter or `_`, then letters, digits, `_` or `-`)"
+        )));
+    }
+    if values.is_empty() || values.iter().any(String::is_empty) {
+        return Err(err("expected NAME=V1,V2,... with no empty value".into()));
+    }
+    Ok(())
+}
+
+/// Parses `NAME=V1,V2,...` (`--param workers=1,2,4,8`).
+pub fn parse_param(text: &str) -> Result<(String, Vec<String>), BenchError> {
+    let Some((name, values)) = text.split_once('=') else {
+        return Err(BenchError::Param {
+            text: text.to_string(),
+            reason: "expected NAME=V1,V2,... like workers=1,2,4,8".into(),
+        });
+    };
+    let name = name.trim().to_string();
+    let values: Vec<String> = values.split(',').map(|v| v.trim().to_string()).collect();
+    check_param(text, &name, &values)?;
+    Ok((name, values))
+}
+
+fn check_work_regex(re: &Regex) -> Result<(), BenchError> {
+    if re.captures_len() < 2 {
+        return Err(BenchError::WorkRegex {
+            regex: re.as_str().to_string(),
+            reason: "it has no capture group; put the count in parentheses, like \
+                     'processed (\\d+) records'"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
+/// Compiles a `--work-regex` and checks that it has a capture group.
+pub fn parse_work_regex(text: &str) -> Result<Regex, BenchError> {
+    let re = Regex::new(text).map_err(|e| BenchError::WorkRegex {
+        regex: text.to_string(),
+        reason: e.to_string(),
+    })?;
+    check_work_regex(&re)?;
+    Ok(re)
+}
+
+/// The cross product of the parameter lists, the first parameter varying slowest; one empty
+/// combination when there are no parameters.
+pub fn combinations(params: &[(String, Vec<String>)]) -> Vec<Knobs> {
+    let mut combos = vec![Knobs::new()];
+    for (name, values) in params {
+        combos = combos
+            .iter()
+            .flat_map(|base| {
+                values.iter().map(move |v| {
+                    let mut k = base.clone();
+                    k.insert(name.clone(), v.clone());
+                    k
+                })
+            })
+            .collect();
+    }
+    combos
+}
+
+/// Progress of a benchmark, for a caller that shows it.
+#[derive(Debug, Clone, Copy)]
+pub enum BenchEvent<'a> {
+    /// A combination starts.
+    Combination {
+        /// Its index, from 0.
+        index: usize,
+        /// The number of combinations.
+        total: usize,
+        /// Its parameter values.
+        params: &'a Knobs,
+        /// The command as run.
+        command: &'a str,
+    },
+    /// A run finished.
+    Run {
+        /// Whether it was a warm-up run.
+        warmup: bool,
+        /// Its index among the runs of its kind, from 0.
+        index: usize,
+        /// The number of runs of its kind.
+        total: usize,
+        /// What it measured.
+        measurement: &'a RunMeasurement,
+    },
+}
+
+/// Runs the benchmark with real processes (measured by [`BenchSpec::measurer`]) and no
+/// progress reports.
+pub fn run_bench(spec: &BenchSpec) -> Result<BenchReport, BenchError> {
+    run_bench_with(
+        spec,
+        &mut ProcessExecutor::new(spec.measurer.clone()),
+        &mut |_| {},
+    )
+}
+
+/// Runs the benchmark with `executor`, reporting progress to `observer`.
+pub fn run_bench_with(
+    spec: &BenchSpec,
+    executor: &mut dyn Executor,
+    observer: &mut dyn FnMut(&BenchEvent<'_>),
+) -> Result<BenchReport, BenchError> {
+    spec.validate()?;
+    let combos = combinations(&spec.params);
+    let mut results = Vec::with_capacity(combos.len());
+    for (index, knobs) in combos.iter().enumerate() {
+        let inv = spec.invocation(knobs)?;
+        observer(&BenchEvent::Combination {
+            index,
+            total: combos.len(),
+            params: knobs,
+            command: &inv.display,
+        });
+        for i in 0..spec.warmup {
+            let m = executor.run(&inv)?;
+            check_exit(spec, &inv, &m)?;
+            observer(&BenchEvent::Run {
+                warmup: true,
+                index: i,
+                total: spec.warmup,
+                measurement: &m,
+            });
+        }
+        let mut runs = Vec::with_capacity(spec.runs);
+        for i in 0..spec.runs {
+            let m = executor.run(&inv)?;
+            check_exit(spec, &inv, &m)?;
+            let work = match &spec.work_regex {
+                Some(re) => extract_work(re, &inv, &m)?,
+                None => None,
+            };
+            observer(&BenchEvent::Run {
+                warmup: false,
+                index: i,
+                total: spec.runs,
+                measurement: &m,
+            });
+            runs.push(MeasuredRun {
+                measurement: m,
+                work,
+            });
+        }
+        if let Some(result) = BenchResult::build(&inv.display, knobs, &runs) {
+            results.push(result);
+        }
+    }
+    Ok(BenchReport {
+        schema: BENCH_SCHEMA.to_string(),
+        command: spec.command_template.as_str().to_string(),
+        shell: spec.shell,
+        runs: spec.runs,
+        warmup: spec.warmup,
+        work_regex: spec.work_regex.as_ref().map(|r| r.as_str().to_string()),
+        work_unit: spec.work_unit.clone(),
+        results,
+    })
+}
+
+/// The last `n` lines of `text`, indented; a note when it is empty.
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    if lines.iter().all(|l| l.trim().is_empty()) {
+        return "  (no output)".to_string();
+    }
+    let skip = lines.len().saturating_sub(n);
+    lines[skip..]
+        .iter()
+        .map(|l| format!("  | {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn check_exit(spec: &BenchSpec, inv: &Invocation, m: &RunMeasurement) -> Result<(), BenchError> {
+    if m.exit.success() || spec.ignore_failure {
+        return Ok(());
+    }
+    let output = if m.stderr.trim().is_empty() {
+        last_lines(&m.stdout, OUTPUT_LINES)
+    } else {
+        last_lines(&m.stderr, OUTPUT_LINES)
+    };
+    Err(BenchError::CommandFailed {
+        command: inv.display.clone(),
+        status: m.exit,
+        output,
+    })
+}
+
+/// The work count of a run: the last match's count group. A failed (ignored) run without a
+/// match has no count; a successful one is an error.
+fn extract_work(
+    re: &Regex,
+    inv: &Invocation,
+    m: &RunMeasurement,
+) -> Result<Option<f64>, BenchError> {
+    let Some(caps) = re.captures_iter(&m.stdout).last() else {
+        if !m.exit.success() {
+            return Ok(None);
+        }
+        return Err(BenchError::WorkNotFound {
+            regex: re.as_str().to_string(),
+            command: inv.display.clone(),
+            output: last_lines(&m.stdout, OUTPUT_LINES),
+        });
+    };
+    let group = caps
+        .name("work")
+        .or_else(|| caps.iter().skip(1).flatten().next());
+    let captured = group.map_or("", |g| g.as_str());
+    let cleaned: String = captured
+        .chars()
+        .filter(|c| *c != ',' && *c != '_')
+        .collect();
+    match cleaned.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(Some(v)),
+        _ => Err(BenchError::WorkNotANumber {
+            regex: re.as_str().to_string(),
+            command: inv.display.clone(),
+            captured: captured.to_string(),
+        }),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::exit::ExitInfo;
+
+    /// A deterministic executor: run `i` takes `times[i % len]` and prints `output`.
+    struct Fake {
+        times_ms: Vec<u64>,
+        output: String,
+        exit: ExitInfo,
+        calls: Vec<Invocation>,
+    }
+
+    impl Fake {
+        fn new(times_ms: &[u64], output: &str) -> Fake {
+            Fake {
+                times_ms: times_ms.to_vec(),
+                output: output.to_string(),
+                exit: ExitInfo::code(0),
+                calls: Vec::new(),
+            }
+        }
+    }
+
+    impl Executor for Fake {
+        fn run(&mut self, inv: &Invocation) -> Result<RunMeasurement, BenchError> {
+            let ms = self.times_ms[self.calls.len() % self.times_ms.len()];
+            self.calls.push(inv.clone());
+            Ok(RunMeasurement {
+                wall: Duration::from_millis(ms),
+                user: Duration::from_millis(ms / 2),
+                sys: Duration::from_millis(ms / 10),
+                peak_rss_bytes: 1000 + self.calls.len() as u64,
+                exit: self.exit,
+                stdout: self.output.clone(),
+                stderr: String::new(),
+            })
+        }
+    }
+
+    fn spec(template: &str) -> BenchSpec {
+        BenchSpec::new(CommandTemplate::parse(template).unwrap())
+    }
+
+    #[test]
+    fn params_parse_and_combine() {
+        assert_eq!(
+            parse_param("workers=1, 2,4").unwrap(),
+            (
+                "workers".to_string(),
+                vec!["1".into(), "2".into(), "4".into()]
+            )
+        );
+        for bad in ["workers", "=1", "w=", "w=1,,2", "1w=3"] {
+            let err = parse_param(bad).unwrap_err();
+            assert!(err.is_input_error(), "{bad}");
+        }
+        let params = vec![
+            ("a".to_string(), vec!["1".to_string(), "2".to_string()]),
+            (
+                "b".to_string(),
+                vec!["x".to_string(), "y".to_string(), "z".to_string()],
+            ),
+        ];
+        let combos = combinations(&params);
+        assert_eq!(combos.len(), 6);
+        let flat: Vec<String> = combos
+            .iter()
+            .map(|k| format!("{}{}", k["a"], k["b"]))
+            .collect();
+        assert_eq!(flat, ["1x", "1y", "1z", "2x", "2y", "2z"]);
+        assert_eq!(combinations(&[]), vec![Knobs::new()]);
+    }
+
+    #[test]
+    fn warmups_are_run_but_not_measured() {
+        let mut s = spec("work --n {n}");
+        s.params = vec![("n".into(), vec!["1".into(), "2".into()])];
+        s.warmup = 2;
+        s.runs = 3;
+        s.shell = Shell::None;
+        s.work_regex = Some(parse_work_regex("done (?<work>[0-9,_]+) items").unwrap());
+        let mut fake = Fake::new(
+            &[100, 200, 400, 400, 400],
+            "done 1,000 items\ndone 2_000 items\n",
+        );
+        let mut events = 0;
+        let report = run_bench_with(&s, &mut fake, &mut |_| events += 1).unwrap();
+        assert_eq!(fake.calls.len(), 2 * (2 + 3));
+        assert_eq!(events, 2 * (1 + 2 + 3));
+        assert_eq!(fake.calls[0].program, "work");
+        assert_eq!(fake.calls[0].args, ["--n", "1"]);
+        assert_eq!(
+            fake.calls[0].env,
+            [("PERFLOOP_KNOB_N".to_string(), "1".to_string())]
+        );
+        assert_eq!(report.results.len(), 2);
+        let r = &report.results[0];
+        // Calls 0-1 are warm-ups (100, 200 ms); the measured runs are 400 ms each.
+        assert_eq!(r.times_s, [0.4, 0.4, 0.4]);
+        assert_eq!(r.command, "work --n 1");
+        assert_eq!(r.work_mean, Some(2000.0));
+        assert_eq!(r.work_per_s.unwrap().mean, 5000.0);
+        assert!((r.user_s_mean - 0.2).abs() < 1e-12);
+        assert_eq!(r.peak_rss_bytes_max, 1005);
+        assert_eq!(r.exit_codes, [0, 0, 0]);
+        assert_eq!(report.schema, BENCH_SCHEMA);
+        assert_eq!(
+            report.work_regex.as_deref(),
+            Some("done (?<work>[0-9,_]+) items")
+        );
+    }
+
+    #[test]
+    fn shell_mode_runs_the_filled_text() {
+        let mut s = spec("echo {x} | wc -c");
+        s.params = vec![("x".into(), vec!["abc".into()])];
+        s.runs = 1;
+        let mut fake = Fake::new(&[10], "");
+        run_bench_with(&s, &mut fake, &mut |_| {}).unwrap();
+        assert_eq!(fake.calls[0].program, "sh");
+        assert_eq!(fake.calls[0].args, ["-c", "echo abc | wc -c"]);
+    }
+
+    #[test]
+    fn input_errors_come_before_any_run() {
+        let mut fake = Fake::new(&[10], "");
+        let mut s = spec("sleep {secs}");
+        let err = run_bench_with(&s, &mut fake, &mut |_| {}).unwrap_err();
+        assert!(matches!(err, BenchError::Template(_)) && err.is_input_error());
+        assert!(err.to_string().contains("{secs}"), "{err}");
+        s.params = vec![
+            ("secs".into(), vec!["1".into()]),
+            ("secs".into(), vec!["2".into()]),
+        ];
+        assert!(matches!(s.validate(), Err(BenchError::Param { .. })));
+        s.params.pop();
+        s.runs = 0;
+        assert!(matches!(s.validate(), Err(BenchError::NoRuns)));
+        s.runs = 1;
+        s.work_regex = Some(Regex::new("processed \\d+").unwrap());
+        assert!(matches!(s.validate(), Err(BenchError::WorkRegex { .. })));
+        assert!(fake.calls.is_empty());
+        assert!(parse_work_regex("(").is_err());
+        assert!(parse_work_regex("processed \\d+").is_err());
+    }
+
+    #[test]
+    fn work_that_is_not_a_number() {
+        let mut s = spec("x");
+        s.runs = 1;
+        s.work_regex = Some(parse_work_regex("processed (\\S+)").unwrap());
+        let mut fake = Fake::new(&[10], "processed many records");
+        let err = run_bench_with(&s, &mut fake, &mut |_| {}).unwrap_err();
+        assert!(
+            matches!(err, BenchError::WorkNotANumber { ref captured, .. } if captured == "many")
+        );
+        assert!(err.is_input_error());
+    }
+
+    #[test]
+    fn ignored_failures_are_measured_and_warned_about() {
+        let mut s = spec("x");
+        s.runs = 3;
+        s.ignore_failure = true;
+        s.work_regex = Some(parse_work_regex("processed (\\d+)").unwrap());
+        let mut fake = Fake::new(&[10], "boom");
+        fake.exit = ExitInfo::code(2);
+        let report = run_bench_with(&s, &mut fake, &mut |_| {}).unwrap();
+        let r = &report.results[0];
+        assert_eq!(r.failed_runs, 3);
+        assert_eq!(r.exit_codes, [2, 2, 2]);
+        assert_eq!(r.work_per_s, None);
+        assert!(r.warnings.iter().any(|w| w.kind == "non_zero_exit"));
+    }
+
+    #[test]
+    fn output_tails() {
+        assert_eq!(last_lines("", 3), "  (no output)");
+        assert_eq!(last_lines("a\nb\nc\nd\n", 2), "  | c\n  | d");
+    }
+}

@@ -1,0 +1,231 @@
+//! `perfloop demo`: the loop on the embedded demo target, on a machine with nothing else.
+//!
+//! It starts `perfloop demo-target` (the record-matching service) with its default knobs as
+//! a managed target, watches its resources, runs the smoke and the medium level against
+//! `POST /match` with varying batches of generated records (planted duplicates and new
+//! people), and prints each run's report and a comparison of the two.
+
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use perfloop_demo::{DEFAULT_SEED, DEFAULT_USERS, Dataset, MatchRequest, Workload};
+use perfloop_engine::{Level, Limits, LoadConfig, Model, RequestSpec, Target};
+use perfloop_report::RunRecord;
+use perfloop_report::export::{Exporter, JsonExporter, TextExporter};
+use perfloop_target::{CommandTemplate, Ready, Regex, TargetSpec};
+
+use crate::cli::DemoArgs;
+use crate::load::{Measured, Resolved, measure};
+use crate::target::{Watch, WatchPlan};
+use crate::{Exit, Failure};
+
+/// Records in one `POST /match` request.
+const RECORDS_PER_REQUEST: usize = 20;
+/// Distinct request bodies the connections cycle through.
+const BODIES: usize = 256;
+
+/// The demo's size: the full one, or `--quick`.
+struct Plan {
+    users: usize,
+    smoke: Duration,
+    medium: Duration,
+    medium_warmup: Duration,
+    interval: Duration,
+}
+
+impl Plan {
+    fn new(quick: bool) -> Plan {
+        let s = Duration::from_secs;
+        if quick {
+            Plan {
+                users: 50_000,
+                smoke: s(3),
+                medium: s(10),
+                medium_warmup: s(1),
+                interval: Duration::from_millis(500),
+            }
+        } else {
+            let medium = Level::Medium.preset();
+            Plan {
+                users: DEFAULT_USERS,
+                smoke: Level::Smoke.preset().duration,
+                medium: medium.duration,
+                medium_warmup: medium.warmup,
+                interval: s(1),
+            }
+        }
+    }
+}
+
+/// Runs `perfloop demo`.
+pub fn run(args: &DemoArgs) -> Result<Exit, Failure> {
+    let plan = Plan::new(args.quick);
+    say(&format!(
+        "perfloop demo · the record-matching service with {} known users, default knobs\n",
+        plan.users
+    ));
+    let bodies = request_bodies(plan.users)?;
+    let watch = start_target(&plan)?;
+    let addr = listening_address(&watch)?;
+    let result = run_levels(&plan, &watch, &addr, &bodies, args);
+    let stopped = watch.stop();
+    let records = result?;
+    stopped?;
+    say(&comparison(&records));
+    Ok(Exit::Ok)
+}
+
+fn run_levels(
+    plan: &Plan,
+    watch: &Watch,
+    addr: &str,
+    bodies: &[Vec<u8>],
+    args: &DemoArgs,
+) -> Result<Vec<(Level, RunRecord)>, Failure> {
+    let mut records = Vec::new();
+    for (level, duration, warmup) in [
+        (Level::Smoke, plan.smoke, Duration::ZERO),
+        (Level::Medium, plan.medium, plan.medium_warmup),
+    ] {
+        let resolved = level_run(level, addr, bodies, duration, warmup)?;
+        say(&format!(
+            "== {} level: {} connections for {:.0} s against POST /match ({} records per request)\n",
+            level.name(),
+            level.preset().connections.peak(),
+            duration.as_secs_f64(),
+            RECORDS_PER_REQUEST
+        ));
+        let Measured { record, .. } = measure(&resolved, Some(watch), false)?;
+        let text = TextExporter.to_bytes(&record).map_err(Failure::run)?;
+        say(&String::from_utf8_lossy(&text));
+        if let Some(dir) = &args.out {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create '{}'", dir.display()))
+                .map_err(Failure::run)?;
+            let path = dir.join(format!("{}.json", level.name()));
+            crate::output::write_record(&path.to_string_lossy(), &JsonExporter, &record)?;
+        }
+        watch.check_alive()?;
+        records.push((level, record));
+    }
+    Ok(records)
+}
+
+/// Varying `POST /match` bodies from the same generated users as the target's.
+fn request_bodies(users: usize) -> Result<Vec<Vec<u8>>, Failure> {
+    let data = Dataset::generate(users, DEFAULT_SEED);
+    let workload = Workload::new(&data, DEFAULT_SEED);
+    (0..BODIES)
+        .map(|i| {
+            let records = workload
+                .records((i * RECORDS_PER_REQUEST) as u64, RECORDS_PER_REQUEST)
+                .into_iter()
+                .map(|l| l.record)
+                .collect();
+            serde_json::to_vec(&MatchRequest { records })
+                .map_err(|e| Failure::run(anyhow!("cannot encode a request: {e}")))
+        })
+        .collect()
+}
+
+fn start_target(plan: &Plan) -> Result<Watch, Failure> {
+    let exe = std::env::current_exe()
+        .context("cannot find the perfloop executable")
+        .map_err(Failure::run)?;
+    let exe = exe.to_string_lossy();
+    let text = format!(
+        "'{}' demo-target --listen 127.0.0.1:0 --users {}",
+        exe.replace('\'', r"'\''"),
+        plan.users
+    );
+    let command = CommandTemplate::parse(&text).map_err(Failure::run)?;
+    let mut spec = TargetSpec::new(command);
+    let ready = Regex::new("listening on http://").map_err(|e| Failure::run(anyhow!("{e}")))?;
+    spec.ready = Some(Ready::Log(ready));
+    spec.ready_timeout = Duration::from_secs(120);
+    say("starting the demo target (generating and indexing its users) ...\n");
+    WatchPlan::managed(spec, plan.interval).start()
+}
+
+/// The address the target printed in its `listening on http://ADDR` line.
+fn listening_address(watch: &Watch) -> Result<String, Failure> {
+    watch
+        .log_lines(50)
+        .iter()
+        .find_map(|l| {
+            l.split("listening on http://")
+                .nth(1)
+                .map(|a| a.trim().to_string())
+        })
+        .ok_or_else(|| Failure::run(anyhow!("the demo target did not say where it listens")))
+}
+
+fn level_run(
+    level: Level,
+    addr: &str,
+    bodies: &[Vec<u8>],
+    duration: Duration,
+    warmup: Duration,
+) -> Result<Resolved, Failure> {
+    let target = Target::parse(&format!("http://{addr}/match")).map_err(Failure::run)?;
+    let (body, alternate) = bodies
+        .split_first()
+        .ok_or_else(|| Failure::run(anyhow!("no request body")))?;
+    let config = LoadConfig {
+        request: RequestSpec {
+            method: "POST".to_string(),
+            authority: target.authority.clone(),
+            path: target.path.clone(),
+            headers: vec![("Content-Type".to_string(), "application/json".to_string())],
+            body: body.clone(),
+            alternate_bodies: alternate.to_vec(),
+        },
+        target,
+        model: Model::Closed {
+            connections: level.preset().connections,
+        },
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        limits: Limits {
+            duration: Some(duration),
+            requests: None,
+            warmup,
+            timeout: Duration::from_secs(10),
+        },
+    };
+    Ok(Resolved {
+        config,
+        slos: Vec::new(),
+        level: Some(level),
+    })
+}
+
+/// The two levels side by side.
+fn comparison(records: &[(Level, RunRecord)]) -> String {
+    let mut out = String::from("== smoke against medium\n");
+    out.push_str(
+        "  level     req/s   records/s    p50 ms    p99 ms   errors  target CPU  RSS MiB\n",
+    );
+    for (level, r) in records {
+        let (cpu, rss) = r
+            .target
+            .summary
+            .as_ref()
+            .map_or((0.0, 0.0), |s| (s.cpu_pct_mean, s.rss_max_mb));
+        out.push_str(&format!(
+            "  {:8} {:>6.0} {:>11.0} {:>9.2} {:>9.2} {:>8} {:>10.0}% {:>8.1}\n",
+            level.name(),
+            r.throughput_rps,
+            r.throughput_rps * RECORDS_PER_REQUEST as f64,
+            r.latency_ms.p50,
+            r.latency_ms.p99,
+            r.requests.errors,
+            cpu,
+            rss
+        ));
+    }
+    out
+}
+
+fn say(text: &str) {
+    crate::output::stdout_text(text);
+}
