@@ -4,11 +4,14 @@
 //!   from the text users type and evaluated against a run's [`Metrics`].
 //! - [`sample`]: statistics of repeated measurements (command benchmarks): summaries,
 //!   Student's t confidence intervals, modified Z-score outliers and benchmark warnings.
+//! - [`usl`]: the Universal Scalability Law fitted to throughput against concurrency
+//!   (contention σ, coherency κ, the peak concurrency and what limits scaling).
 //!
 //! Nothing in this crate reads a file, a socket or a clock: every function is a function of
 //! its arguments, so every result can be checked against reference values in a unit test.
 
 pub mod sample;
 pub mod slo;
+pub mod usl;
 
 pub use slo::{Metric, Metrics, Op, Slo, SloError, Verdict};
