@@ -11,7 +11,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use perfloop_demo::{DemoError, DemoTargetArgs, run};
+use perfloop_demo::{DemoTargetArgs, run};
 
 /// The demo target: the record-matching service, or its batch mode.
 #[derive(Debug, Parser)]
@@ -27,10 +27,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("demo-target: {e}");
-            match e {
-                DemoError::KnobOutOfRange { .. } | DemoError::NoUsers => ExitCode::from(2),
-                _ => ExitCode::from(3),
-            }
+            ExitCode::from(if e.is_usage() { 2 } else { 3 })
         }
     }
 }

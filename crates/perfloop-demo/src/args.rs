@@ -26,19 +26,43 @@ pub struct DemoTargetArgs {
     pub listen: SocketAddr,
 
     /// Worker threads that match batches (each blocks while its batch is at the store).
-    #[arg(long, value_name = "N", default_value_t = Knobs::DEFAULT.workers, global = true)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = Knobs::DEFAULT.workers,
+        value_parser = knob_parser(0),
+        global = true
+    )]
     pub workers: usize,
 
     /// Records per batch, and so per store query.
-    #[arg(long, value_name = "N", default_value_t = Knobs::DEFAULT.batch_size, global = true)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = Knobs::DEFAULT.batch_size,
+        value_parser = knob_parser(1),
+        global = true
+    )]
     pub batch_size: usize,
 
     /// Connections to the store (queries outstanding at once).
-    #[arg(long, value_name = "N", default_value_t = Knobs::DEFAULT.pool_size, global = true)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = Knobs::DEFAULT.pool_size,
+        value_parser = knob_parser(2),
+        global = true
+    )]
     pub pool_size: usize,
 
     /// Entries of the LRU cache of store lookups by blocking key (0 turns it off).
-    #[arg(long, value_name = "N", default_value_t = Knobs::DEFAULT.cache_size, global = true)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = Knobs::DEFAULT.cache_size,
+        value_parser = knob_parser(3),
+        global = true
+    )]
     pub cache_size: usize,
 
     /// Known users to generate.
@@ -48,6 +72,13 @@ pub struct DemoTargetArgs {
     /// Seed of the generated users and of the batch workload.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_SEED, global = true)]
     pub seed: u64,
+}
+
+/// A parser that refuses values outside the range of knob `index` of [`Knobs::RANGES`]
+/// (a usage error, before any work starts).
+fn knob_parser(index: usize) -> clap::builder::RangedU64ValueParser<usize> {
+    let range = Knobs::RANGES[index];
+    clap::builder::RangedU64ValueParser::new().range(range.min as u64..=range.max as u64)
 }
 
 /// The work modes besides serving HTTP.
@@ -78,11 +109,11 @@ pub const DEFAULT_BATCH_RECORDS: usize = 50_000;
 /// [`Knobs::RANGES`] gives the range a study may search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Knobs {
-    /// Worker threads (default 32, range 1 to 128).
+    /// Worker threads (default 16, range 1 to 128).
     pub workers: usize,
-    /// Records per batch and store query (default 2 000, range 1 to 20 000).
+    /// Records per batch and store query (default 500, range 1 to 20 000).
     pub batch_size: usize,
-    /// Store connections (default 64, range 1 to 256).
+    /// Store connections (default 32, range 1 to 256).
     pub pool_size: usize,
     /// LRU cache entries, 0 for none (default 1 000, range 0 to 1 000 000).
     pub cache_size: usize,
@@ -293,13 +324,45 @@ mod tests {
     }
 
     #[test]
-    fn out_of_range_knobs_are_refused_with_their_range() {
-        let e = parse(&["--workers", "0"]);
+    fn out_of_range_knobs_are_usage_errors() {
+        for args in [
+            ["--workers", "0"],
+            ["--workers", "129"],
+            ["--batch-size", "0"],
+            ["--pool-size", "257"],
+            ["--cache-size", "1000001"],
+        ] {
+            let e = Cli::try_parse_from(["perfloop", "demo-target"].iter().chain(&args));
+            let kind = e.map_err(|e| e.kind()).err();
+            assert_eq!(
+                kind,
+                Some(clap::error::ErrorKind::ValueValidation),
+                "{args:?}"
+            );
+        }
+        assert!(parse(&["--cache-size", "0", "--batch-size", "20000"]).is_ok());
+    }
+
+    #[test]
+    fn config_checks_the_ranges_too() {
+        let Ok(Cli {
+            command: Command::DemoTarget(mut args),
+        }) = Cli::try_parse_from(["perfloop", "demo-target"])
+        else {
+            unreachable!("no arguments parse")
+        };
+        args.workers = 0;
+        let e = args.config().map_err(|e| (e.is_usage(), e.to_string()));
         assert_eq!(
             e,
-            Err("--workers 0 is out of range: it must be between 1 and 128".to_owned())
+            Err((
+                true,
+                "--workers 0 is out of range: it must be between 1 and 128".to_owned()
+            ))
         );
-        assert!(parse(&["--users", "0"]).is_err());
+        args.workers = 1;
+        args.users = 0;
+        assert!(args.config().is_err_and(|e| e.is_usage()));
     }
 
     #[test]

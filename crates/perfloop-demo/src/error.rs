@@ -48,3 +48,11 @@ pub enum DemoError {
     #[error("cannot write to standard output: {0}")]
     Output(#[source] std::io::Error),
 }
+
+impl DemoError {
+    /// Whether the error is bad usage (a value out of range) rather than a failure of the
+    /// run: a command line maps the first to exit code 2, the second to 3.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, Self::KnobOutOfRange { .. } | Self::NoUsers)
+    }
+}

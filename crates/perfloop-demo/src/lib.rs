@@ -15,6 +15,18 @@
 //!
 //! [`run`] is the whole program behind `perfloop demo-target`. This crate depends on no
 //! other perfloop crate.
+//!
+//! # Why the knobs matter
+//!
+//! Each worker thread alternates between waiting for the store (pool, round trip,
+//! service) and scoring on a CPU core, so the throughput is bounded by the cores free
+//! for scoring and by what the store can serve, and every knob moves one of the two:
+//! too few workers leave cores idle during store waits, too many put more queries in
+//! the store than it serves well; too small a pool starves the store, too large a pool
+//! lets it be overloaded; tiny batches pay a round trip and a per-query cost for a few
+//! records, huge ones overflow the store's working memory; the cache spares store work
+//! and helps most where the store is the bottleneck. Where the best values lie depends
+//! on the speed and number of the cores, measured, not assumed.
 
 mod args;
 mod batch;

@@ -7,8 +7,9 @@
 //! A query for `k` keys costs, in this order:
 //!
 //! 1. a network round trip of [`ROUND_TRIP`] (2 ms), the same whatever the load;
-//! 2. service work of [`QUERY_WORK`] (0.3 ms: parse, plan, commit) plus [`KEY_WORK`]
-//!    (25 µs) per key looked up, measured at full speed.
+//! 2. service work of [`QUERY_WORK`] (1.5 ms: open the transaction, parse, plan, commit)
+//!    plus [`KEY_WORK`] (100 µs: an index probe and its ~20 rows) per key looked up,
+//!    measured at full speed.
 //!
 //! The store serves [`CAPACITY`] (8) queries at once at full speed. Service work is done
 //! in slices of at most [`SLICE`]; before each slice the store reads how many queries `n`
@@ -46,7 +47,7 @@ use crate::pool::Connection;
 pub const ROUND_TRIP: Duration = Duration::from_millis(2);
 
 /// Fixed service work of a query at full speed.
-pub const QUERY_WORK: Duration = Duration::from_micros(500);
+pub const QUERY_WORK: Duration = Duration::from_micros(1_500);
 
 /// Service work per key looked up, at full speed.
 pub const KEY_WORK: Duration = Duration::from_micros(100);

@@ -70,9 +70,15 @@ fn main() -> ExitCode {
         cli::Command::Load(args) => load::run(&args),
         cli::Command::BenchCmd(args) => bench_cmd::run(&args),
         cli::Command::Demo(args) => demo::run(&args),
-        cli::Command::DemoTarget(args) => perfloop_demo::run(&args)
-            .map(|()| Exit::Ok)
-            .map_err(Failure::run),
+        cli::Command::DemoTarget(args) => {
+            perfloop_demo::run(&args).map(|()| Exit::Ok).map_err(|e| {
+                if e.is_usage() {
+                    Failure::usage(e)
+                } else {
+                    Failure::run(e)
+                }
+            })
+        }
     };
     match result {
         Ok(exit) => ExitCode::from(exit as u8),

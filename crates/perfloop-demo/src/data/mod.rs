@@ -150,6 +150,25 @@ mod tests {
     }
 
     #[test]
+    fn word_lists_are_lowercase_ascii() {
+        for list in [
+            words::FIRST_NAMES,
+            words::SURNAMES,
+            words::CITIES,
+            words::DOMAINS,
+        ] {
+            assert!(list.len() >= 10);
+            for word in list {
+                assert!(
+                    word.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b == b' ' || b == b'.'),
+                    "{word}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn users_look_like_people() {
         let data = Dataset::generate(500, 3);
         for user in data.users() {
