@@ -548,6 +548,16 @@ impl<'a> Worker<'a> {
         let Some(slot) = self.slots.get_mut(key) else {
             return;
         };
+        // The hot path (a response arriving) reads the clock once, after the read.
+        if slot.phase == Phase::Reading {
+            let peer_closed = event.is_read_closed() || event.is_error();
+            match Self::read(slot, &mut self.buf, peer_closed) {
+                ReadEnd::Pending => {}
+                ReadEnd::Done(resp, at) => self.complete(key, resp, at),
+                ReadEnd::Failed(kind) => self.fail(key, Instant::now(), kind),
+            }
+            return;
+        }
         let now = Instant::now();
         match slot.phase {
             Phase::Connecting => {
@@ -576,15 +586,6 @@ impl<'a> Worker<'a> {
                     self.write(key, now);
                 }
             }
-            Phase::Reading => match Self::read(
-                slot,
-                &mut self.buf,
-                event.is_read_closed() || event.is_error(),
-            ) {
-                ReadEnd::Pending => {}
-                ReadEnd::Done(resp, at) => self.complete(key, resp, at),
-                ReadEnd::Failed(kind) => self.fail(key, Instant::now(), kind),
-            },
             Phase::Idle => {
                 // The server closed an idle connection, or sent bytes nobody asked for.
                 if event.is_readable() || event.is_read_closed() || event.is_error() {
@@ -603,7 +604,7 @@ impl<'a> Worker<'a> {
                     }
                 }
             }
-            Phase::Backoff(_) => {}
+            Phase::Reading | Phase::Backoff(_) => {}
         }
     }
 
@@ -686,12 +687,9 @@ impl<'a> Worker<'a> {
                 self.connect(key, now);
             }
         }
+        // After the window the target is 0 connections; `finished` ends the worker.
         if self.closed_plan.is_some() {
-            if self.share.window_end.is_some_and(|end| now >= end) {
-                self.abandon(false);
-            } else {
-                self.adjust_connections(now);
-            }
+            self.adjust_connections(now);
         }
     }
 

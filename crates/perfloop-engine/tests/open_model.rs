@@ -6,11 +6,11 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::*;
-use perfloop_engine::{Ending, ErrorKind, Model, Outcome, Silent, parse_stages, run};
+use perfloop_engine::{Ending, ErrorKind, Model, Outcome, parse_stages};
 
 /// Every arrival of the window is either sent or dropped; every sent one is answered
 /// (the open model drains what is in flight).
@@ -150,23 +150,9 @@ fn stop_flag_ends_an_open_run_early_as_interrupted() {
     let (addr, _) = start_axum();
     let mut c = open(&url(addr, "/"), 200.0);
     c.limits.duration = Some(Duration::from_secs(30));
-    let stop = Arc::new(AtomicBool::new(false));
-    let setter = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(200));
-            stop.store(true, Ordering::Relaxed);
-        })
-    };
-    let began = Instant::now();
-    let o = run(&c, stop, &mut Silent).unwrap();
-    setter.join().unwrap();
+    let (o, took) = run_interrupted(&c, Duration::from_millis(200));
     assert_eq!(o.ending, Ending::Interrupted);
-    assert!(
-        began.elapsed() < Duration::from_secs(15),
-        "took {:?}",
-        began.elapsed()
-    );
+    assert!(took < Duration::from_secs(15), "took {:?}", took);
     assert!(o.counts.total() > 0);
     let c = &o.counts;
     assert_eq!(c.sent, c.total() + c.unfinished, "{c:?}");
@@ -182,7 +168,7 @@ fn unreachable_target_ends_an_open_run_early() {
     assert_eq!(o.ending, Ending::Unreachable);
     assert!(
         began.elapsed() < Duration::from_secs(15),
-        "took {:?}",
+        "began.elapsed() {:?}",
         began.elapsed()
     );
     assert!(o.counts.errors_of(ErrorKind::Connect) > 0, "{:?}", o.counts);

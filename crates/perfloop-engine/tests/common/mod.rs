@@ -251,6 +251,24 @@ pub fn no_stop() -> Arc<AtomicBool> {
     Arc::new(AtomicBool::new(false))
 }
 
+/// Runs `config` and sets its stop flag from another thread after `delay`, as a Ctrl-C
+/// during the run would; returns the outcome and how long the run took.
+pub fn run_interrupted(config: &LoadConfig, delay: Duration) -> (Outcome, Duration) {
+    let stop = no_stop();
+    let setter = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            stop.store(true, Ordering::Relaxed);
+        })
+    };
+    let began = Instant::now();
+    let outcome = run(config, stop, &mut Silent).unwrap();
+    let took = began.elapsed();
+    setter.join().unwrap();
+    (outcome, took)
+}
+
 /// Runs `config` to its end; panics if the run cannot start.
 pub fn run_to_end(config: &LoadConfig) -> Outcome {
     run(config, no_stop(), &mut Silent).unwrap()
