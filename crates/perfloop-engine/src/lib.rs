@@ -133,6 +133,7 @@ pub fn run(
                                 busy: 0.0,
                                 last_completion: None,
                                 peak_connections: 0,
+                                in_flight: Default::default(),
                                 ever_connected: false,
                                 last_connect_error: Some(format!("worker setup failed: {e}")),
                             });
@@ -177,6 +178,7 @@ pub fn run(
     let mut counts = Counts::default();
     let mut busy = Vec::with_capacity(workers);
     let mut peak_connections = 0;
+    let mut in_flight_mean = 0.0;
     let mut any_connected = false;
     let mut last_connect_error = None;
     for (r, _) in results.into_iter().flatten() {
@@ -185,6 +187,7 @@ pub fn run(
         counts.merge(&r.counts);
         busy.push(r.busy);
         peak_connections += r.peak_connections;
+        in_flight_mean += r.in_flight.mean();
         any_connected |= r.ever_connected;
         last_connect_error = last_connect_error.or(r.last_connect_error);
     }
@@ -230,6 +233,7 @@ pub fn run(
         },
         ending,
         peak_connections,
+        in_flight_mean,
         last_connect_error,
     })
 }

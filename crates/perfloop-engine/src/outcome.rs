@@ -188,6 +188,10 @@ pub struct Outcome {
     pub ending: Ending,
     /// The most connections open at once, over all workers.
     pub peak_connections: usize,
+    /// Mean requests in flight over the measured window, sampled by each worker on a fixed
+    /// 10 ms grid and summed over workers: requests being sent or awaited, and open-model
+    /// arrivals waiting for a connection.
+    pub in_flight_mean: f64,
     /// The last connection error seen, for messages.
     pub last_connect_error: Option<String>,
 }

@@ -53,6 +53,7 @@ pub(crate) struct WorkerResult {
     pub(crate) busy: f64,
     pub(crate) last_completion: Option<Instant>,
     pub(crate) peak_connections: usize,
+    pub(crate) in_flight: crate::worker::InFlight,
     pub(crate) ever_connected: bool,
     pub(crate) last_connect_error: Option<String>,
 }

@@ -117,6 +117,55 @@ pub(crate) struct Worker<'a> {
     last_connect_error: Option<String>,
     peak_connections: usize,
     next_tick: Instant,
+    in_flight: InFlight,
+}
+
+/// Requests in flight, sampled on a fixed 10 ms grid inside the measured window:
+/// requests being written or read, closed-model requests whose connection is being made,
+/// and open-model arrivals waiting for a connection (their wait is part of their latency).
+/// Each sample is the state the event loop left at the grid's deadline, before it handles
+/// what woke it, so the sampling times do not depend on arrivals or responses (sampling
+/// right after an event would count the request that event just began). Little's law
+/// checks the mean against throughput × mean latency.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct InFlight {
+    /// Σ count.
+    pub(crate) sum: f64,
+    /// Samples taken.
+    pub(crate) samples: u64,
+    /// xorshift64 state for the sampling times.
+    rng: u64,
+}
+
+impl InFlight {
+    fn new(seed: u64) -> InFlight {
+        InFlight {
+            rng: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+            ..InFlight::default()
+        }
+    }
+
+    /// The next gap between ticks: exponential with mean [`TICK`], capped at 5 × TICK so
+    /// that timeouts are still checked often.
+    fn next_gap(&mut self) -> Duration {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        // A uniform in (0, 1] from the top 53 bits.
+        let u = ((x >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+        TICK.mul_f64((-u.ln()).min(5.0))
+    }
+
+    /// The mean; 0 when nothing was sampled.
+    pub(crate) fn mean(&self) -> f64 {
+        if self.samples > 0 {
+            self.sum / self.samples as f64
+        } else {
+            0.0
+        }
+    }
 }
 
 struct OpenState {
@@ -170,6 +219,7 @@ impl<'a> Worker<'a> {
             }
         };
         let now = Instant::now();
+        let seed = share.id as u64 + 1;
         Ok(Worker {
             share,
             shared,
@@ -189,6 +239,7 @@ impl<'a> Worker<'a> {
             last_connect_error: None,
             peak_connections: 0,
             next_tick: now,
+            in_flight: InFlight::new(seed),
         })
     }
 
@@ -209,6 +260,7 @@ impl<'a> Worker<'a> {
             }
         };
         let peak = self.peak_connections;
+        let in_flight = self.in_flight;
         let ever = self.ever_connected;
         let err = self.last_connect_error.take();
         self.rec.finish(|rec| WorkerResult {
@@ -218,6 +270,7 @@ impl<'a> Worker<'a> {
             busy,
             last_completion: rec.last_completion,
             peak_connections: peak,
+            in_flight,
             ever_connected: ever,
             last_connect_error: err,
         });
@@ -233,12 +286,23 @@ impl<'a> Worker<'a> {
                 self.abandon(true);
                 return Ok(());
             }
+            let tick_due = now >= self.next_tick;
+            if tick_due {
+                // The state the loop left behind, unchanged since its last turn: what was
+                // in flight at the tick's deadline, a time set by the grid, not by events.
+                self.sample_in_flight();
+            }
             if self.open.is_some() {
                 self.arrivals(now);
             }
-            if now >= self.next_tick {
+            if tick_due {
                 self.tick(now);
-                self.next_tick = now + TICK;
+                // Ticks come at random intervals (exponential, mean 10 ms), not tied to
+                // events nor locked in phase with a periodic schedule: samples at Poisson
+                // times see the time average.
+                while self.next_tick <= now {
+                    self.next_tick += self.in_flight.next_gap();
+                }
             }
             self.rec.roll(now);
             if self.finished(now) {
@@ -691,6 +755,26 @@ impl<'a> Worker<'a> {
         if self.closed_plan.is_some() {
             self.adjust_connections(now);
         }
+    }
+
+    /// Adds one in-flight sample, taken at the tick's deadline, if it lies in the measured
+    /// window.
+    fn sample_in_flight(&mut self) {
+        let at = self.next_tick;
+        let inside = at >= self.share.window_start && self.share.window_end.is_none_or(|e| at <= e);
+        if !inside {
+            return;
+        }
+        let mut count = self.open.as_ref().map_or(0, |o| o.pending.len());
+        for (_, slot) in &self.slots {
+            match slot.phase {
+                Phase::Writing | Phase::Reading => count += 1,
+                Phase::Connecting if slot.attempt => count += 1,
+                _ => {}
+            }
+        }
+        self.in_flight.sum += count as f64;
+        self.in_flight.samples += 1;
     }
 
     /// Open model: takes every arrival that is due.

@@ -85,9 +85,9 @@ fn main() {
     let s = &rec.summary;
     let per_sample_us = s.monitor_cpu_pct / 100.0 * s.duration_s / s.samples.max(1) as f64 * 1e6;
     println!(
-        "tree: {} processes, {} threads, target CPU {:.0} % of one core (mean); \
-         {machine_processes} processes on the machine, {} cores",
-        s.processes_max, s.threads_max, s.cpu_pct_mean, s.cores
+        "tree: {} processes, {} threads, target CPU {:.0} % of one core (mean), busiest \
+         thread {:.0} %; {machine_processes} processes on the machine, {} cores",
+        s.processes_max, s.threads_max, s.cpu_pct_mean, s.top_thread_cpu_pct_mean, s.cores
     );
     println!(
         "sampled every {:.0} ms for {:.1} s: {} samples",

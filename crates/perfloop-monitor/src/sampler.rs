@@ -8,6 +8,17 @@
 //!   that start and end); % of the machine = that / online CPUs. With the usual 100 ticks
 //!   per second one tick is 10 ms, so at a 100 ms interval a single sample moves in steps
 //!   of 10 % of a core; means over many samples are exact to a tick over the whole span;
+//! - busiest thread % of one core = Δt_thread / Δt × 100, with Δt_thread the largest
+//!   change of one thread's CPU time (user + system) over the interval, over the threads of
+//!   every process of the tree (see `tree` for threads that start and end). The time of a
+//!   thread of a multi-threaded process is its run time in nanoseconds from
+//!   `/proc/PID/task/TID/schedstat`, the same total the kernel splits into that thread's
+//!   `utime` and `stime` (fields 14 and 15 of its `stat`), but not rounded down to a clock
+//!   tick (`task/TID/stat` is read instead where the kernel keeps no scheduler
+//!   statistics). A single-threaded process's thread is the process: its `utime + stime`,
+//!   in ticks as above. The kernel brings a running thread's time up to date at each
+//!   scheduler tick, so one sample of a thread that never stops may read a little above
+//!   100 %;
 //! - rates (context switches, bytes) = Δcounter / Δt;
 //! - host CPU % = Δbusy / Δtotal ticks of `/proc/stat` × 100 (of the whole machine);
 //!   host memory used = `MemTotal − MemAvailable`;
@@ -81,6 +92,10 @@ pub struct Sample {
     pub cpu_pct: f64,
     /// Target CPU, % of the whole machine (`cpu_pct` / online CPUs).
     pub cpu_machine_pct: f64,
+    /// The target's busiest thread over the interval (user + system CPU of one thread of
+    /// any of its processes), % of one core: near 100 while `cpu_pct` is far below
+    /// `100 × cores` means a serial hot path.
+    pub top_thread_cpu_pct: f64,
     /// Target resident set size summed over its processes, MiB.
     pub rss_mb: f64,
     /// Target threads.
@@ -346,7 +361,8 @@ impl SamplerState {
                 match *file {
                     "io" => "I/O bytes",
                     "fd" => "open descriptors",
-                    _ => "context switches",
+                    "status" => "context switches",
+                    _ => "per-thread CPU times",
                 }
             ));
         }
@@ -365,6 +381,7 @@ impl SamplerState {
             cpu_sys_pct: core_pct(d.sys_ticks),
             cpu_pct,
             cpu_machine_pct: cpu_pct / f64::from(self.cores),
+            top_thread_cpu_pct: d.top_thread_ns as f64 / 1e9 / dt * 100.0,
             rss_mb: d.rss_bytes as f64 / MIB,
             threads: d.threads,
             fds: d.fds,

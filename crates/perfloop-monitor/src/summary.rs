@@ -56,6 +56,11 @@ pub struct Summary {
     pub cpu_sys_pct_mean: f64,
     /// Target CPU mean, % of the whole machine.
     pub cpu_machine_pct_mean: f64,
+    /// The busiest target thread's CPU, mean over the samples, % of one core (each sample
+    /// contributes its own busiest thread).
+    pub top_thread_cpu_pct_mean: f64,
+    /// The busiest target thread's CPU, peak over one interval, % of one core.
+    pub top_thread_cpu_pct_max: f64,
     /// Target RSS peak, MiB.
     pub rss_max_mb: f64,
     /// Target RSS mean, MiB.
@@ -151,6 +156,8 @@ impl Summary {
             cpu_user_pct_mean: mean(alive(), |s| s.cpu_user_pct),
             cpu_sys_pct_mean: mean(alive(), |s| s.cpu_sys_pct),
             cpu_machine_pct_mean: mean(alive(), |s| s.cpu_machine_pct),
+            top_thread_cpu_pct_mean: mean(alive(), |s| s.top_thread_cpu_pct),
+            top_thread_cpu_pct_max: max_f64(alive(), |s| s.top_thread_cpu_pct),
             rss_max_mb: max_f64(alive(), |s| s.rss_mb),
             rss_mean_mb: mean(alive(), |s| s.rss_mb),
             threads_max: alive().map(|s| s.threads).max().unwrap_or(0),

@@ -20,10 +20,25 @@
 //!
 //! RSS, threads and descriptors are levels: summed over the live processes. The RSS of
 //! pages shared between processes is counted once per process, as `ps` would.
+//!
+//! **The busiest thread** is the largest change of one thread's CPU time over the interval,
+//! over every thread of every process of the tree. Each thread is known by its process
+//! (pid and start time) and its thread id and start time, and compared with its own figure
+//! at the previous snapshot, read the same way: a process that goes from one thread to
+//! several, or back, changes how its threads are read (see [`ThreadTimes`]), so its threads
+//! then start afresh. A thread with nothing to compare with follows the rule for
+//! processes: counted whole if it started after the previous snapshot began, otherwise it
+//! only sets its baseline. A thread that ended during the interval loses its last partial
+//! interval, and one that lived only between two snapshots is not seen: its time is in its
+//! process's (and so in the tree's CPU), but no thread figure can hold it. A process whose
+//! threads could not be read has no figure for that interval, and the next readable one
+//! is a baseline.
 
 use std::collections::HashMap;
 
-use crate::proc::{CpuTicks, IoCounters, ProcessSnapshot, ThreadSwitches, TreeSnapshot};
+use crate::proc::{
+    CpuTicks, IoCounters, ProcessSnapshot, ThreadCpu, ThreadSwitches, ThreadTimes, TreeSnapshot,
+};
 
 /// What the tracker keeps of a process between snapshots.
 #[derive(Debug, Clone)]
@@ -33,6 +48,7 @@ struct Known {
     cpu: CpuTicks,
     io: Option<IoCounters>,
     switches: Option<Vec<ThreadSwitches>>,
+    threads: Option<ThreadTimes>,
 }
 
 /// The tree's change over one interval and its levels at the end of it.
@@ -56,6 +72,8 @@ pub(crate) struct TreeDelta {
     pub fds: u64,
     /// Live processes (zombies excluded).
     pub processes: u32,
+    /// CPU time (user plus system) of the busiest thread over the interval, nanoseconds.
+    pub top_thread_ns: u64,
 }
 
 /// Turns successive snapshots of one tree into interval figures.
@@ -112,6 +130,13 @@ impl TreeTracker {
                 }
                 None => {}
             }
+            if let Some(now) = &p.thread_cpu {
+                let was = previous.and_then(|k| k.threads.as_ref());
+                delta.top_thread_ns =
+                    delta
+                        .top_thread_ns
+                        .max(busiest_thread(now, was, self.previous_scan));
+            }
             if !st.has_exited() {
                 delta.processes += 1;
                 delta.rss_bytes += p.rss_bytes;
@@ -131,6 +156,9 @@ impl TreeTracker {
                         .switches
                         .clone()
                         .or_else(|| previous.and_then(|k| k.switches.clone())),
+                    // Unlike the counters, not kept: a change over two intervals would
+                    // make one thread look busier than a core.
+                    threads: p.thread_cpu.clone(),
                 },
             );
         }
@@ -167,6 +195,33 @@ fn add_change(delta: &mut TreeDelta, p: &ProcessSnapshot, k: &Known, reaped: Van
             delta.ctx_involuntary += t.involuntary.saturating_sub(before.involuntary);
         }
     }
+}
+
+/// The largest change of one thread's CPU time among the threads of one process,
+/// nanoseconds; `was` is what they showed at the previous snapshot, if anything. See the
+/// module documentation for the rules.
+fn busiest_thread(now: &ThreadTimes, was: Option<&ThreadTimes>, previous_scan: Option<u64>) -> u64 {
+    let was: &[ThreadCpu] = match (now, was) {
+        (ThreadTimes::Process(_), Some(w @ ThreadTimes::Process(_)))
+        | (ThreadTimes::Threads(_), Some(w @ ThreadTimes::Threads(_))) => w.threads(),
+        _ => &[],
+    };
+    now.threads()
+        .iter()
+        .map(|t| {
+            let before = was
+                .binary_search_by_key(&t.tid, |w| w.tid)
+                .ok()
+                .and_then(|i| was.get(i))
+                .filter(|w| w.start_time == t.start_time);
+            match before {
+                Some(w) => t.cpu_ns.saturating_sub(w.cpu_ns),
+                None if previous_scan.is_some_and(|scan| t.start_time >= scan) => t.cpu_ns,
+                None => 0,
+            }
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// A process that started during the interval: everything it shows happened in it.
@@ -214,7 +269,32 @@ mod tests {
                 voluntary: rchar,
                 involuntary: 0,
             }]),
+            thread_cpu: Some(ThreadTimes::Process(ThreadCpu {
+                tid: pid,
+                start_time: start,
+                cpu_ns: (cpu[0] + cpu[1]) * TICK_NS,
+            })),
         }
+    }
+
+    const TICK_NS: u64 = 10_000_000;
+    const MS: u64 = 1_000_000;
+
+    /// A multi-threaded process; `threads` are `(tid, start time, CPU ms)`.
+    fn threaded(pid: u32, start: u64, threads: &[(u32, u64, u64)]) -> ProcessSnapshot {
+        let mut p = proc_(pid, 1, start, [0; 4], 0);
+        p.stat.threads = u32::try_from(threads.len()).unwrap();
+        p.thread_cpu = Some(ThreadTimes::Threads(
+            threads
+                .iter()
+                .map(|&(tid, start_time, ms)| ThreadCpu {
+                    tid,
+                    start_time,
+                    cpu_ns: ms * MS,
+                })
+                .collect(),
+        ));
+        p
     }
 
     fn tree(p: Vec<ProcessSnapshot>) -> TreeSnapshot {
@@ -351,5 +431,157 @@ mod tests {
         assert_eq!((d.io.rchar, d.ctx_voluntary), (0, 0));
         let d = t.observe(&tree(vec![proc_(10, 1, 5, [0; 4], 130)]), 120);
         assert_eq!((d.io.rchar, d.ctx_voluntary), (30, 30));
+    }
+
+    #[test]
+    fn the_busiest_thread_of_the_tree_is_picked() {
+        let mut t = TreeTracker::default();
+        let d = t.observe(
+            &tree(vec![
+                threaded(10, 5, &[(10, 5, 1000), (11, 6, 2000), (12, 7, 500)]),
+                proc_(20, 10, 8, [100, 0, 0, 0], 0),
+            ]),
+            100,
+        );
+        assert_eq!(d.top_thread_ns, 0, "the first snapshot is a baseline");
+        let d = t.observe(
+            &tree(vec![
+                threaded(10, 5, &[(10, 5, 1050), (11, 6, 2080), (12, 7, 590)]),
+                proc_(20, 10, 8, [106, 0, 0, 0], 0),
+            ]),
+            110,
+        );
+        // Thread 12 moved 90 ms; the single-threaded process 60 ms; never a sum.
+        assert_eq!(d.top_thread_ns, 90 * MS);
+        let d = t.observe(
+            &tree(vec![
+                threaded(10, 5, &[(10, 5, 1050), (11, 6, 2080), (12, 7, 590)]),
+                proc_(20, 10, 8, [110, 3, 0, 0], 0),
+            ]),
+            120,
+        );
+        assert_eq!(d.top_thread_ns, 70 * MS, "user plus system time");
+    }
+
+    #[test]
+    fn a_new_thread_counts_whole_an_old_one_seen_late_only_from_now() {
+        let mut t = TreeTracker::default();
+        t.observe(
+            &tree(vec![threaded(10, 5, &[(10, 5, 1000), (11, 6, 0)])]),
+            100,
+        );
+        // 12 started after the previous snapshot: all its time is this interval's.
+        // 13 started long ago (its thread was not listed last time): a baseline only.
+        let d = t.observe(
+            &tree(vec![threaded(
+                10,
+                5,
+                &[(10, 5, 1010), (11, 6, 0), (12, 104, 70), (13, 50, 9000)],
+            )]),
+            110,
+        );
+        assert_eq!(d.top_thread_ns, 70 * MS);
+        let d = t.observe(
+            &tree(vec![threaded(
+                10,
+                5,
+                &[(10, 5, 1020), (11, 6, 0), (12, 104, 75), (13, 50, 9040)],
+            )]),
+            120,
+        );
+        assert_eq!(d.top_thread_ns, 40 * MS);
+        // A new process counts its threads whole.
+        let d = t.observe(
+            &tree(vec![
+                threaded(
+                    10,
+                    5,
+                    &[(10, 5, 1020), (11, 6, 0), (12, 104, 75), (13, 50, 9040)],
+                ),
+                threaded(30, 125, &[(30, 125, 20), (31, 126, 30)]),
+            ]),
+            130,
+        );
+        assert_eq!(d.top_thread_ns, 30 * MS);
+    }
+
+    #[test]
+    fn a_vanished_thread_is_left_out() {
+        let mut t = TreeTracker::default();
+        t.observe(
+            &tree(vec![threaded(
+                10,
+                5,
+                &[(10, 5, 100), (11, 6, 5000), (12, 7, 0)],
+            )]),
+            100,
+        );
+        let d = t.observe(
+            &tree(vec![threaded(
+                10,
+                5,
+                &[(10, 5, 120), (11, 6, 5090), (12, 7, 0)],
+            )]),
+            110,
+        );
+        assert_eq!(d.top_thread_ns, 90 * MS);
+        // 11 ended; 12's id was given to a new thread, which is not compared with the old.
+        let d = t.observe(
+            &tree(vec![threaded(10, 5, &[(10, 5, 135), (12, 115, 25)])]),
+            120,
+        );
+        assert_eq!(d.top_thread_ns, 25 * MS);
+        // The whole process gone: nothing.
+        let d = t.observe(&tree(vec![proc_(20, 1, 2, [0; 4], 0)]), 130);
+        assert_eq!(d.top_thread_ns, 0);
+    }
+
+    #[test]
+    fn a_process_changing_between_one_thread_and_many_starts_its_threads_afresh() {
+        let mut t = TreeTracker::default();
+        // Single-threaded: the process's figure, which holds its ended threads' time too.
+        t.observe(&tree(vec![proc_(10, 1, 5, [800, 0, 0, 0], 0)]), 100);
+        // Now threaded: the main thread's own time (less than the process's) is a
+        // baseline, the new thread counts whole.
+        let d = t.observe(
+            &tree(vec![threaded(10, 5, &[(10, 5, 3000), (11, 105, 40)])]),
+            110,
+        );
+        assert_eq!(d.top_thread_ns, 40 * MS);
+        // Back to one thread: the process's figure again, a baseline.
+        let d = t.observe(&tree(vec![proc_(10, 1, 5, [900, 0, 0, 0], 0)]), 120);
+        assert_eq!(d.top_thread_ns, 0);
+        let d = t.observe(&tree(vec![proc_(10, 1, 5, [905, 0, 0, 0], 0)]), 130);
+        assert_eq!(d.top_thread_ns, 50 * MS);
+    }
+
+    #[test]
+    fn unreadable_threads_restart_from_a_baseline() {
+        let mut t = TreeTracker::default();
+        t.observe(&tree(vec![threaded(10, 5, &[(10, 5, 0), (11, 6, 0)])]), 100);
+        let mut hidden = threaded(10, 5, &[]);
+        hidden.thread_cpu = None;
+        let d = t.observe(&tree(vec![hidden]), 110);
+        assert_eq!(d.top_thread_ns, 0);
+        // Not the change over two intervals, which would look like 200 % of a core; a
+        // thread started meanwhile counts whole.
+        let d = t.observe(
+            &tree(vec![threaded(
+                10,
+                5,
+                &[(10, 5, 200), (11, 6, 0), (12, 112, 30)],
+            )]),
+            120,
+        );
+        assert_eq!(d.top_thread_ns, 30 * MS);
+        let d = t.observe(
+            &tree(vec![threaded(
+                10,
+                5,
+                &[(10, 5, 260), (11, 6, 0), (12, 112, 30)],
+            )]),
+            130,
+        );
+        assert_eq!(d.top_thread_ns, 60 * MS);
     }
 }

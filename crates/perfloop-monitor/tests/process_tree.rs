@@ -1,7 +1,7 @@
 //! The monitor against real child processes: one that burns CPU, one that sleeps, one that
 //! holds a known amount of memory, a shell with two busy children, a shell whose
 //! short-lived children come and go faster than the interval, a target that exits
-//! mid-run, and pids that are not processes.
+//! mid-run, threads busy and idle, and pids that are not processes.
 //!
 //! CPU figures are checked against the kernel's own counters for the same processes
 //! (read independently before and after), with bounds generous enough for a loaded
@@ -58,10 +58,59 @@ impl Drop for Group {
 }
 
 fn start(pid: Option<u32>) -> SamplerHandle {
+    start_every(pid, INTERVAL)
+}
+
+fn start_every(pid: Option<u32>, interval: Duration) -> SamplerHandle {
     let mut config = SamplerConfig::new(Instant::now());
     config.pid = pid;
-    config.interval = INTERVAL;
+    config.interval = interval;
     Sampler::start(config).unwrap()
+}
+
+/// Waits for the child to print `ready` (its threads started, its start-up done).
+fn wait_ready(group: &mut Group) {
+    let mut line = String::new();
+    BufReader::new(group.child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready");
+}
+
+/// A Python process with three threads asleep and a main thread that spins when `busy`
+/// (or sleeps too).
+fn python_threads(busy: bool) -> Group {
+    let main = if busy {
+        "while True: pass"
+    } else {
+        "time.sleep(30)"
+    };
+    let mut group = Group::spawn(
+        "python3",
+        &[
+            "-c",
+            &format!(
+                "import threading, time\n\
+                 for _ in range(3): threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n\
+                 print('ready', flush=True)\n\
+                 {main}\n"
+            ),
+        ],
+    );
+    wait_ready(&mut group);
+    group
+}
+
+/// About 1.5 s of 200 ms samples of each of `pids`, recorded side by side.
+fn record_threads(pids: &[u32]) -> Vec<Recording> {
+    let handles: Vec<SamplerHandle> = pids
+        .iter()
+        .map(|&pid| start_every(Some(pid), Duration::from_millis(200)))
+        .collect();
+    for h in &handles {
+        wait_for(h, |s| s.t_s >= 1.5);
+    }
+    handles.into_iter().map(SamplerHandle::stop).collect()
 }
 
 /// Waits (polling, with a deadline) until the latest sample satisfies `done`.
@@ -109,6 +158,17 @@ fn tree_rchar(reader: &mut ProcReader, root: u32) -> u64 {
         .sum()
 }
 
+/// CPU seconds (user + system) of one thread now, from its `stat` (fields 14 and 15).
+fn thread_cpu_s(reader: &ProcReader, pid: u32, tid: u32) -> f64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).unwrap();
+    let fields: Vec<&str> = text[text.rfind(')').unwrap() + 1..]
+        .split_ascii_whitespace()
+        .collect();
+    // Field n of proc(5) is at index n - 3 after the command name.
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    ticks as f64 / reader.clk_tck() as f64
+}
+
 /// CPU seconds in the recording, from the per-sample percentages.
 fn recorded_cpu_s(rec: &Recording) -> f64 {
     rec.samples
@@ -154,6 +214,11 @@ fn a_busy_child_shows_its_cpu() {
     assert!(s.cpu_pct_max <= 100.0 * f64::from(s.cores) + 15.0, "{s:?}");
     assert!(s.cpu_user_pct_mean > s.cpu_sys_pct_mean, "{s:?}");
     assert!((s.cpu_machine_pct_mean - s.cpu_pct_mean / f64::from(s.cores)).abs() < 1e-6);
+    // One single-threaded process: its thread is all of it (both from the same ticks).
+    assert!(
+        (s.top_thread_cpu_pct_mean - s.cpu_pct_mean).abs() < 1e-6,
+        "{s:?}"
+    );
     assert_eq!(s.processes_max, 1);
     assert_eq!(s.target_pid, Some(child.pid()));
     assert_eq!(s.target_exited_at_s, None);
@@ -222,6 +287,68 @@ fn a_process_tree_is_summed() {
     assert_eq!(s.threads_max, 3, "{s:?}");
     // Two busy loops: up to 200 % on two idle cores; the bound leaves room for load.
     assert!(s.cpu_pct_mean > 50.0, "{s:?}");
+    // The busiest thread is one loop, never the sum of two: at least half the tree's
+    // CPU in every sample (the same ticks), at most one core.
+    assert!(
+        s.top_thread_cpu_pct_mean >= s.cpu_pct_mean / 2.0 - 1.0,
+        "{s:?}"
+    );
+    assert!(s.top_thread_cpu_pct_mean < 0.8 * s.cpu_pct_mean, "{s:?}");
+    assert!(s.top_thread_cpu_pct_max <= 100.0 + 15.0, "{s:?}");
+}
+
+#[test]
+fn one_busy_thread_among_idle_ones_is_the_busiest() {
+    let busy = python_threads(true);
+    let pid = busy.pid();
+    let reader = ProcReader::new().unwrap();
+    let before = thread_cpu_s(&reader, pid, pid);
+    let rec = record_threads(&[pid]).remove(0);
+    let kernel = thread_cpu_s(&reader, pid, pid) - before;
+    let s = &rec.summary;
+    assert_eq!(s.threads_max, 4, "{s:?}");
+    assert!(s.samples >= 6, "{s:?}");
+    // About 100 % on an idle core, less on a loaded machine (tests run side by side): the
+    // figure must follow what the kernel counted for the spinning thread, which is the
+    // busiest in every sample, over the same span (at most the last partial interval and
+    // a few ticks apart).
+    assert!(
+        kernel > 0.15,
+        "the thread ran too little to judge: {kernel} s"
+    );
+    let recorded: f64 = rec
+        .samples
+        .iter()
+        .map(|x| x.top_thread_cpu_pct / 100.0 * x.interval_s)
+        .sum();
+    assert!(
+        (recorded - kernel).abs() <= 0.15 + 0.1 * kernel,
+        "recorded {recorded:.3} CPU-s, kernel {kernel:.3} CPU-s: {s:?}"
+    );
+    // The idle threads add nothing: the busiest thread is nearly all of the process.
+    // (Nanoseconds against ticks, and the kernel updates a running thread's time at its
+    // scheduler tick: a little apart, and never more than one core.)
+    assert!(
+        s.top_thread_cpu_pct_mean > 0.9 * s.cpu_pct_mean - 2.0,
+        "{s:?}"
+    );
+    assert!(s.top_thread_cpu_pct_mean <= s.cpu_pct_mean + 10.0, "{s:?}");
+    assert!(s.top_thread_cpu_pct_max <= 100.0 + 15.0, "{s:?}");
+    assert!(rec.errors.is_empty(), "{:?}", rec.errors);
+}
+
+#[test]
+fn idle_processes_have_no_busy_thread() {
+    let single = Group::spawn("sleep", &["5"]);
+    let threaded = python_threads(false);
+    let recs = record_threads(&[single.pid(), threaded.pid()]);
+    for (rec, threads) in recs.iter().zip([1, 4]) {
+        let s = &rec.summary;
+        assert_eq!(s.threads_max, threads, "{s:?}");
+        assert!(s.samples >= 6, "{s:?}");
+        assert!(s.top_thread_cpu_pct_mean < 10.0, "{s:?}");
+        assert!(rec.errors.is_empty(), "{:?}", rec.errors);
+    }
 }
 
 #[test]

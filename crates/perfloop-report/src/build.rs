@@ -108,6 +108,7 @@ impl RunRecord {
                     .collect::<BTreeMap<_, _>>(),
             },
             throughput_rps: finite(outcome.throughput_rps()),
+            in_flight_mean: finite(outcome.in_flight_mean),
             bytes_received: counts.body_bytes,
             latency_ms: histogram::latency_summary(&outcome.latency),
             latency_histogram: histogram::log_buckets(&outcome.latency, BUCKETS),
@@ -429,6 +430,7 @@ mod tests {
             },
             ending: Ending::Completed,
             peak_connections: 2,
+            in_flight_mean: 1.5,
             last_connect_error: None,
         }
     }

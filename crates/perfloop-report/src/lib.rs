@@ -5,19 +5,36 @@
 //! - [`build`]: [`RunRecord::build`] turns an engine outcome, its configuration and the
 //!   service-level objectives into a record; [`metrics`] gives the figures objectives are
 //!   checked against.
-//! - [`export`]: one [`Exporter`] per format — pretty JSON, the timeline as CSV, and the
-//!   human summary as plain text that fits 80 columns.
+//! - [`capacity`]: [`CapacityRecord`] (schema `perfloop.capacity.v1`), a capacity
+//!   search's steps, result, concurrency sweep and findings; [`finding`]: the diagnosis's
+//!   [`Finding`]s.
+//! - [`export`]: one [`Exporter`] per format of a run record — pretty JSON, the timeline as
+//!   CSV, and the human summary as plain text that fits 80 columns — and one
+//!   [`CapacityExporter`] per format of a capacity record: pretty JSON ([`CapacityJson`],
+//!   schema `schema/perfloop.capacity.v1.json`), the human summary within 80 columns
+//!   ([`CapacityText`], [`write_capacity_text`]) and a self-contained HTML page with SVG
+//!   plots of the measured data ([`CapacityHtml`], [`write_capacity_html`]).
 //!
 //! The crate writes only to the `io::Write` it is given; choosing files, stdout and exit
 //! codes is the binary's business.
 
 pub mod build;
+pub mod capacity;
 pub mod export;
+pub mod finding;
 mod histogram;
 pub mod record;
 
 pub use build::{BuildInput, SHORT_RUN, metrics};
-pub use export::{CsvExporter, Exporter, Format, JsonExporter, TextExporter};
+pub use capacity::{
+    CAPACITY_SCHEMA, CapacityRecord, CapacityResult, CapacityTarget, Knee, LittlesLaw,
+    SearchEnding, SearchSettings, Step, StepKind, StepVerdict, Sweep, SweepPoint, Trend, UslRecord,
+};
+pub use export::{
+    CapacityExporter, CapacityHtml, CapacityJson, CapacityText, CsvExporter, Exporter, Format,
+    JsonExporter, TextExporter, write_capacity_html, write_capacity_text,
+};
+pub use finding::{Evidence, Finding, Recommendation, Severity, StrategyRef};
 pub use histogram::BUCKETS;
 pub use record::{
     Generator, LagMs, LatencyBucket, LatencyMs, LoadInfo, LoadModel, OpenModel, Requests,

@@ -32,6 +32,9 @@ pub struct RunRecord {
     pub requests: Requests,
     /// Completed requests (`requests.total`) per second of the measured window.
     pub throughput_rps: f64,
+    /// Mean requests in flight over the measured window, sampled by the load generator
+    /// (Little's law: about `throughput_rps` × mean latency).
+    pub in_flight_mean: f64,
     /// Response body bytes received.
     pub bytes_received: u64,
     /// Latency summary of the responses, in milliseconds.

@@ -5,36 +5,10 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use perfloop_engine::{LoadConfig, Silent, run};
-use perfloop_report::{BuildInput, Exporter, JsonExporter, LoadModel, RunEnding, RunRecord};
-use perfloop_stats::Slo;
+use perfloop_report::{Exporter, JsonExporter, LoadModel, RunEnding, RunRecord};
 use serde_json::Value;
-
-fn record_of(config: &LoadConfig, slos: &[&str]) -> RunRecord {
-    let slos: Vec<Slo> = slos.iter().map(|s| Slo::parse(s).unwrap()).collect();
-    let started_at = SystemTime::now();
-    // Watch this very process, so the record carries real target samples.
-    let mut watch = perfloop_monitor::SamplerConfig::new(std::time::Instant::now());
-    watch.pid = Some(std::process::id());
-    watch.interval = Duration::from_millis(100);
-    let sampler = perfloop_monitor::Sampler::start(watch).unwrap();
-    let outcome = run(config, Arc::new(AtomicBool::new(false)), &mut Silent).unwrap();
-    let recording = sampler.stop();
-    assert!(!recording.samples.is_empty());
-    RunRecord::build(&BuildInput {
-        config,
-        outcome: &outcome,
-        slos: &slos,
-        level: None,
-        started_at,
-        monitor: Some(&recording),
-        target_command: Some("server --port 0"),
-    })
-}
 
 fn json_of(record: &RunRecord) -> (String, Value) {
     let text = String::from_utf8(JsonExporter.to_bytes(record).unwrap()).unwrap();
@@ -99,7 +73,7 @@ fn check_common(record: &RunRecord, text: &str) {
 fn a_closed_model_run_matches_the_schema() {
     let addr = common::start_axum();
     let config = common::closed(&format!("http://{addr}/"), 4, Duration::from_secs(1));
-    let record = record_of(&config, &["p99<10s", "error_rate<1%", "rps>1e9"]);
+    let record = common::record_of(&config, &["p99<10s", "error_rate<1%", "rps>1e9"]);
     let (text, value) = json_of(&record);
     check_common(&record, &text);
 
@@ -128,7 +102,7 @@ fn a_closed_model_run_matches_the_schema() {
 fn an_open_model_run_matches_the_schema() {
     let addr = common::start_axum();
     let config = common::open(&format!("http://{addr}/"), 400.0, Duration::from_secs(1));
-    let record = record_of(&config, &["p99<10s"]);
+    let record = common::record_of(&config, &["p99<10s"]);
     let (text, value) = json_of(&record);
     check_common(&record, &text);
 
@@ -150,7 +124,7 @@ fn a_record_with_errors_only_matches_the_schema() {
         2,
         Duration::from_millis(300),
     );
-    let record = record_of(&config, &["p99<10s", "error_rate<=0.5"]);
+    let record = common::record_of(&config, &["p99<10s", "error_rate<=0.5"]);
     let (_, value) = json_of(&record);
     common::Validator::new().check(&value).unwrap();
     let r = &record.requests;

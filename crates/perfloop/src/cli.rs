@@ -19,6 +19,8 @@ pub struct Cli {
 pub enum Command {
     /// Generate HTTP load against a URL and report latency, throughput and errors.
     Load(Box<LoadArgs>),
+    /// Find the highest arrival rate the target sustains within its objectives, and why.
+    Capacity(Box<CapacityArgs>),
     /// Benchmark a command: wall time, CPU, peak memory and work per second over repeated runs.
     BenchCmd(BenchCmdArgs),
     /// The whole loop on the embedded demo target (the record-matching service).
@@ -131,8 +133,9 @@ pub enum ModelArg {
   perfloop load http://127.0.0.1:8080/ --model open --stages '10s:100,30s:1000,10s:0'
   perfloop load http://127.0.0.1:8080/ --level medium")]
 pub struct LoadArgs {
-    /// The target URL (http:// only).
-    pub url: String,
+    /// What to send, and where.
+    #[command(flatten)]
+    pub request: RequestArgs,
 
     /// Closed model: number of connections [default: 10, or the level's].
     #[arg(short = 'c', long = "connections", value_name = "N")]
@@ -170,13 +173,107 @@ pub struct LoadArgs {
     #[arg(long, value_name = "DURATION")]
     pub warmup: Option<String>,
 
-    /// Time allowed for one request, from send to the end of the response.
-    #[arg(long, value_name = "DURATION", default_value = "10s")]
-    pub timeout: String,
+    /// A service-level objective, e.g. 'p99<200ms', 'error_rate<0.1%', 'rps>1000' (repeatable).
+    #[arg(long = "slo", value_name = "EXPR")]
+    pub slos: Vec<String>,
 
-    /// Worker threads, each with its own event loop [default: available cores].
-    #[arg(short = 't', long, value_name = "N")]
-    pub threads: Option<usize>,
+    /// Write the run record as JSON (schema perfloop.run.v1); '-' for stdout.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<String>,
+
+    /// Write the per-second timeline as CSV; '-' for stdout.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<String>,
+
+    /// No progress bar.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    /// The target process: managed or watched.
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// `perfloop capacity`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  perfloop capacity http://127.0.0.1:8080/ --slo 'p99<50ms'
+  perfloop capacity http://127.0.0.1:8080/ --slo 'p99<50ms' --slo 'error_rate<0.1%' \\
+      --start-rate 100 --growth 1.5 --concurrency 1,2,4,8,16,32 --html capacity.html
+  perfloop capacity http://127.0.0.1:8080/ --target-cmd './server --workers 4' --slo 'p99<20ms'")]
+pub struct CapacityArgs {
+    /// What to send, and where.
+    #[command(flatten)]
+    pub request: RequestArgs,
+
+    /// An objective every step must hold, e.g. 'p99<50ms' (repeatable; without an
+    /// error_rate objective, 'error_rate<1%' applies).
+    #[arg(long = "slo", value_name = "EXPR")]
+    pub slos: Vec<String>,
+
+    /// Arrivals per second of the first step.
+    #[arg(long, value_name = "R", default_value = "50")]
+    pub start_rate: String,
+
+    /// Each ramp step asks for this many times the previous rate (above 1).
+    #[arg(long, value_name = "FACTOR", default_value_t = 2.0)]
+    pub growth: f64,
+
+    /// Never ask for more than this rate.
+    #[arg(long, value_name = "R")]
+    pub max_rate: Option<String>,
+
+    /// Measured time of each step.
+    #[arg(long, value_name = "DURATION", default_value = "5s")]
+    pub step_duration: String,
+
+    /// Load before each step's measured window, excluded from its figures.
+    #[arg(long, value_name = "DURATION", default_value = "1s")]
+    pub step_warmup: String,
+
+    /// Bisect until the failing rate is within this much above the passing one.
+    #[arg(long, value_name = "PERCENT", default_value = "5%")]
+    pub resolution: String,
+
+    /// A step whose throughput falls short of the asked rate by more than this is saturated.
+    #[arg(long, value_name = "PERCENT", default_value = "5%")]
+    pub rate_margin: String,
+
+    /// The whole search stops before this much time has passed.
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub max_time: String,
+
+    /// Also sweep these closed-model concurrencies and fit the Universal Scalability Law,
+    /// e.g. 1,2,4,8,16,32 (at least 6 levels for the fit).
+    #[arg(long, value_name = "N,N,...", value_delimiter = ',')]
+    pub concurrency: Vec<u32>,
+
+    /// Open model: the most connections opened to keep up with a step's rate.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub max_connections: usize,
+
+    /// Write the capacity record as JSON (schema perfloop.capacity.v1); '-' for stdout.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<String>,
+
+    /// Write a self-contained HTML report with plots.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<String>,
+
+    /// No progress bars or step lines.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    /// The target process: managed or watched.
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// What each request is and where it goes; shared by the commands that send load.
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    /// The target URL (http:// only).
+    pub url: String,
 
     /// HTTP method [default: GET, or POST with a body].
     #[arg(short = 'm', long, value_name = "METHOD")]
@@ -198,23 +295,11 @@ pub struct LoadArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "body")]
     pub body_lines: Option<PathBuf>,
 
-    /// A service-level objective, e.g. 'p99<200ms', 'error_rate<0.1%', 'rps>1000' (repeatable).
-    #[arg(long = "slo", value_name = "EXPR")]
-    pub slos: Vec<String>,
+    /// Time allowed for one request, from send to the end of the response.
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub timeout: String,
 
-    /// Write the run record as JSON (schema perfloop.run.v1); '-' for stdout.
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<String>,
-
-    /// Write the per-second timeline as CSV; '-' for stdout.
-    #[arg(long, value_name = "FILE")]
-    pub csv: Option<String>,
-
-    /// No progress bar.
-    #[arg(short = 'q', long)]
-    pub quiet: bool,
-
-    /// The target process: managed or watched.
-    #[command(flatten)]
-    pub target: TargetArgs,
+    /// Worker threads, each with its own event loop [default: available cores].
+    #[arg(short = 't', long, value_name = "N")]
+    pub threads: Option<usize>,
 }

@@ -3,7 +3,9 @@
 //! It starts `perfloop demo-target` (the record-matching service) with its default knobs as
 //! a managed target, watches its resources, runs the smoke and the medium level against
 //! `POST /match` with varying batches of generated records (planted duplicates and new
-//! people), and prints each run's report and a comparison of the two.
+//! people), prints each run's report and a comparison of the two, then searches the
+//! highest request rate the service sustains within `p99<100ms`, sweeps the concurrency,
+//! and prints the capacity report with its findings (`--out` also keeps its JSON and HTML).
 
 use std::time::Duration;
 
@@ -14,8 +16,12 @@ use perfloop_report::RunRecord;
 use perfloop_report::export::{Exporter, JsonExporter, TextExporter};
 use perfloop_target::{CommandTemplate, Ready, Regex, TargetSpec};
 
+use perfloop_report::SearchSettings;
+use perfloop_stats::slo::Slo;
+
+use crate::capacity::{SearchPlan, Searched};
 use crate::cli::DemoArgs;
-use crate::load::{Measured, Resolved, measure};
+use crate::load::{Measured, Request, Resolved, measure};
 use crate::target::{Watch, WatchPlan};
 use crate::{Exit, Failure};
 
@@ -31,6 +37,10 @@ struct Plan {
     medium: Duration,
     medium_warmup: Duration,
     interval: Duration,
+    /// Capacity search: measured time and warm-up of each step, and the resolution.
+    step: Duration,
+    step_warmup: Duration,
+    resolution: f64,
 }
 
 impl Plan {
@@ -43,6 +53,9 @@ impl Plan {
                 medium: s(10),
                 medium_warmup: s(1),
                 interval: Duration::from_millis(500),
+                step: Duration::from_millis(1500),
+                step_warmup: Duration::from_millis(500),
+                resolution: 0.15,
             }
         } else {
             let medium = Level::Medium.preset();
@@ -51,7 +64,10 @@ impl Plan {
                 smoke: Level::Smoke.preset().duration,
                 medium: medium.duration,
                 medium_warmup: medium.warmup,
-                interval: s(1),
+                interval: Duration::from_millis(500),
+                step: s(4),
+                step_warmup: s(1),
+                resolution: 0.05,
             }
         }
     }
@@ -67,12 +83,75 @@ pub fn run(args: &DemoArgs) -> Result<Exit, Failure> {
     let bodies = request_bodies(plan.users)?;
     let watch = start_target(&plan)?;
     let addr = listening_address(&watch)?;
-    let result = run_levels(&plan, &watch, &addr, &bodies, args);
+    let result = run_levels(&plan, &watch, &addr, &bodies, args).and_then(|records| {
+        say(&comparison(&records));
+        run_capacity(&plan, &watch, &addr, &bodies, args)
+    });
     let stopped = watch.stop();
-    let records = result?;
+    result?;
     stopped?;
-    say(&comparison(&records));
     Ok(Exit::Ok)
+}
+
+/// The objective the demo's capacity search holds every step to.
+const DEMO_SLO: &str = "p99<100ms";
+/// The demo's concurrency sweep.
+const DEMO_SWEEP: [u64; 6] = [1, 2, 4, 8, 16, 32];
+
+/// The capacity search on the demo target, with a concurrency sweep and the diagnosis.
+fn run_capacity(
+    plan: &Plan,
+    watch: &Watch,
+    addr: &str,
+    bodies: &[Vec<u8>],
+    args: &DemoArgs,
+) -> Result<(), Failure> {
+    let base = level_run(Level::Medium, addr, bodies, plan.step, plan.step_warmup)?;
+    let slos = vec![
+        Slo::parse(DEMO_SLO).map_err(Failure::run)?,
+        Slo::parse("error_rate<1%").map_err(Failure::run)?,
+    ];
+    let search = SearchPlan {
+        request: Request {
+            target: base.config.target.clone(),
+            spec: base.config.request.clone(),
+            timeout: base.config.limits.timeout,
+            threads: base.config.threads,
+        },
+        slos,
+        settings: SearchSettings {
+            start_rate: 200.0,
+            growth: 2.0,
+            max_rate: None,
+            step_duration_s: plan.step.as_secs_f64(),
+            step_warmup_s: plan.step_warmup.as_secs_f64(),
+            resolution: plan.resolution,
+            max_time_s: 240.0,
+            rate_margin: 0.05,
+            slo: vec![DEMO_SLO.to_string(), "error_rate<1%".to_string()],
+            concurrency: DEMO_SWEEP.to_vec(),
+        },
+        max_connections: 1024,
+        implicit_error_slo: false,
+    };
+    say(&format!(
+        "== capacity: the highest request rate within {DEMO_SLO}, then a concurrency sweep \
+         over {DEMO_SWEEP:?} connections\n"
+    ));
+    let Searched { record, failure } = crate::capacity::search(&search, Some(watch), false);
+    let json = args
+        .out
+        .as_ref()
+        .map(|dir| dir.join("capacity.json").to_string_lossy().into_owned());
+    let html = args
+        .out
+        .as_ref()
+        .map(|dir| dir.join("capacity.html").to_string_lossy().into_owned());
+    crate::capacity::write_outputs(&record, json.as_deref(), html.as_deref())?;
+    match failure {
+        Some(f) => Err(f),
+        None => Ok(()),
+    }
 }
 
 fn run_levels(

@@ -18,7 +18,7 @@ use perfloop_report::export::{CsvExporter, JsonExporter, TextExporter};
 use perfloop_report::{BuildInput, RunRecord};
 use perfloop_stats::slo::Slo;
 
-use crate::cli::{LoadArgs, ModelArg};
+use crate::cli::{LoadArgs, ModelArg, RequestArgs};
 use crate::progress::Progress;
 use crate::target::{Watch, WatchPlan};
 use crate::{Exit, Failure};
@@ -49,46 +49,12 @@ pub fn resolve(args: &LoadArgs) -> Result<Resolved, Failure> {
         .transpose()
         .map_err(Failure::usage)?;
     let preset = level.map(Level::preset);
-    let target = Target::parse(&args.url).map_err(Failure::usage)?;
-    let headers = args
-        .headers
-        .iter()
-        .map(|h| parse_header(h))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(Failure::usage)?;
-    let mut bodies = match (&args.body, &args.body_file, &args.body_lines) {
-        (Some(text), _, _) => vec![text.clone().into_bytes()],
-        (None, Some(path), _) => vec![
-            std::fs::read(path)
-                .with_context(|| format!("cannot read --body-file '{}'", path.display()))
-                .map_err(Failure::usage)?,
-        ],
-        (None, None, Some(path)) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read --body-lines '{}'", path.display()))
-                .map_err(Failure::usage)?;
-            let lines: Vec<Vec<u8>> = text
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(|l| l.as_bytes().to_vec())
-                .collect();
-            if lines.is_empty() {
-                return Err(Failure::usage(anyhow!(
-                    "--body-lines '{}' has no non-empty line",
-                    path.display()
-                )));
-            }
-            lines
-        }
-        (None, None, None) => vec![Vec::new()],
-    };
-    let body = bodies.remove(0);
-    let alternate_bodies = bodies;
-    let method = match &args.method {
-        Some(m) => m.to_ascii_uppercase(),
-        None if body.is_empty() => "GET".to_string(),
-        None => "POST".to_string(),
-    };
+    let Request {
+        target,
+        spec: request,
+        timeout,
+        threads,
+    } = request(&args.request)?;
     let rate = args
         .rate
         .as_deref()
@@ -165,10 +131,6 @@ pub fn resolve(args: &LoadArgs) -> Result<Resolved, Failure> {
             }
         }),
     };
-    let timeout = parse_duration(&args.timeout).map_err(Failure::usage)?;
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let slos = args
         .slos
         .iter()
@@ -176,14 +138,7 @@ pub fn resolve(args: &LoadArgs) -> Result<Resolved, Failure> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(Failure::usage)?;
     let config = LoadConfig {
-        request: RequestSpec {
-            method,
-            authority: target.authority.clone(),
-            path: target.path.clone(),
-            headers,
-            body,
-            alternate_bodies,
-        },
+        request,
         target,
         model,
         threads,
@@ -202,6 +157,80 @@ pub fn resolve(args: &LoadArgs) -> Result<Resolved, Failure> {
         config,
         slos,
         level,
+    })
+}
+
+/// The request part of the flags, resolved.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Where requests go.
+    pub target: Target,
+    /// What each request is.
+    pub spec: RequestSpec,
+    /// Time allowed for one request.
+    pub timeout: Duration,
+    /// Worker threads of the engine.
+    pub threads: usize,
+}
+
+/// Resolves the request flags; every error is bad input (exit 2).
+pub fn request(args: &RequestArgs) -> Result<Request, Failure> {
+    let target = Target::parse(&args.url).map_err(Failure::usage)?;
+    let headers = args
+        .headers
+        .iter()
+        .map(|h| parse_header(h))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Failure::usage)?;
+    let mut bodies = match (&args.body, &args.body_file, &args.body_lines) {
+        (Some(text), _, _) => vec![text.clone().into_bytes()],
+        (None, Some(path), _) => vec![
+            std::fs::read(path)
+                .with_context(|| format!("cannot read --body-file '{}'", path.display()))
+                .map_err(Failure::usage)?,
+        ],
+        (None, None, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read --body-lines '{}'", path.display()))
+                .map_err(Failure::usage)?;
+            let lines: Vec<Vec<u8>> = text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| l.as_bytes().to_vec())
+                .collect();
+            if lines.is_empty() {
+                return Err(Failure::usage(anyhow!(
+                    "--body-lines '{}' has no non-empty line",
+                    path.display()
+                )));
+            }
+            lines
+        }
+        (None, None, None) => vec![Vec::new()],
+    };
+    let body = bodies.remove(0);
+    let alternate_bodies = bodies;
+    let method = match &args.method {
+        Some(m) => m.to_ascii_uppercase(),
+        None if body.is_empty() => "GET".to_string(),
+        None => "POST".to_string(),
+    };
+    let timeout = parse_duration(&args.timeout).map_err(Failure::usage)?;
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    Ok(Request {
+        spec: RequestSpec {
+            method,
+            authority: target.authority.clone(),
+            path: target.path.clone(),
+            headers,
+            body,
+            alternate_bodies,
+        },
+        target,
+        timeout,
+        threads,
     })
 }
 

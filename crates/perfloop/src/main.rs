@@ -2,6 +2,7 @@
 //! exit code (0 ok, 1 an SLO failed, 2 bad usage or input, 3 the run failed).
 
 mod bench_cmd;
+mod capacity;
 mod cli;
 mod demo;
 mod load;
@@ -68,6 +69,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let result = match cli.command {
         cli::Command::Load(args) => load::run(&args),
+        cli::Command::Capacity(args) => capacity::run(&args),
         cli::Command::BenchCmd(args) => bench_cmd::run(&args),
         cli::Command::Demo(args) => demo::run(&args),
         cli::Command::DemoTarget(args) => {

@@ -30,6 +30,26 @@ pub fn write_record(
         .map_err(Failure::run)
 }
 
+/// Writes to `path` (`-`: stdout) with `write`.
+pub fn write_with(
+    path: &str,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), Failure> {
+    if path == "-" {
+        let mut out = io::stdout().lock();
+        return ignore_broken_pipe(write(&mut out).and_then(|()| out.flush()))
+            .map_err(|e| Failure::run(anyhow!("cannot write to stdout: {e}")));
+    }
+    let file = File::create(path)
+        .with_context(|| format!("cannot create '{path}'"))
+        .map_err(Failure::run)?;
+    let mut out = BufWriter::new(file);
+    write(&mut out)
+        .and_then(|()| out.flush())
+        .with_context(|| format!("cannot write '{path}'"))
+        .map_err(Failure::run)
+}
+
 /// Writes text to `path` (`-`: stdout).
 pub fn write_text(path: &str, text: &str) -> Result<(), Failure> {
     if path == "-" {

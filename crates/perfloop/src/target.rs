@@ -154,10 +154,21 @@ impl Watch {
             .unwrap_or_default()
     }
 
-    /// Fails when the managed target has exited, with its last log lines.
+    /// The watched process, if any.
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
+    /// Fails when the managed target has exited, with its last log lines, or when the
+    /// watched `--pid` process is gone.
     pub fn check_alive(&self) -> Result<(), Failure> {
         let Some(target) = &self.managed else {
-            return Ok(());
+            return match self.pid {
+                Some(pid) if !perfloop_monitor::pid_exists(pid) => Err(Failure::run(anyhow!(
+                    "the watched process {pid} exited during the run"
+                ))),
+                _ => Ok(()),
+            };
         };
         if target.is_running() {
             return Ok(());

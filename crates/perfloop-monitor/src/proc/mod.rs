@@ -19,7 +19,17 @@
 //!   which is the count since Linux 6.2; the entries counted on older kernels);
 //! - `/proc/PID/task/TID/status`: `voluntary_ctxt_switches` and
 //!   `nonvoluntary_ctxt_switches` per thread (the process-level `status` holds only the
-//!   main thread's counts).
+//!   main thread's counts);
+//! - CPU time per thread ([`ThreadTimes`]): a single-threaded process's thread is the
+//!   process, whose `stat` gives it; a multi-threaded process's threads are read from
+//!   `/proc/PID/task/TID/schedstat`, whose first field is the thread's run time in
+//!   nanoseconds: the same figure as `utime + stime` of `task/TID/stat` (fields 14 and 15;
+//!   the kernel splits the run time between the two), but exact rather than in 10 ms clock
+//!   ticks, and about a third of the time to read (1.4 against 4 µs per read, on the
+//!   machine of the cost figures below). The thread's start time, which tells a new
+//!   thread from one seen late, is read once from its `stat`. Where the kernel keeps no
+//!   scheduler statistics (built without `CONFIG_SCHED_INFO`, or writing `0 0 0`; checked
+//!   once on this process's own thread), `task/TID/stat` is read instead, in ticks.
 //!
 //! These files stay open between samples and are read again from offset 0 (`pread`),
 //! which costs a third of opening them each time; a held file keeps referring to the
@@ -31,12 +41,13 @@
 //! **Host:** the aggregate `cpu` line of `/proc/stat` and `MemTotal`/`MemAvailable` of
 //! `/proc/meminfo`.
 //!
-//! **Cost** (the `monitor_cost` example, on a 2-core virtual machine): 25 to 45 µs of
-//! CPU per process of the tree and about 9 µs per extra thread of a multi-threaded one,
-//! per sample, most of it the kernel formatting the files.
+//! **Cost** (the `monitor_cost` example and `read_tree` timed alone, on a 2-core virtual
+//! machine): 25 to 45 µs of CPU per process of the tree and about 11 µs per extra thread of a multi-threaded one
+//! (1.3 µs of it for the thread's `schedstat`), per sample, most of it the kernel
+//! formatting the files.
 //!
 //! The parsers are small and written here rather than taken from the `procfs` crate: the
-//! monitor needs a dozen fields from six files, and `procfs` (0.17) brings `procfs-core`,
+//! monitor needs a dozen fields from seven files, and `procfs` (0.17) brings `procfs-core`,
 //! `rustix`, `bitflags`, `hex` and, by default, `chrono` and `flate2`, more to compile
 //! than all of this crate.
 
@@ -53,7 +64,7 @@ use crate::MonitorError;
 
 mod parse;
 
-use parse::{parse_host_cpu, parse_io, parse_meminfo, parse_stat, parse_switches};
+use parse::{parse_host_cpu, parse_io, parse_meminfo, parse_schedstat, parse_stat, parse_switches};
 
 /// CPU time of a process in clock ticks, as `/proc/PID/stat` gives it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -144,6 +155,39 @@ pub struct ThreadSwitches {
     pub involuntary: u64,
 }
 
+/// CPU time of one thread.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ThreadCpu {
+    /// Thread id.
+    pub tid: u32,
+    /// When the thread started, clock ticks since boot (the clock of
+    /// [`ProcStat::start_time`]).
+    pub start_time: u64,
+    /// User plus system CPU time so far, nanoseconds.
+    pub cpu_ns: u64,
+}
+
+/// CPU time of the threads of one process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ThreadTimes {
+    /// A single-threaded process: its own `utime + stime` from `stat` (whole clock ticks,
+    /// given in nanoseconds), which also holds the time of any threads it had that have
+    /// ended. Its `tid` is the pid, its start time the process's.
+    Process(ThreadCpu),
+    /// Each thread's own CPU time, sorted by thread id.
+    Threads(Vec<ThreadCpu>),
+}
+
+impl ThreadTimes {
+    /// The threads: one for [`ThreadTimes::Process`].
+    pub fn threads(&self) -> &[ThreadCpu] {
+        match self {
+            ThreadTimes::Process(t) => std::slice::from_ref(t),
+            ThreadTimes::Threads(v) => v,
+        }
+    }
+}
+
 /// One process of a tree at one moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessSnapshot {
@@ -158,6 +202,8 @@ pub struct ProcessSnapshot {
     /// Context switches per thread, sorted by thread id; `None` when not readable or the
     /// process has exited.
     pub switches: Option<Vec<ThreadSwitches>>,
+    /// CPU time per thread; `None` when not readable or the process has exited.
+    pub thread_cpu: Option<ThreadTimes>,
 }
 
 /// A process tree at one moment.
@@ -249,6 +295,77 @@ impl Slot {
     fn is_open(&self) -> bool {
         matches!(self, Slot::Open(_))
     }
+
+    /// Stops holding the file (a refusal is remembered).
+    fn close(&mut self) {
+        if self.is_open() {
+            *self = Slot::Closed;
+        }
+    }
+}
+
+/// The files of one thread of a multi-threaded process.
+#[derive(Debug)]
+struct Task {
+    tid: u32,
+    /// `task/TID/status`: context switches.
+    status: Slot,
+    /// `task/TID/schedstat`, or `task/TID/stat` where the kernel keeps no scheduler
+    /// statistics: CPU time.
+    cpu: Slot,
+    /// The thread's start time (from `task/TID/stat`), read once.
+    start_time: Option<u64>,
+}
+
+impl Task {
+    fn new(tid: u32) -> Task {
+        Task {
+            tid,
+            status: Slot::Closed,
+            cpu: Slot::Closed,
+            start_time: None,
+        }
+    }
+
+    /// Descriptors it holds.
+    fn files(&self) -> usize {
+        usize::from(self.status.is_open()) + usize::from(self.cpu.is_open())
+    }
+}
+
+/// Where the CPU time of the threads of a multi-threaded process is read.
+#[derive(Debug, Clone, Copy)]
+struct ThreadClock {
+    /// Whether `task/TID/schedstat` gives the run time; `task/TID/stat` is read otherwise.
+    schedstat: bool,
+    clk_tck: u64,
+}
+
+impl ThreadClock {
+    /// `schedstat` when the kernel keeps scheduler statistics: the file exists (only with
+    /// `CONFIG_SCHED_INFO`) and shows this thread, which is running, as having been put
+    /// on a CPU (a kernel that keeps none writes `0 0 0`).
+    fn detect(clk_tck: u64) -> ThreadClock {
+        let schedstat = fs::read("/proc/thread-self/schedstat")
+            .ok()
+            .and_then(|text| parse_schedstat(&text))
+            .is_some_and(|s| s.timeslices > 0);
+        ThreadClock { schedstat, clk_tck }
+    }
+
+    fn ticks_ns(self, ticks: u64) -> u64 {
+        let ns = u128::from(ticks) * 1_000_000_000 / u128::from(self.clk_tck.max(1));
+        u64::try_from(ns).unwrap_or(u64::MAX)
+    }
+
+    /// The per-thread CPU file, as named in [`TreeSnapshot::denied`].
+    fn file(self) -> &'static str {
+        if self.schedstat {
+            "task/*/schedstat"
+        } else {
+            "task/*/stat"
+        }
+    }
 }
 
 /// The files of one process of the watched tree. A held file keeps referring to the
@@ -262,8 +379,8 @@ struct Held {
     io: Slot,
     status: Slot,
     fd_dir: Slot,
-    /// Per-thread `status` files, sorted by thread id (multi-threaded processes).
-    tasks: Vec<(u32, Slot)>,
+    /// Per-thread files, sorted by thread id (multi-threaded processes).
+    tasks: Vec<Task>,
     /// `num_threads` when `tasks` was listed; 0 when it must be listed again.
     listed_threads: u32,
 }
@@ -285,9 +402,9 @@ impl Held {
     fn files(&self) -> usize {
         [&self.stat, &self.io, &self.status, &self.fd_dir]
             .into_iter()
-            .chain(self.tasks.iter().map(|(_, s)| s))
             .filter(|s| s.is_open())
             .count()
+            + self.tasks.iter().map(Task::files).sum::<usize>()
     }
 }
 
@@ -309,8 +426,11 @@ const MAX_HELD_FILES: usize = 256;
 /// Files a process's own files take (`stat`, `io`, `status`, `fd`).
 const FILES_PER_PROCESS: usize = 4;
 
-/// Threads of one process whose `status` files are held open at most.
+/// Threads of one process whose files are held open at most.
 const MAX_HELD_THREADS: u32 = 32;
+
+/// Files a thread of a multi-threaded process takes (`status` and `schedstat` or `stat`).
+const FILES_PER_THREAD: usize = 2;
 
 /// Reads `/proc` through one reused buffer, holding the files of the watched tree open.
 #[derive(Debug)]
@@ -326,13 +446,15 @@ pub struct ProcReader {
     scans: u32,
     host_stat: Slot,
     host_meminfo: Slot,
+    thread_clock: ThreadClock,
 }
 
 impl ProcReader {
     /// A reader; fails only if the kernel does not tell its clock tick rate or page size.
     pub fn new() -> Result<ProcReader, MonitorError> {
+        let clk_tck = sysconf_positive(SysconfVar::CLK_TCK, "clock ticks per second")?;
         Ok(ProcReader {
-            clk_tck: sysconf_positive(SysconfVar::CLK_TCK, "clock ticks per second")?,
+            clk_tck,
             page_size: sysconf_positive(SysconfVar::PAGE_SIZE, "the page size")?,
             buf: vec![0; 16 * 1024],
             parents: HashMap::new(),
@@ -341,6 +463,7 @@ impl ProcReader {
             scans: 0,
             host_stat: Slot::Closed,
             host_meminfo: Slot::Closed,
+            thread_clock: ThreadClock::detect(clk_tck),
         })
     }
 
@@ -492,6 +615,7 @@ impl ProcReader {
             fds: None,
             io: None,
             switches: None,
+            thread_cpu: None,
         };
         if stat.has_exited() {
             return Some(snapshot);
@@ -513,14 +637,10 @@ impl ProcReader {
             Err(Failure::Gone) => return None,
         }
         let room = MAX_HELD_FILES.saturating_sub(self.held_files);
-        match switches(pid, stat.threads, held, room, &mut self.buf) {
-            Ok((s, opened)) => {
-                snapshot.switches = Some(s);
-                self.held_files += opened;
-            }
-            Err(Failure::Denied) => denied.push((pid, "status")),
-            Err(Failure::Gone) => return None,
-        }
+        let threads = read_threads(&stat, held, room, &mut self.buf, self.thread_clock, denied)?;
+        snapshot.switches = threads.switches;
+        snapshot.thread_cpu = threads.cpu;
+        self.held_files += threads.opened;
         Some(snapshot)
     }
 
@@ -606,64 +726,180 @@ fn fd_count(pid: u32, dir: &mut Slot, keep: bool) -> Result<u64, Failure> {
     Ok(n)
 }
 
-/// Context switches per thread, and the descriptors newly held. A single-threaded
-/// process reads its `status`; a multi-threaded one each thread's, listed again when the
-/// thread count changes or a thread has gone. Thread files are held while `room` and
-/// [`MAX_HELD_THREADS`] allow.
-fn switches(
-    pid: u32,
-    threads: u32,
+/// What the threads of one process show.
+#[derive(Debug)]
+struct ThreadReadings {
+    /// Context switches per thread; `None` when refused.
+    switches: Option<Vec<ThreadSwitches>>,
+    /// CPU time per thread; `None` when refused.
+    cpu: Option<ThreadTimes>,
+    /// Descriptors newly held.
+    opened: usize,
+}
+
+/// Context switches and CPU time per thread; `None` when the process has gone. A
+/// single-threaded process reads its `status`, and its `stat` (already read) gives its
+/// thread's CPU time. A multi-threaded one reads each thread's `status` and `schedstat`
+/// (or `stat`), listing the threads again when their count changes or one has gone.
+/// Thread files are held while `room` and [`MAX_HELD_THREADS`] allow. Refused files are
+/// noted in `denied`.
+fn read_threads(
+    stat: &ProcStat,
     held: &mut Held,
     room: usize,
     buf: &mut Vec<u8>,
-) -> Result<(Vec<ThreadSwitches>, usize), Failure> {
+    clock: ThreadClock,
+    denied: &mut Vec<(u32, &'static str)>,
+) -> Option<ThreadReadings> {
+    let pid = stat.pid;
     let keep = held.keep;
-    if threads <= 1 {
+    if stat.threads <= 1 {
         held.tasks.clear();
         held.listed_threads = 0;
-        let text = held
+        let switches = match held
             .status
-            .read(|| format!("/proc/{pid}/status"), buf, keep)?;
-        return Ok((vec![parse_switches(pid, text).ok_or(Failure::Gone)?], 0));
+            .read(|| format!("/proc/{pid}/status"), buf, keep)
+        {
+            Ok(text) => Some(vec![parse_switches(pid, text)?]),
+            Err(Failure::Denied) => {
+                denied.push((pid, "status"));
+                None
+            }
+            Err(Failure::Gone) => return None,
+        };
+        let cpu = ThreadTimes::Process(ThreadCpu {
+            tid: pid,
+            start_time: stat.start_time,
+            cpu_ns: clock.ticks_ns(stat.cpu.utime + stat.cpu.stime),
+        });
+        return Some(ThreadReadings {
+            switches,
+            cpu: Some(cpu),
+            opened: 0,
+        });
     }
-    let before = held.tasks.iter().filter(|(_, s)| s.is_open()).count();
-    if held.listed_threads != threads {
-        let mut tids: Vec<u32> = fs::read_dir(format!("/proc/{pid}/task"))?
-            .flatten()
-            .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
-            .collect();
+    let before: usize = held.tasks.iter().map(Task::files).sum();
+    if held.listed_threads != stat.threads {
+        let tids = match fs::read_dir(format!("/proc/{pid}/task")) {
+            Ok(entries) => entries
+                .flatten()
+                .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok())),
+            Err(e) => {
+                if matches!(Failure::from(e), Failure::Gone) {
+                    return None;
+                }
+                denied.extend([(pid, "status"), (pid, clock.file())]);
+                return Some(ThreadReadings {
+                    switches: None,
+                    cpu: None,
+                    opened: 0,
+                });
+            }
+        };
+        let mut tids: Vec<u32> = tids.collect();
         tids.sort_unstable();
         let mut old = std::mem::take(&mut held.tasks);
         for tid in tids {
-            let slot = match old.binary_search_by_key(&tid, |(t, _)| *t) {
-                Ok(i) => old.remove(i).1,
-                Err(_) => Slot::Closed,
+            let task = match old.binary_search_by_key(&tid, |t| t.tid) {
+                Ok(i) => old.remove(i),
+                Err(_) => Task::new(tid),
             };
-            held.tasks.push((tid, slot));
+            held.tasks.push(task);
         }
-        held.listed_threads = threads;
+        held.listed_threads = stat.threads;
     }
-    let keep_tasks = keep && threads <= MAX_HELD_THREADS;
+    let keep_tasks = keep && stat.threads <= MAX_HELD_THREADS;
+    // Descriptors the threads may hold, theirs now included.
     let mut room = room + before;
-    let mut out = Vec::with_capacity(held.tasks.len());
-    for (tid, slot) in &mut held.tasks {
-        let keep = keep_tasks && (slot.is_open() || room > 0);
-        if !keep && slot.is_open() {
-            // Too many threads now: stop holding this one's file.
-            *slot = Slot::Closed;
+    let mut switches = Some(Vec::with_capacity(held.tasks.len()));
+    let mut cpu = Some(Vec::with_capacity(held.tasks.len()));
+    for task in &mut held.tasks {
+        let keep = keep_tasks && room >= FILES_PER_THREAD;
+        if !keep {
+            // Too many threads now: stop holding this one's files.
+            task.status.close();
+            task.cpu.close();
         }
-        match slot.read(|| format!("/proc/{pid}/task/{tid}/status"), buf, keep) {
-            Ok(text) => out.extend(parse_switches(*tid, text)),
-            Err(Failure::Denied) => return Err(Failure::Denied),
-            // A thread that has ended: list the threads again next time.
-            Err(Failure::Gone) => held.listed_threads = 0,
+        let tid = task.tid;
+        let mut gone = false;
+        if let Some(out) = &mut switches {
+            match task
+                .status
+                .read(|| format!("/proc/{pid}/task/{tid}/status"), buf, keep)
+            {
+                Ok(text) => out.extend(parse_switches(tid, text)),
+                Err(Failure::Denied) => {
+                    denied.push((pid, "status"));
+                    switches = None;
+                }
+                Err(Failure::Gone) => gone = true,
+            }
         }
-        if slot.is_open() {
-            room = room.saturating_sub(1);
+        if let (Some(out), false) = (&mut cpu, gone) {
+            match thread_cpu(pid, task, buf, keep, clock) {
+                Ok(t) => out.push(t),
+                Err(Failure::Denied) => {
+                    denied.push((pid, clock.file()));
+                    cpu = None;
+                }
+                Err(Failure::Gone) => gone = true,
+            }
         }
+        if gone {
+            // A thread that has ended: forget its files (its id may be given to a new
+            // thread) and list the threads again next time.
+            *task = Task::new(tid);
+            held.listed_threads = 0;
+        }
+        room = room.saturating_sub(task.files());
     }
-    let after = held.tasks.iter().filter(|(_, s)| s.is_open()).count();
-    Ok((out, after.saturating_sub(before)))
+    let after: usize = held.tasks.iter().map(Task::files).sum();
+    Some(ThreadReadings {
+        switches,
+        cpu: cpu.map(ThreadTimes::Threads),
+        opened: after.saturating_sub(before),
+    })
+}
+
+/// The CPU time of one thread of a multi-threaded process. With `schedstat`, the thread's
+/// `stat` is read once for its start time.
+fn thread_cpu(
+    pid: u32,
+    task: &mut Task,
+    buf: &mut Vec<u8>,
+    keep: bool,
+    clock: ThreadClock,
+) -> Result<ThreadCpu, Failure> {
+    let tid = task.tid;
+    let stat_path = || format!("/proc/{pid}/task/{tid}/stat");
+    if !clock.schedstat {
+        let text = task.cpu.read(stat_path, buf, keep)?;
+        let st = parse_stat(tid, text).ok_or(Failure::Gone)?;
+        task.start_time = Some(st.start_time);
+        return Ok(ThreadCpu {
+            tid,
+            start_time: st.start_time,
+            cpu_ns: clock.ticks_ns(st.cpu.utime + st.cpu.stime),
+        });
+    }
+    let start_time = match task.start_time {
+        Some(t) => t,
+        None => {
+            let file = File::open(stat_path())?;
+            let st = parse_stat(tid, read_whole(&file, buf)?).ok_or(Failure::Gone)?;
+            task.start_time = Some(st.start_time);
+            st.start_time
+        }
+    };
+    let text = task
+        .cpu
+        .read(|| format!("/proc/{pid}/task/{tid}/schedstat"), buf, keep)?;
+    let run = parse_schedstat(text).ok_or(Failure::Gone)?;
+    Ok(ThreadCpu {
+        tid,
+        start_time,
+        cpu_ns: run.run_ns,
+    })
 }
 
 /// Whether `pid` is a live process: a process id (not the id of a non-main thread) that
@@ -728,6 +964,8 @@ fn malformed(path: &str) -> io::Error {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
+    use std::io::{BufRead, BufReader};
+
     use super::*;
 
     #[test]
@@ -772,7 +1010,7 @@ mod tests {
                 std::process::Command::new(program)
                     .args(args)
                     .stdin(std::process::Stdio::null())
-                    .stdout(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::piped())
                     .process_group(0)
                     .spawn()
                     .unwrap(),
@@ -858,7 +1096,65 @@ mod tests {
         assert!(switches.windows(2).all(|w| w[0].tid < w[1].tid));
         assert!(switches.iter().any(|t| t.tid == p.stat.pid));
         // More threads than are held open: their files are opened for each read.
-        assert!(r.held[&p.stat.pid].tasks.iter().all(|(_, s)| !s.is_open()));
+        assert!(r.held[&p.stat.pid].tasks.iter().all(|t| t.files() == 0));
+    }
+
+    #[test]
+    fn thread_cpu_by_schedstat_and_by_stat_agree() {
+        let mut child = Group::spawn(
+            "python3",
+            &[
+                "-c",
+                "import threading, time\n\
+                 for _ in range(3): threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n\
+                 print('ready', flush=True)\n\
+                 while True: pass\n",
+            ],
+        );
+        let mut line = String::new();
+        BufReader::new(child.0.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready");
+        std::thread::sleep(Duration::from_millis(300));
+        let pid = child.0.id();
+        let mut by_schedstat = ProcReader::new().unwrap();
+        let mut by_stat = ProcReader::new().unwrap();
+        by_stat.thread_clock.schedstat = false;
+        let threads = |r: &mut ProcReader| {
+            let tree = r.read_tree(pid);
+            let p = &tree.processes[0];
+            match p.thread_cpu.clone().unwrap() {
+                ThreadTimes::Threads(t) => (p.stat.start_time, t),
+                other => panic!("one process, four threads: {other:?}"),
+            }
+        };
+        let (start, a) = threads(&mut by_schedstat);
+        let (_, b) = threads(&mut by_stat);
+        assert_eq!(a.len(), 4, "{a:?}");
+        assert!(a.windows(2).all(|w| w[0].tid < w[1].tid));
+        for (a, b) in a.iter().zip(&b) {
+            assert_eq!((a.tid, a.start_time), (b.tid, b.start_time));
+            assert!(a.start_time >= start);
+            // Ticks are whole 10 ms (on the usual 100 per second); the main thread spins
+            // on between the two reads.
+            assert!(a.cpu_ns.abs_diff(b.cpu_ns) < 60_000_000, "{a:?} {b:?}");
+        }
+        let busiest = a.iter().max_by_key(|t| t.cpu_ns).unwrap();
+        assert_eq!(busiest.tid, pid);
+        assert!(busiest.cpu_ns > 100_000_000, "{a:?}");
+        assert!(
+            a.iter()
+                .filter(|t| t.tid != pid)
+                .all(|t| t.cpu_ns < 50_000_000),
+            "{a:?}"
+        );
+        // The files are held open, and read again the same way.
+        assert!(by_schedstat.held[&pid].tasks.iter().all(|t| t.files() == 2));
+        let (_, again) = threads(&mut by_schedstat);
+        let main = |v: &[ThreadCpu]| v.iter().find(|t| t.tid == pid).unwrap().cpu_ns;
+        assert_eq!(again.len(), 4);
+        assert!(main(&again) >= main(&a));
     }
 
     #[test]

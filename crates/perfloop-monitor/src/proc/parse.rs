@@ -4,6 +4,16 @@
 
 use super::{CpuTicks, HostCpu, HostMemory, IoCounters, ProcStat, ThreadSwitches};
 
+/// The fields of a `schedstat` file the reader uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct SchedStat {
+    /// Time on a CPU, nanoseconds.
+    pub run_ns: u64,
+    /// Times put on a CPU; never 0 for a thread that has run, when the kernel keeps the
+    /// statistics.
+    pub timeslices: u64,
+}
+
 /// Parses `/proc/PID/stat`. The command name (field 2) is in parentheses and may itself
 /// hold spaces and parentheses, so the fields are counted from the last `)`.
 pub(super) fn parse_stat(pid: u32, text: &[u8]) -> Option<ProcStat> {
@@ -83,6 +93,18 @@ pub(super) fn parse_switches(tid: u32, text: &[u8]) -> Option<ThreadSwitches> {
         voluntary: field("\nvoluntary_ctxt_switches:")?,
         involuntary: field("\nnonvoluntary_ctxt_switches:")?,
     })
+}
+
+/// Parses `/proc/PID/task/TID/schedstat`: the thread's run time (nanoseconds on a CPU,
+/// user and system alike) and the number of times it was put on a CPU. The kernel writes
+/// `0 0 0` when it keeps no scheduler statistics.
+pub(super) fn parse_schedstat(text: &[u8]) -> Option<SchedStat> {
+    let text = std::str::from_utf8(text).ok()?;
+    let mut fields = text.split_ascii_whitespace().map(str::parse::<u64>);
+    let run_ns = fields.next()?.ok()?;
+    let _wait_ns = fields.next()?.ok()?;
+    let timeslices = fields.next()?.ok()?;
+    Some(SchedStat { run_ns, timeslices })
 }
 
 /// Parses the aggregate `cpu` line of `/proc/stat`: user nice system idle iowait irq
@@ -198,6 +220,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!((s.tid, s.voluntary, s.involuntary), (9, 150, 545));
+    }
+
+    #[test]
+    fn schedstat() {
+        assert_eq!(
+            parse_schedstat(b"155830708 8237069 555\n"),
+            Some(SchedStat {
+                run_ns: 155_830_708,
+                timeslices: 555
+            })
+        );
+        assert_eq!(parse_schedstat(b"0 0 0\n").map(|s| s.timeslices), Some(0));
+        assert!(parse_schedstat(b"12 34").is_none());
+        assert!(parse_schedstat(b"").is_none());
     }
 
     #[test]

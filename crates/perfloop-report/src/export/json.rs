@@ -1,9 +1,11 @@
-//! The JSON exporter: the whole run record, pretty-printed, one trailing newline. The
-//! layout is described by the committed schema `schema/perfloop.run.v1.json`.
+//! The JSON exporters: the whole record, pretty-printed, one trailing newline. The layouts
+//! are described by the committed schemas `schema/perfloop.run.v1.json` and
+//! `schema/perfloop.capacity.v1.json`.
 
 use std::io;
 
-use super::Exporter;
+use super::{CapacityExporter, Exporter};
+use crate::capacity::CapacityRecord;
 use crate::record::RunRecord;
 
 /// Writes the record as pretty JSON.
@@ -12,6 +14,17 @@ pub struct JsonExporter;
 
 impl Exporter for JsonExporter {
     fn write(&self, record: &RunRecord, out: &mut dyn io::Write) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, record)?;
+        out.write_all(b"\n")
+    }
+}
+
+/// Writes a capacity record as pretty JSON.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CapacityJson;
+
+impl CapacityExporter for CapacityJson {
+    fn write(&self, record: &CapacityRecord, out: &mut dyn io::Write) -> io::Result<()> {
         serde_json::to_writer_pretty(&mut *out, record)?;
         out.write_all(b"\n")
     }

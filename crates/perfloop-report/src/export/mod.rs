@@ -1,23 +1,34 @@
-//! Exporters: one [`Exporter`] trait, one file per format.
+//! Exporters: one [`Exporter`] trait for run records, one [`CapacityExporter`] trait for
+//! capacity records, one file per format.
 //!
-//! | format | file | content |
-//! | --- | --- | --- |
-//! | [`Format::Json`] | `json.rs` | the whole [`RunRecord`], pretty-printed (schema `perfloop.run.v1`) |
-//! | [`Format::Csv`] | `csv.rs` | the per-second timeline |
-//! | [`Format::Text`] | `text.rs` | the human summary, plain text within 80 columns |
+//! | record | format | file | content |
+//! | --- | --- | --- | --- |
+//! | run | [`Format::Json`] | `json.rs` | the whole [`RunRecord`], pretty-printed (schema `perfloop.run.v1`) |
+//! | run | [`Format::Csv`] | `csv.rs` | the per-second timeline |
+//! | run | [`Format::Text`] | `text.rs` | the human summary, plain text within 80 columns |
+//! | capacity | [`CapacityJson`] | `json.rs` | the whole [`CapacityRecord`], pretty-printed (schema `perfloop.capacity.v1`) |
+//! | capacity | [`CapacityText`] | `capacity_text.rs` | the human summary, plain text within 80 columns |
+//! | capacity | [`CapacityHtml`] | `capacity_html.rs` | one self-contained HTML page with SVG plots (`plot.rs`) |
 //!
 //! Exporters write to any `io::Write`; the caller decides where it goes (a file, stdout).
 
+mod capacity_html;
+mod capacity_text;
 mod csv;
+mod figures;
 mod json;
+mod plot;
 mod text;
 
 use std::io;
 
+pub use self::capacity_html::{CapacityHtml, write_capacity_html};
+pub use self::capacity_text::{CapacityText, write_capacity_text};
 pub use self::csv::{CSV_HEADER, CsvExporter};
-pub use self::json::JsonExporter;
+pub use self::json::{CapacityJson, JsonExporter};
 pub use self::text::{TextExporter, WIDTH};
 
+use crate::capacity::CapacityRecord;
 use crate::record::RunRecord;
 
 /// Writes a run record in one format.
@@ -33,7 +44,20 @@ pub trait Exporter {
     }
 }
 
-/// The output formats.
+/// Writes a capacity record in one format.
+pub trait CapacityExporter {
+    /// Writes `record` to `out`.
+    fn write(&self, record: &CapacityRecord, out: &mut dyn io::Write) -> io::Result<()>;
+
+    /// The exported bytes.
+    fn to_bytes(&self, record: &CapacityRecord) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.write(record, &mut out)?;
+        Ok(out)
+    }
+}
+
+/// The output formats of a run record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// The whole record as pretty JSON.

@@ -45,21 +45,21 @@ impl Exporter for TextExporter {
 
 /// Lines of the summary, each cut to [`WIDTH`].
 #[derive(Default)]
-struct Page {
-    lines: Vec<String>,
+pub(super) struct Page {
+    pub(super) lines: Vec<String>,
 }
 
 impl Page {
-    fn line(&mut self, text: impl AsRef<str>) {
+    pub(super) fn line(&mut self, text: impl AsRef<str>) {
         self.lines.push(truncate(text.as_ref(), WIDTH));
     }
 
-    fn blank(&mut self) {
+    pub(super) fn blank(&mut self) {
         self.lines.push(String::new());
     }
 
     /// `label` then `parts` joined by ` · `, continued on indented lines between parts.
-    fn flow(&mut self, label: &str, parts: &[String]) {
+    pub(super) fn flow(&mut self, label: &str, parts: &[String]) {
         const INDENT: usize = 10;
         let mut line = format!("{label:INDENT$}");
         let mut empty = true;
@@ -77,7 +77,7 @@ impl Page {
         self.line(line);
     }
 
-    fn section(&mut self, title: &str) {
+    pub(super) fn section(&mut self, title: &str) {
         self.blank();
         self.line(title);
     }
@@ -392,6 +392,11 @@ fn warnings(page: &mut Page, r: &RunRecord) {
     if r.generator.saturated && !list.iter().any(|w| w.starts_with("GENERATOR SATURATED")) {
         list.insert(0, saturation);
     }
+    warning_block(page, &list);
+}
+
+/// A loud block of warnings, one wrapped paragraph each; nothing when there are none.
+pub(super) fn warning_block(page: &mut Page, list: &[&str]) {
     if list.is_empty() {
         return;
     }
@@ -411,7 +416,7 @@ fn warnings(page: &mut Page, r: &RunRecord) {
     page.line(&rule);
 }
 
-fn plural(n: usize) -> &'static str {
+pub(super) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "S" }
 }
 
@@ -425,7 +430,7 @@ fn slo_value(s: &SloResult, v: f64) -> String {
 }
 
 /// A latency in milliseconds, in the unit that reads best: `123 µs`, `12.34 ms`, `2.50 s`.
-fn duration(ms: f64) -> String {
+pub(super) fn duration(ms: f64) -> String {
     if ms < 1.0 {
         format!("{:.0} µs", ms * 1000.0)
     } else if ms < 1000.0 {
@@ -436,12 +441,12 @@ fn duration(ms: f64) -> String {
 }
 
 /// Seconds without needless decimals: `10s`, `1.5s`.
-fn seconds(s: f64) -> String {
+pub(super) fn seconds(s: f64) -> String {
     format!("{}s", number(s))
 }
 
 /// A number without needless decimals: `100`, `2.5`.
-fn number(v: f64) -> String {
+pub(super) fn number(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{v:.0}")
     } else {
@@ -450,7 +455,7 @@ fn number(v: f64) -> String {
 }
 
 /// `part` as a percentage of `whole`.
-fn share(part: u64, whole: u64) -> String {
+pub(super) fn share(part: u64, whole: u64) -> String {
     if whole == 0 {
         String::new()
     } else {
@@ -459,7 +464,7 @@ fn share(part: u64, whole: u64) -> String {
 }
 
 /// A byte count in binary units.
-fn bytes(n: f64) -> String {
+pub(super) fn bytes(n: f64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = n;
     let mut unit = 0;
@@ -475,7 +480,7 @@ fn bytes(n: f64) -> String {
 }
 
 /// `text` cut to `width` characters, with `…` where it was cut.
-fn truncate(text: &str, width: usize) -> String {
+pub(super) fn truncate(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
         return text.to_string();
     }
@@ -485,7 +490,7 @@ fn truncate(text: &str, width: usize) -> String {
 }
 
 /// `text` in lines of at most `width` characters, broken at spaces where possible.
-fn wrap(text: &str, width: usize) -> Vec<String> {
+pub(super) fn wrap(text: &str, width: usize) -> Vec<String> {
     let width = width.max(1);
     let mut lines = Vec::new();
     let mut line = String::new();

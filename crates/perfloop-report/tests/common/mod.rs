@@ -1,5 +1,6 @@
 //! Helpers for the report's tests: an axum server on 127.0.0.1 with an ephemeral port, in
-//! process, run configs against it, and a record built by hand.
+//! process, run configs against it, real runs turned into records, a record built by hand,
+//! and (in [`capacity`]) capacity records made of real runs.
 
 #![allow(
     dead_code,
@@ -9,17 +10,21 @@
     missing_docs
 )]
 
+pub mod capacity;
+
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::Router;
 use axum::routing::get;
-use perfloop_engine::{Limits, LoadConfig, Model, Plan, RequestSpec, Target};
+use perfloop_engine::{Limits, LoadConfig, Model, Plan, RequestSpec, Silent, Target, run};
 use perfloop_report::{
-    Generator, LagMs, LatencyBucket, LatencyMs, LoadInfo, LoadModel, OpenModel, Requests,
-    RunEnding, RunRecord, SCHEMA, SloResult, StageInfo, TargetInfo, TimelinePoint,
+    BuildInput, Generator, LagMs, LatencyBucket, LatencyMs, LoadInfo, LoadModel, OpenModel,
+    Requests, RunEnding, RunRecord, SCHEMA, SloResult, StageInfo, TargetInfo, TimelinePoint,
 };
 
 /// Starts an axum server answering `/` on its own runtime thread; returns its address.
@@ -86,26 +91,77 @@ pub fn open(url: &str, rate: f64, duration: Duration) -> LoadConfig {
     c
 }
 
-/// The committed schema, compiled, and a validator over JSON values.
+/// Runs `config` against its target while watching this very process (so the record
+/// carries real target samples) and builds the record with the objectives `slos`.
+pub fn record_of(config: &LoadConfig, slos: &[&str]) -> RunRecord {
+    let slos: Vec<perfloop_stats::Slo> = slos
+        .iter()
+        .map(|s| perfloop_stats::Slo::parse(s).unwrap())
+        .collect();
+    let started_at = SystemTime::now();
+    let mut watch = perfloop_monitor::SamplerConfig::new(Instant::now());
+    watch.pid = Some(std::process::id());
+    watch.interval = Duration::from_millis(100);
+    let sampler = perfloop_monitor::Sampler::start(watch).unwrap();
+    let outcome = run(config, Arc::new(AtomicBool::new(false)), &mut Silent).unwrap();
+    let recording = sampler.stop();
+    assert!(!recording.samples.is_empty());
+    RunRecord::build(&BuildInput {
+        config,
+        outcome: &outcome,
+        slos: &slos,
+        level: None,
+        started_at,
+        monitor: Some(&recording),
+        target_command: Some("server --port 0"),
+    })
+}
+
+/// The `$id` of the committed run schema.
+pub const RUN_SCHEMA_ID: &str = "https://example.invalid/perfloop/schema/perfloop.run.v1.json";
+
+/// The `$id` of the committed capacity schema.
+pub const CAPACITY_SCHEMA_ID: &str =
+    "https://example.invalid/perfloop/schema/perfloop.capacity.v1.json";
+
+/// A committed schema file, parsed.
+pub fn schema_file(name: &str) -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("schema")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A committed schema, compiled, and a validator over JSON values.
 pub struct Validator {
     schemas: boon::Schemas,
     index: boon::SchemaIndex,
 }
 
 impl Validator {
+    /// The run schema.
     pub fn new() -> Validator {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/perfloop.run.v1.json");
-        let schema: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        Validator::compile(RUN_SCHEMA_ID)
+    }
+
+    /// The capacity schema; its steps refer to the run schema, added beside it.
+    pub fn capacity() -> Validator {
+        Validator::compile(CAPACITY_SCHEMA_ID)
+    }
+
+    fn compile(id: &str) -> Validator {
         let mut schemas = boon::Schemas::new();
         let mut compiler = boon::Compiler::new();
         compiler.enable_format_assertions();
+        // Both are added under their own `$id`, so `$ref`s between them resolve without a
+        // loader and nothing is fetched.
         compiler
-            .add_resource("perfloop.run.v1.json", schema)
+            .add_resource(RUN_SCHEMA_ID, schema_file("perfloop.run.v1.json"))
             .unwrap();
-        let index = compiler
-            .compile("perfloop.run.v1.json", &mut schemas)
+        compiler
+            .add_resource(CAPACITY_SCHEMA_ID, schema_file("perfloop.capacity.v1.json"))
             .unwrap();
+        let index = compiler.compile(id, &mut schemas).unwrap();
         Validator { schemas, index }
     }
 
@@ -168,6 +224,7 @@ pub fn saturated_record() -> RunRecord {
             ]),
         },
         throughput_rps: 13_666.7,
+        in_flight_mean: 43.7,
         bytes_received: 5_000_000,
         latency_ms: LatencyMs {
             count: 40_950,

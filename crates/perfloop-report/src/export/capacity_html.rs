@@ -1,0 +1,522 @@
+//! The HTML report of a capacity search: one self-contained page (inline CSS, inline SVG,
+//! no script, nothing fetched) that opens from a file.
+//!
+//! Sections, in order: the result, the findings, the plots (throughput and latency against
+//! the offered rate, the sweep with its fitted law, the target's CPU and memory across the
+//! steps; see `plot.rs`), the steps table, the sweep table, the settings and the warnings.
+//! Every string taken from the record is escaped; a figure that was not measured shows as
+//! `–`.
+
+use std::fmt::Write as _;
+use std::io;
+
+use super::CapacityExporter;
+use super::capacity_text::strategy;
+use super::figures::{
+    self, DASH, StepFigures, figure, fixed, fraction, ms, offered_long, with_unit,
+};
+use super::plot::{Plot, plots};
+use super::text::{number, seconds};
+use crate::capacity::{CapacityRecord, Step, Sweep};
+use crate::finding::Finding;
+
+/// Writes the HTML report of a capacity search.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CapacityHtml;
+
+impl CapacityExporter for CapacityHtml {
+    fn write(&self, record: &CapacityRecord, out: &mut dyn io::Write) -> io::Result<()> {
+        write_capacity_html(record, out)
+    }
+}
+
+/// Writes the HTML report of a capacity search to `out`: one page, no external resource.
+pub fn write_capacity_html(record: &CapacityRecord, out: &mut dyn io::Write) -> io::Result<()> {
+    let mut page = String::with_capacity(64 * 1024);
+    render(&mut page, record).map_err(|_| io::Error::other("the report could not be formatted"))?;
+    out.write_all(page.as_bytes())
+}
+
+const STYLE: &str = "
+body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#212121;
+max-width:1100px;margin:0 auto;padding:1.5em}
+h1{font-size:1.5em;margin:0 0 .2em}h2{font-size:1.2em;margin:1.8em 0 .6em;
+border-bottom:1px solid #e0e0e0;padding-bottom:.2em}h3{font-size:1.05em;margin:0 0 .3em}
+code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.92em;
+background:#f5f5f5;padding:0 .25em;border-radius:3px;overflow-wrap:anywhere}
+.meta{color:#616161;margin:.15em 0}
+.headline{font-size:1.25em;margin:.4em 0 .8em}.headline.none{color:#c62828}
+table{border-collapse:collapse;margin:.4em 0}
+th,td{padding:.25em .6em;border-bottom:1px solid #eeeeee;text-align:left;vertical-align:top}
+th{font-weight:600;background:#fafafa}td.num,th.num{text-align:right;
+font-variant-numeric:tabular-nums;white-space:nowrap}
+table.kv th{background:none;white-space:nowrap;color:#616161;font-weight:normal}
+.pass{color:#2e7d32;font-weight:600}.fail{color:#c62828;font-weight:600}
+tr.untrusted td{color:#757575;background:#fafafa}
+.badge{display:inline-block;font-size:.8em;padding:0 .4em;border-radius:3px;
+background:#eeeeee;color:#424242;margin-left:.3em}
+.finding{border-left:4px solid #9e9e9e;padding:.4em .9em;margin:.8em 0;background:#fafafa}
+.finding.critical{border-color:#c62828}.finding.warning{border-color:#ef6c00}
+.finding.info{border-color:#1565c0}
+.sev{text-transform:uppercase;font-size:.75em;letter-spacing:.05em;margin-right:.5em;
+color:#616161}.finding p{margin:.3em 0}.finding ul,.finding ol{margin:.3em 0 .3em 1.2em;
+padding:0}
+figure{margin:1em 0 1.6em}figure svg{max-width:100%;height:auto;border:1px solid #eeeeee}
+figcaption{color:#616161;font-size:.92em;max-width:760px}
+.warnings{border:2px solid #c62828;padding:.5em 1em;background:#fff8f8}
+.note{color:#616161}
+footer{margin-top:3em;color:#9e9e9e;font-size:.85em}
+";
+
+/// `text` with the characters HTML gives a meaning replaced by references.
+pub(super) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn render(h: &mut String, r: &CapacityRecord) -> std::fmt::Result {
+    let target = format!("{} {}", r.target.method, r.target.url);
+    writeln!(h, "<!DOCTYPE html>")?;
+    writeln!(h, "<html lang=\"en\">")?;
+    writeln!(h, "<head>")?;
+    writeln!(h, "<meta charset=\"utf-8\">")?;
+    writeln!(
+        h,
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+    )?;
+    writeln!(h, "<title>perfloop capacity · {}</title>", escape(&target))?;
+    writeln!(h, "<style>{STYLE}</style>")?;
+    writeln!(h, "</head>")?;
+    writeln!(h, "<body>")?;
+    header(h, r, &target)?;
+    result(h, r)?;
+    findings(h, &r.findings)?;
+    plot_section(h, &plots(r))?;
+    steps(h, r)?;
+    if let Some(sweep) = &r.sweep {
+        sweep_section(h, sweep)?;
+    }
+    settings(h, r)?;
+    warnings(h, &r.warnings)?;
+    writeln!(
+        h,
+        "<footer>perfloop {} · capacity record {}</footer>",
+        escape(&r.perfloop_version),
+        escape(&r.schema)
+    )?;
+    writeln!(h, "</body>")?;
+    writeln!(h, "</html>")
+}
+
+fn header(h: &mut String, r: &CapacityRecord, target: &str) -> std::fmt::Result {
+    writeln!(h, "<header>")?;
+    writeln!(h, "<h1>Capacity of <code>{}</code></h1>", escape(target))?;
+    writeln!(
+        h,
+        "<p class=\"meta\">started {} · took {} · ended {} · perfloop {}</p>",
+        escape(&r.started_at),
+        figures::elapsed(r.elapsed_s),
+        r.ending.name(),
+        escape(&r.perfloop_version)
+    )?;
+    let mut watched = Vec::new();
+    if let Some(command) = &r.target.command {
+        watched.push(format!("command <code>{}</code>", escape(command)));
+    }
+    if let Some(pid) = r.target.pid {
+        watched.push(format!("pid {pid}"));
+    }
+    if !watched.is_empty() {
+        writeln!(h, "<p class=\"meta\">target {}</p>", watched.join(" · "))?;
+    }
+    writeln!(h, "</header>")
+}
+
+/// One row of a key–value table; `value` is HTML.
+fn kv(h: &mut String, key: &str, value: &str) -> std::fmt::Result {
+    writeln!(h, "<tr><th>{}</th><td>{value}</td></tr>", escape(key))
+}
+
+fn result(h: &mut String, r: &CapacityRecord) -> std::fmt::Result {
+    let res = &r.result;
+    writeln!(h, "<section id=\"result\">")?;
+    writeln!(h, "<h2>Result</h2>")?;
+    match res.max_sustainable_rps {
+        Some(rps) => {
+            let at: Vec<String> = [
+                res.max_passing_rate
+                    .map(|a| format!("asked {} req/s", number(a))),
+                res.max_passing_step.map(|s| format!("step {s}")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            let at = if at.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", at.join(", "))
+            };
+            writeln!(
+                h,
+                "<p class=\"headline\">Maximum sustainable throughput at the objectives: \
+                 <strong>{} req/s</strong>{at}</p>",
+                figure(rps)
+            )?;
+        }
+        None => writeln!(
+            h,
+            "<p class=\"headline none\">Maximum sustainable throughput: {}</p>",
+            escape(&figures::headline(res))
+        )?,
+    }
+    writeln!(h, "<table class=\"kv\">")?;
+    let mut bracket = escape(&figures::bracket(res));
+    if res.max_passing_rate.is_some() && res.min_failing_rate.is_some() {
+        bracket.push_str(&format!(" · {}", escape(&figures::resolution(r))));
+    }
+    kv(h, "rate bracket", &bracket)?;
+    let mut knee = escape(&figures::knee(res));
+    if let Some(k) = &res.knee {
+        knee.push_str(&format!(
+            "<br><span class=\"note\">{}</span>",
+            escape(&k.method)
+        ));
+    }
+    kv(h, "knee", &knee)?;
+    kv(h, "time spent", &escape(&figures::time_spent(r)))?;
+    kv(h, "bounded by", &escape(&res.bounded_by))?;
+    let slo = if r.settings.slo.is_empty() {
+        "none".to_string()
+    } else {
+        r.settings
+            .slo
+            .iter()
+            .map(|s| format!("<code>{}</code>", escape(s)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    kv(h, "objectives", &slo)?;
+    writeln!(h, "</table>")?;
+    writeln!(h, "</section>")
+}
+
+fn findings(h: &mut String, list: &[Finding]) -> std::fmt::Result {
+    writeln!(h, "<section id=\"findings\">")?;
+    writeln!(h, "<h2>Findings</h2>")?;
+    if list.is_empty() {
+        writeln!(
+            h,
+            "<p class=\"note\">The diagnosis found nothing to report.</p>"
+        )?;
+    }
+    for f in list {
+        let severity = f.severity.name();
+        writeln!(
+            h,
+            "<article class=\"finding {severity}\" data-rule=\"{}\">",
+            escape(&f.rule)
+        )?;
+        writeln!(
+            h,
+            "<h3><span class=\"sev\">{severity}</span>{}</h3>",
+            escape(&f.title)
+        )?;
+        writeln!(h, "<p>{}</p>", escape(&f.summary))?;
+        if !f.evidence.is_empty() {
+            writeln!(h, "<ul class=\"evidence\">")?;
+            for e in &f.evidence {
+                let step = e.step.map_or_else(String::new, |s| format!(" (step {s})"));
+                writeln!(
+                    h,
+                    "<li>{}: <b>{}</b>{step}</li>",
+                    escape(&e.label),
+                    escape(&with_unit(e.value, &e.unit))
+                )?;
+            }
+            writeln!(h, "</ul>")?;
+        }
+        if !f.recommendations.is_empty() {
+            writeln!(h, "<ol class=\"recommendations\">")?;
+            for rec in &f.recommendations {
+                writeln!(
+                    h,
+                    "<li><b>{}</b>: {}</li>",
+                    escape(&strategy(rec)),
+                    escape(&rec.advice)
+                )?;
+            }
+            writeln!(h, "</ol>")?;
+        }
+        writeln!(h, "</article>")?;
+    }
+    writeln!(h, "</section>")
+}
+
+fn plot_section(h: &mut String, plots: &[Plot]) -> std::fmt::Result {
+    writeln!(h, "<section id=\"plots\">")?;
+    writeln!(h, "<h2>Plots</h2>")?;
+    if plots.is_empty() {
+        writeln!(h, "<p class=\"note\">Nothing was measured to plot.</p>")?;
+    }
+    for p in plots {
+        writeln!(h, "<figure id=\"{}\">", p.id)?;
+        writeln!(h, "<h3>{}</h3>", escape(p.title))?;
+        match &p.svg {
+            Ok(svg) => {
+                let labelled = svg.replacen(
+                    "<svg ",
+                    &format!("<svg role=\"img\" aria-label=\"{}\" ", escape(p.title)),
+                    1,
+                );
+                writeln!(h, "{}", labelled.trim_end())?;
+            }
+            Err(e) => writeln!(
+                h,
+                "<p class=\"note\">The plot could not be drawn: {}</p>",
+                escape(e)
+            )?,
+        }
+        writeln!(h, "<figcaption>{}</figcaption>", escape(&p.caption))?;
+        writeln!(h, "</figure>")?;
+    }
+    writeln!(h, "</section>")
+}
+
+fn steps(h: &mut String, r: &CapacityRecord) -> std::fmt::Result {
+    writeln!(h, "<section id=\"steps\">")?;
+    writeln!(h, "<h2>Steps</h2>")?;
+    if r.steps.is_empty() {
+        return writeln!(h, "<p class=\"note\">No step was measured.</p></section>");
+    }
+    writeln!(
+        h,
+        "<p class=\"note\">Latencies in ms. CPU: the watched target's mean over the step, % \
+         of one core, for the whole process tree and for its busiest thread. {DASH}: not \
+         measured.</p>"
+    )?;
+    writeln!(h, "<table class=\"steps\">")?;
+    writeln!(
+        h,
+        "<thead><tr><th class=\"num\">#</th><th>kind</th><th class=\"num\">offered</th>\
+         <th class=\"num\">throughput, req/s</th><th class=\"num\">p50</th>\
+         <th class=\"num\">p90</th><th class=\"num\">p99</th><th class=\"num\">errors %</th>\
+         <th class=\"num\">CPU %</th><th class=\"num\">busiest thread %</th>\
+         <th class=\"num\">RSS max, MiB</th><th>verdict</th><th>reasons</th></tr></thead>"
+    )?;
+    writeln!(h, "<tbody>")?;
+    for step in &r.steps {
+        step_row(h, r, step)?;
+    }
+    writeln!(h, "</tbody>")?;
+    writeln!(h, "</table>")?;
+    writeln!(h, "</section>")
+}
+
+fn step_row(h: &mut String, r: &CapacityRecord, step: &Step) -> std::fmt::Result {
+    let f = StepFigures::of(step);
+    let class = if step.verdict.trusted {
+        ""
+    } else {
+        " class=\"untrusted\""
+    };
+    let mut verdict = if step.verdict.pass {
+        "<span class=\"pass\">pass</span>".to_string()
+    } else {
+        "<span class=\"fail\">FAIL</span>".to_string()
+    };
+    if r.result.max_passing_step == Some(step.index) {
+        verdict.push_str("<span class=\"badge\">max</span>");
+    }
+    if !step.verdict.trusted {
+        verdict.push_str("<span class=\"badge\">not trusted</span>");
+    }
+    let reasons = step
+        .verdict
+        .reasons
+        .iter()
+        .map(|s| escape(s))
+        .collect::<Vec<_>>()
+        .join("<br>");
+    writeln!(
+        h,
+        "<tr{class}><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td>\
+         <td class=\"num\">{:.1}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+         <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+         <td class=\"num\">{}</td><td class=\"num\">{}</td><td>{verdict}</td><td>{reasons}</td></tr>",
+        step.index,
+        figures::kind(step.kind),
+        escape(&offered_long(step)),
+        f.throughput_rps,
+        ms(f.p50_ms),
+        ms(f.p90_ms),
+        ms(f.p99_ms),
+        fixed(f.errors_pct, 2),
+        fixed(f.cpu_pct, 0),
+        fixed(f.top_thread_pct, 0),
+        fixed(f.rss_max_mb, 1),
+    )
+}
+
+fn sweep_section(h: &mut String, sweep: &Sweep) -> std::fmt::Result {
+    writeln!(h, "<section id=\"sweep\">")?;
+    writeln!(h, "<h2>Concurrency sweep</h2>")?;
+    match (&sweep.usl, &sweep.usl_error) {
+        (Some(u), _) => {
+            writeln!(
+                h,
+                "<p>Universal Scalability Law <code>X(N) = λN / (1 + σ(N − 1) + κN(N − \
+                 1))</code> fitted to {} points:</p>",
+                u.points
+            )?;
+            writeln!(h, "<table class=\"kv\">")?;
+            kv(h, "contention σ", &figure(u.sigma))?;
+            kv(h, "coherency κ", &figure(u.kappa))?;
+            kv(
+                h,
+                "λ (throughput at 1)",
+                &format!("{} req/s", figure(u.lambda)),
+            )?;
+            kv(
+                h,
+                "peak concurrency N*",
+                &u.peak_concurrency.map_or_else(|| DASH.to_string(), figure),
+            )?;
+            kv(
+                h,
+                "max throughput",
+                &u.max_throughput_rps
+                    .map_or_else(|| DASH.to_string(), |m| format!("{} req/s", figure(m))),
+            )?;
+            kv(h, "R²", &format!("{:.4}", u.r_squared))?;
+            kv(h, "limited by", &escape(&u.limit))?;
+            writeln!(h, "</table>")?;
+        }
+        (None, Some(e)) => writeln!(
+            h,
+            "<p class=\"fail\">The Universal Scalability Law could not be fitted: {}</p>",
+            escape(e)
+        )?,
+        (None, None) => writeln!(h, "<p class=\"note\">No law was fitted.</p>")?,
+    }
+    if sweep.points.is_empty() {
+        return writeln!(h, "<p class=\"note\">No level was measured.</p></section>");
+    }
+    writeln!(h, "<table class=\"sweep\">")?;
+    writeln!(
+        h,
+        "<thead><tr><th class=\"num\">connections</th><th class=\"num\">throughput, req/s</th>\
+         <th class=\"num\">p50, ms</th><th class=\"num\">p99, ms</th>\
+         <th class=\"num\">USL, req/s</th><th class=\"num\">step</th><th></th></tr></thead>"
+    )?;
+    writeln!(h, "<tbody>")?;
+    for p in &sweep.points {
+        let fitted = sweep
+            .usl
+            .as_ref()
+            .map(|u| u.throughput(p.concurrency as f64));
+        let (class, note) = if p.trusted {
+            ("", "")
+        } else {
+            (
+                " class=\"untrusted\"",
+                "<span class=\"badge\">not trusted, not fitted</span>",
+            )
+        };
+        writeln!(
+            h,
+            "<tr{class}><td class=\"num\">{}</td><td class=\"num\">{:.1}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td><td>{note}</td></tr>",
+            p.concurrency,
+            p.throughput_rps,
+            ms(Some(p.p50_ms)),
+            ms(Some(p.p99_ms)),
+            fixed(fitted, 1),
+            p.step
+        )?;
+    }
+    writeln!(h, "</tbody>")?;
+    writeln!(h, "</table>")?;
+    writeln!(h, "</section>")
+}
+
+fn settings(h: &mut String, r: &CapacityRecord) -> std::fmt::Result {
+    let s = &r.settings;
+    writeln!(h, "<section id=\"settings\">")?;
+    writeln!(h, "<h2>Search settings</h2>")?;
+    writeln!(h, "<table class=\"kv\">")?;
+    kv(h, "first rate", &format!("{} req/s", number(s.start_rate)))?;
+    kv(h, "growth per ramp step", &format!("×{}", number(s.growth)))?;
+    kv(
+        h,
+        "rate limit",
+        &s.max_rate
+            .map_or_else(|| "none".to_string(), |m| format!("{} req/s", number(m))),
+    )?;
+    kv(
+        h,
+        "each step",
+        &format!(
+            "{} measured after {} warm-up",
+            seconds(s.step_duration_s),
+            seconds(s.step_warmup_s)
+        ),
+    )?;
+    kv(h, "resolution", &fraction(s.resolution))?;
+    kv(h, "rate margin", &fraction(s.rate_margin))?;
+    kv(h, "time limit", &figures::elapsed(s.max_time_s))?;
+    let levels = if s.concurrency.is_empty() {
+        "no sweep".to_string()
+    } else {
+        s.concurrency
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    kv(h, "sweep connections", &levels)?;
+    writeln!(h, "</table>")?;
+    writeln!(h, "</section>")
+}
+
+fn warnings(h: &mut String, list: &[String]) -> std::fmt::Result {
+    if list.is_empty() {
+        return Ok(());
+    }
+    writeln!(h, "<section id=\"warnings\" class=\"warnings\">")?;
+    writeln!(
+        h,
+        "<h2>Warning{} — these figures may not be what they seem</h2>",
+        if list.len() == 1 { "" } else { "s" }
+    )?;
+    writeln!(h, "<ul>")?;
+    for w in list {
+        writeln!(h, "<li>{}</li>", escape(w))?;
+    }
+    writeln!(h, "</ul>")?;
+    writeln!(h, "</section>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_covers_markup_and_quotes() {
+        assert_eq!(
+            escape(r#"<a href="x">Tom & 'Jerry'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/a&gt;"
+        );
+        assert_eq!(escape("p99 – 12 µs"), "p99 – 12 µs");
+    }
+}
