@@ -223,3 +223,126 @@ pub fn knee(steps: &[(usize, f64, &RunRecord)]) -> Option<perfloop_report::Knee>
         ),
     })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    /// A real step: 135/s asked of a server that takes 200/s (4 permits of 20 ms), p99
+    /// `p99<100ms` and `error_rate<1%` held.
+    fn measured() -> RunRecord {
+        serde_json::from_str(include_str!("testdata/step-135.json")).unwrap()
+    }
+
+    fn judged(run: &RunRecord) -> StepVerdict {
+        judge(run, StepKind::Ramp, 135.0, 0.05)
+    }
+
+    #[test]
+    fn a_steady_step_within_its_objectives_passes() {
+        let v = judged(&measured());
+        assert!(v.pass && v.trusted && v.slo_pass, "{v:?}");
+        assert!(v.reasons.is_empty(), "{:?}", v.reasons);
+        assert!(!v.latency_trend.rising);
+        assert!(v.littles_law.holds);
+        let ratio = v.achieved_ratio.unwrap();
+        assert!((0.95..1.05).contains(&ratio), "{ratio}");
+    }
+
+    #[test]
+    fn a_broken_objective_fails_the_step_and_is_named() {
+        let mut run = measured();
+        run.slo[0].pass = false;
+        let v = judged(&run);
+        assert!(!v.pass && !v.slo_pass && v.trusted);
+        assert!(
+            v.reasons[0].starts_with("p99<100ms broken"),
+            "{:?}",
+            v.reasons
+        );
+    }
+
+    #[test]
+    fn throughput_short_of_the_asked_rate_fails_beyond_the_margin() {
+        let run = measured();
+        // 134.5 req/s measured: 4 % short of 140/s passes, 10 % short of 150/s does not.
+        assert!(judge(&run, StepKind::Ramp, 140.0, 0.05).pass);
+        let v = judge(&run, StepKind::Ramp, 150.0, 0.05);
+        assert!(!v.pass);
+        assert!(
+            v.reasons.iter().any(|r| r.contains("of the asked 150.0/s")),
+            "{:?}",
+            v.reasons
+        );
+    }
+
+    #[test]
+    fn dropped_arrivals_fail_the_step() {
+        let mut run = measured();
+        run.requests.dropped = 3;
+        let v = judged(&run);
+        assert!(!v.pass && v.trusted);
+        assert!(
+            v.reasons
+                .iter()
+                .any(|r| r.starts_with("3 arrivals dropped"))
+        );
+    }
+
+    #[test]
+    fn latency_that_climbs_through_the_step_is_a_rising_trend() {
+        let mut run = measured();
+        for (i, row) in run.timeline.iter_mut().enumerate() {
+            row.p90_ms = 22.0 + 15.0 * i as f64;
+        }
+        let v = judged(&run);
+        assert!(v.latency_trend.rising, "{:?}", v.latency_trend);
+        assert!(!v.pass);
+        assert_eq!(v.latency_trend.n, 5, "the partial last second is left out");
+        assert!((v.latency_trend.slope_per_s - 15.0).abs() < 1e-9);
+        // The same ordering with a negligible rise is noise, not a queue.
+        for (i, row) in run.timeline.iter_mut().enumerate() {
+            row.p90_ms = 22.0 + 0.2 * i as f64;
+        }
+        assert!(!judged(&run).latency_trend.rising);
+    }
+
+    #[test]
+    fn a_saturated_generator_or_a_broken_littles_law_is_not_trusted() {
+        let mut run = measured();
+        run.generator.saturated = true;
+        let v = judged(&run);
+        assert!(!v.trusted && !v.pass && v.generator_saturated);
+        let mut run = measured();
+        run.in_flight_mean *= 2.0;
+        let v = judged(&run);
+        assert!(!v.trusted && !v.pass && !v.littles_law.holds);
+        assert!(v.reasons.iter().any(|r| r.starts_with("Little's law")));
+    }
+
+    #[test]
+    fn the_knee_is_the_last_rate_before_p99_doubles() {
+        let base = measured();
+        let at = |p99: f64| {
+            let mut r = base.clone();
+            r.latency_ms.p99 = p99;
+            r
+        };
+        let (a, b, c, d) = (at(10.0), at(12.0), at(19.0), at(45.0));
+        let steps = [
+            (0, 100.0, &a),
+            (3, 400.0, &d),
+            (1, 200.0, &b),
+            (2, 300.0, &c),
+        ];
+        let knee = knee(&steps).unwrap();
+        assert_eq!((knee.step, knee.rate), (2, 300.0));
+        // Flat latency: no knee within the rates measured.
+        assert!(knee_of_flat(&base).is_none());
+    }
+
+    fn knee_of_flat(run: &RunRecord) -> Option<perfloop_report::Knee> {
+        knee(&[(0, 100.0, run), (1, 200.0, run)])
+    }
+}
