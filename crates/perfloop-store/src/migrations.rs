@@ -1,0 +1,107 @@
+//! Schema migrations: an ordered list of SQL scripts. Script `i` (from 0) brings the schema to
+//! version `i + 1`; the version a file has is kept in SQLite's `PRAGMA user_version` (0 for a
+//! new file). Each script and the version bump it implies run in one transaction, so a crash
+//! leaves the file at the old version or the new one, never in between. Scripts are never
+//! edited once released: a change of schema is a new script at the end of the list.
+
+use std::path::Path;
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use crate::StoreError;
+
+/// The migration scripts, in order.
+const MIGRATIONS: &[&str] = &[
+    // Version 1: studies, their trials, and runs.
+    // Times are milliseconds since the Unix epoch.
+    "
+    CREATE TABLE studies (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        spec_json   TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        status      TEXT NOT NULL
+                    CHECK (status IN ('running', 'finished', 'interrupted'))
+    ) STRICT;
+
+    CREATE TABLE trials (
+        id           INTEGER PRIMARY KEY,
+        study_id     INTEGER NOT NULL REFERENCES studies (id) ON DELETE CASCADE,
+        number       INTEGER NOT NULL CHECK (number >= 0),
+        params_json  TEXT NOT NULL,
+        state        TEXT NOT NULL
+                     CHECK (state IN ('running', 'complete', 'failed', 'pruned',
+                                      'violated', 'abandoned')),
+        objective    REAL,
+        metrics_json TEXT,
+        reason       TEXT,
+        started_at   INTEGER NOT NULL,
+        finished_at  INTEGER,
+        UNIQUE (study_id, number)
+    ) STRICT;
+
+    CREATE TABLE runs (
+        id          INTEGER PRIMARY KEY,
+        study_id    INTEGER REFERENCES studies (id) ON DELETE SET NULL,
+        trial_id    INTEGER REFERENCES trials (id) ON DELETE SET NULL,
+        kind        TEXT NOT NULL,
+        started_at  INTEGER NOT NULL,
+        record_json TEXT NOT NULL
+    ) STRICT;
+
+    CREATE INDEX runs_by_study ON runs (study_id);
+    CREATE INDEX runs_by_trial ON runs (trial_id);
+    ",
+];
+
+/// The newest schema version this build knows.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Reads the schema version of the open database.
+pub(crate) fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.pragma_query_value(None, "user_version", |row| row.get(0))
+}
+
+/// Refuses a database whose schema is newer than this build knows.
+pub(crate) fn check_version(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
+    let found = user_version(conn).map_err(|e| StoreError::classify(path, e))?;
+    if found > i64::from(SCHEMA_VERSION) || found < 0 {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    Ok(found)
+}
+
+/// Brings the database to [`SCHEMA_VERSION`], one transaction per script; refuses a database
+/// newer than this build.
+pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let classify = |e| StoreError::classify(path, e);
+    let found = check_version(conn, path)?;
+    for (index, script) in MIGRATIONS.iter().enumerate() {
+        let version = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        if i64::from(version) <= found {
+            continue;
+        }
+        let tx =
+            Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(classify)?;
+        // Another process may have migrated between the read above and the lock.
+        let now = check_version(&tx, path)?;
+        if now >= i64::from(version) {
+            continue;
+        }
+        let failed = |source| StoreError::Migration {
+            path: path.to_path_buf(),
+            version,
+            source,
+        };
+        tx.execute_batch(script).map_err(failed)?;
+        tx.pragma_update(None, "user_version", version)
+            .map_err(failed)?;
+        tx.commit().map_err(failed)?;
+    }
+    Ok(())
+}
