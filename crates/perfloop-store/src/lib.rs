@@ -59,7 +59,12 @@ pub const ABANDONED_REASON: &str =
 /// 4. else (no `HOME`) `perfloop.db` in the current directory.
 #[must_use]
 pub fn default_path() -> PathBuf {
-    let var = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
+    default_path_from(|name| std::env::var_os(name))
+}
+
+/// [`default_path`] with the environment read through `env`.
+pub fn default_path_from(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
+    let var = |name: &str| env(name).filter(|value| !value.is_empty());
     if let Some(path) = var("PERFLOOP_DB") {
         return PathBuf::from(path);
     }

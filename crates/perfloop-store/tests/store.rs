@@ -324,41 +324,15 @@ fn caller_transaction_groups_writes_and_rolls_back() {
     assert_eq!(store.trials(study).unwrap()[0].state, TrialState::Complete);
 }
 
-const CHILD_ENV: &str = "PERFLOOP_STORE_CRASH_CHILD_DB";
 const FINISHED: u32 = 5;
-const BEGUN_LINE: &str = "began the last trial";
-
-/// The child of `killed_mid_trial_loses_nothing`: does nothing unless the parent runs it.
-#[test]
-#[ignore = "run by killed_mid_trial_loses_nothing as its child process"]
-fn crash_child() {
-    let Some(path) = std::env::var_os(CHILD_ENV) else {
-        return;
-    };
-    let store = Store::open(Path::new(&path)).unwrap();
-    let study = store.create_study(&new_study("crash")).unwrap();
-    for number in 0..FINISHED {
-        let id = store
-            .begin_trial(study, number, &format!(r#"{{"n":{number}}}"#))
-            .unwrap();
-        store
-            .finish_trial(id, &outcome(f64::from(number) * 10.0))
-            .unwrap();
-    }
-    store
-        .begin_trial(study, FINISHED, r#"{"n":"last"}"#)
-        .unwrap();
-    println!("{BEGUN_LINE}");
-    std::thread::sleep(Duration::from_secs(600));
-}
-
 #[test]
 fn killed_mid_trial_loses_nothing() {
     let dir = TempDir::new("crash");
     let path = dir.db();
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "crash_child", "--ignored", "--nocapture"])
-        .env(CHILD_ENV, &path)
+    // The helper writes FINISHED finished trials, begins one more, says so and waits.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_perfloop-store-crash-helper"))
+        .arg(&path)
+        .arg(FINISHED.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -366,7 +340,7 @@ fn killed_mid_trial_loses_nothing() {
     let stdout = child.stdout.take().unwrap();
     let mut began = false;
     for line in BufReader::new(stdout).lines() {
-        if line.unwrap().contains(BEGUN_LINE) {
+        if line.unwrap().contains("began the last trial") {
             began = true;
             break;
         }
@@ -455,37 +429,16 @@ fn unusable_directory_is_reported_with_the_path() {
     assert!(err.to_string().contains(&path.display().to_string()));
 }
 
-const PATH_CHILD_ENV: &str = "PERFLOOP_STORE_PATH_CHILD";
-
-/// The child of `default_path_follows_the_environment`: prints `default_path()`.
-#[test]
-#[ignore = "run by default_path_follows_the_environment as its child process"]
-fn default_path_child() {
-    if std::env::var_os(PATH_CHILD_ENV).is_some() {
-        println!("path={}", perfloop_store::default_path().display());
-    }
-}
-
 #[test]
 fn default_path_follows_the_environment() {
     let run = |vars: &[(&str, &str)]| -> String {
-        let mut command = Command::new(std::env::current_exe().unwrap());
-        command
-            .args(["--exact", "default_path_child", "--ignored", "--nocapture"])
-            .env(PATH_CHILD_ENV, "1")
-            .env_remove("PERFLOOP_DB")
-            .env_remove("XDG_DATA_HOME")
-            .env_remove("HOME");
-        for (name, value) in vars {
-            command.env(name, value);
-        }
-        let output = command.output().unwrap();
-        assert!(output.status.success());
-        String::from_utf8(output.stdout)
-            .unwrap()
-            .lines()
-            .find_map(|line| line.strip_prefix("path=").map(str::to_owned))
-            .unwrap()
+        perfloop_store::default_path_from(|name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| std::ffi::OsString::from(v))
+        })
+        .display()
+        .to_string()
     };
     let all = [
         ("PERFLOOP_DB", "/srv/p.db"),

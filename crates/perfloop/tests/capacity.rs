@@ -1,102 +1,24 @@
 //! `perfloop capacity` end to end against servers with known limits, each in its own
 //! process on 127.0.0.1 so that the monitor watches the server and nothing else.
 //!
-//! The servers are this test binary started again with `--exact serve --ignored` and
-//! `PERFLOOP_TEST_SERVE` saying which server to be:
+//! The servers are `servers/limited.py` (Python asyncio, one event-loop thread):
 //! - `pool:K:S_MS`: every request waits for one of K permits, then sleeps S ms: at most
 //!   K/S requests per second, with almost no CPU (a waiting bottleneck);
-//! - `cpu:US`: a single-threaded runtime whose handler spins US µs of CPU per request: at
-//!   most 10⁶/US per second, one thread at 100 % (a serial hot path).
+//! - `cpu:US`: the handler spins US µs of CPU per request on the one thread: at most
+//!   10⁶/US per second, that thread at 100 % (a serial hot path);
 //!
-//! `PERFLOOP_TEST_LIFETIME_S` makes a server exit after that many seconds.
+//! each exiting after a given lifetime.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::print_stdout,
-    missing_docs
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command as Process, Stdio};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use assert_cmd::Command;
 use serde_json::Value;
 
-const SERVE_ENV: &str = "PERFLOOP_TEST_SERVE";
-const LIFETIME_ENV: &str = "PERFLOOP_TEST_LIFETIME_S";
-
-/// The server mode of this binary; does nothing in a normal test run.
-#[test]
-#[ignore = "a server process for the other tests, started by them"]
-fn serve() {
-    let Ok(kind) = std::env::var(SERVE_ENV) else {
-        return;
-    };
-    let lifetime = std::env::var(LIFETIME_ENV)
-        .ok()
-        .and_then(|s| s.parse::<f64>().ok())
-        .unwrap_or(120.0);
-    let parts: Vec<&str> = kind.split(':').collect();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    println!("listening {}", listener.local_addr().unwrap());
-    let app = match parts[0] {
-        "pool" => {
-            let permits: usize = parts[1].parse().unwrap();
-            let service = Duration::from_millis(parts[2].parse().unwrap());
-            let sem = Arc::new(tokio::sync::Semaphore::new(permits));
-            axum::Router::new().route(
-                "/",
-                axum::routing::get(move || {
-                    let sem = sem.clone();
-                    async move {
-                        let _permit = sem.acquire().await.unwrap();
-                        tokio::time::sleep(service).await;
-                        "ok"
-                    }
-                }),
-            )
-        }
-        "cpu" => {
-            let spin = Duration::from_micros(parts[1].parse().unwrap());
-            axum::Router::new().route(
-                "/",
-                axum::routing::get(move || async move {
-                    let start = Instant::now();
-                    let mut x = 0u64;
-                    while start.elapsed() < spin {
-                        x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
-                    }
-                    "ok"
-                }),
-            )
-        }
-        other => panic!("unknown server {other}"),
-    };
-    let rt = match parts[0] {
-        "cpu" => tokio::runtime::Builder::new_current_thread(),
-        _ => {
-            let mut b = tokio::runtime::Builder::new_multi_thread();
-            b.worker_threads(2);
-            b
-        }
-    }
-    .enable_all()
-    .build()
-    .unwrap();
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-        let server = axum::serve(listener, app);
-        let _ = tokio::time::timeout(Duration::from_secs_f64(lifetime), server).await;
-    });
-    std::process::exit(0);
-}
-
-/// A server process of this binary; killed on drop.
+/// A server process of `servers/limited.py`; killed on drop.
 struct Server {
     child: Child,
     addr: String,
@@ -104,21 +26,13 @@ struct Server {
 
 impl Server {
     fn start(kind: &str, lifetime_s: Option<f64>) -> Server {
-        let mut cmd = Process::new(std::env::current_exe().unwrap());
-        cmd.args([
-            "--exact",
-            "serve",
-            "--ignored",
-            "--nocapture",
-            "--test-threads",
-            "1",
-        ])
-        .env(SERVE_ENV, kind)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-        if let Some(l) = lifetime_s {
-            cmd.env(LIFETIME_ENV, l.to_string());
-        }
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/servers/limited.py");
+        let mut cmd = Process::new("python3");
+        cmd.arg(script)
+            .arg(kind)
+            .arg(lifetime_s.unwrap_or(120.0).to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
         let mut child = cmd.spawn().unwrap();
         let out = child.stdout.take().unwrap();
         let mut lines = BufReader::new(out).lines();
@@ -127,8 +41,7 @@ impl Server {
                 .next()
                 .expect("the server printed its address")
                 .unwrap();
-            // libtest prints `test serve ... ` before the server's own line.
-            if let Some(a) = line.split("listening ").nth(1) {
+            if let Some(a) = line.strip_prefix("listening ") {
                 break a.trim().to_string();
             }
         };
@@ -275,11 +188,12 @@ fn the_rate_found_lies_just_below_a_known_capacity() {
     assert!(page.contains("<svg"), "the HTML report has plots");
 }
 
-/// One thread spinning 2 ms per request: the one-thread CPU finding, not the waiting one.
-#[test]
-fn a_single_threaded_cpu_bound_server_is_diagnosed_as_a_serial_hot_path() {
-    let server = Server::start("cpu:2000", None);
-    let json = scratch("cpu.json");
+/// Searches `kind` with short steps (a coarse resolution: the diagnosis needs steps on
+/// both sides of the limit, not a precise rate) and returns the rules found, with the
+/// summary for messages.
+fn diagnosed(kind: &str, start_rate: &str) -> (Vec<String>, String) {
+    let server = Server::start(kind, None);
+    let json = scratch(&format!("{}.json", kind.replace(':', "-")));
     let (code, stdout, stderr) = perfloop(&[
         "capacity",
         &server.url(),
@@ -288,7 +202,7 @@ fn a_single_threaded_cpu_bound_server_is_diagnosed_as_a_serial_hot_path() {
         "--slo",
         "p99<200ms",
         "--start-rate",
-        "100",
+        start_rate,
         "--growth",
         "3",
         "--step-duration",
@@ -304,8 +218,13 @@ fn a_single_threaded_cpu_bound_server_is_diagnosed_as_a_serial_hot_path() {
         json.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
-    let record = read_json(&json);
-    let found = rules(&record);
+    (rules(&read_json(&json)), stdout)
+}
+
+/// One thread spinning 2 ms per request: the one-thread CPU finding, not the waiting one.
+#[test]
+fn a_single_threaded_cpu_bound_server_is_diagnosed_as_a_serial_hot_path() {
+    let (found, stdout) = diagnosed("cpu:2000", "100");
     assert!(
         found.iter().any(|r| r == "cpu_one_thread"),
         "{found:?}\n{stdout}"
@@ -318,34 +237,7 @@ fn a_single_threaded_cpu_bound_server_is_diagnosed_as_a_serial_hot_path() {
 /// warning may come too: it is then true.)
 #[test]
 fn a_server_waiting_on_a_small_semaphore_is_diagnosed_as_waiting() {
-    let server = Server::start("pool:2:10", None);
-    let json = scratch("pool.json");
-    let (code, stdout, stderr) = perfloop(&[
-        "capacity",
-        &server.url(),
-        "--pid",
-        &server.pid(),
-        "--slo",
-        "p99<200ms",
-        "--start-rate",
-        "50",
-        "--growth",
-        "3",
-        "--step-duration",
-        "2s",
-        "--step-warmup",
-        "500ms",
-        "--resolution",
-        "25%",
-        "--sample-interval",
-        "200ms",
-        "-q",
-        "--json",
-        json.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
-    let record = read_json(&json);
-    let found = rules(&record);
+    let (found, stdout) = diagnosed("pool:2:10", "50");
     assert!(found.iter().any(|r| r == "waiting"), "{found:?}\n{stdout}");
     assert!(
         !found.iter().any(|r| r == "cpu_one_thread"),
