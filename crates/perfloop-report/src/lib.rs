@@ -8,12 +8,18 @@
 //! - [`capacity`]: [`CapacityRecord`] (schema `perfloop.capacity.v1`), a capacity
 //!   search's steps, result, concurrency sweep and findings; [`finding`]: the diagnosis's
 //!   [`Finding`]s.
+//! - [`study`]: [`StudyRecord`] (schema `perfloop.study.v1`), a tuning study's settings,
+//!   trials, finalists, conclusion with its gain and 95 % interval, and knob importance.
 //! - [`export`]: one [`Exporter`] per format of a run record — pretty JSON, the timeline as
-//!   CSV, and the human summary as plain text that fits 80 columns — and one
+//!   CSV, and the human summary as plain text that fits 80 columns — one
 //!   [`CapacityExporter`] per format of a capacity record: pretty JSON ([`CapacityJson`],
 //!   schema `schema/perfloop.capacity.v1.json`), the human summary within 80 columns
 //!   ([`CapacityText`], [`write_capacity_text`]) and a self-contained HTML page with SVG
-//!   plots of the measured data ([`CapacityHtml`], [`write_capacity_html`]).
+//!   plots of the measured data ([`CapacityHtml`], [`write_capacity_html`]) — and one
+//!   [`StudyExporter`] per format of a study record: pretty JSON ([`StudyJson`], schema
+//!   `schema/perfloop.study.v1.json`), the human summary within 80 columns ([`StudyText`],
+//!   [`write_study_text`]) and a self-contained HTML page with SVG plots of the trials
+//!   ([`StudyHtml`], [`write_study_html`]).
 //!
 //! The crate writes only to the `io::Write` it is given; choosing files, stdout and exit
 //! codes is the binary's business.
@@ -24,6 +30,7 @@ pub mod export;
 pub mod finding;
 mod histogram;
 pub mod record;
+pub mod study;
 
 pub use build::{BuildInput, SHORT_RUN, metrics};
 pub use capacity::{
@@ -32,11 +39,16 @@ pub use capacity::{
 };
 pub use export::{
     CapacityExporter, CapacityHtml, CapacityJson, CapacityText, CsvExporter, Exporter, Format,
-    JsonExporter, TextExporter, write_capacity_html, write_capacity_text,
+    JsonExporter, StudyExporter, StudyHtml, StudyJson, StudyText, TextExporter,
+    write_capacity_html, write_capacity_text, write_study_html, write_study_text,
 };
 pub use finding::{Evidence, Finding, Recommendation, Severity, StrategyRef};
 pub use histogram::BUCKETS;
 pub use record::{
     Generator, LagMs, LatencyBucket, LatencyMs, LoadInfo, LoadModel, OpenModel, Requests,
     RunEnding, RunRecord, SCHEMA, SloResult, StageInfo, TargetInfo, TimelinePoint,
+};
+pub use study::{
+    Best, BudgetInfo, Direction, Finalist, Gain, KnobInfo, KnobShare, STUDY_SCHEMA, StudyEnding,
+    StudyObjective, StudyRecord, StudyTarget, TrialEntry, TrialRole,
 };

@@ -47,6 +47,10 @@ use model::{from_millis, to_millis};
 /// [`StoreError::Busy`].
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The role of a trial begun with [`Store::begin_trial`] (and of trials written before roles
+/// were recorded).
+pub const DEFAULT_ROLE: &str = "explore";
+
 /// The reason recorded on a trial marked `abandoned`.
 pub const ABANDONED_REASON: &str =
     "left running by a process that stopped before finishing it; its measurement is lost";
@@ -292,6 +296,24 @@ impl Store {
         number: u32,
         params_json: &str,
     ) -> Result<TrialId, StoreError> {
+        self.begin_trial_as(study, number, params_json, DEFAULT_ROLE, None)
+    }
+
+    /// [`Store::begin_trial`] with the trial's role (why it runs, such as `explore`,
+    /// `baseline` or `confirm`) and its round, when it is one of a series of
+    /// re-measurements.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::begin_trial`].
+    pub fn begin_trial_as(
+        &self,
+        study: StudyId,
+        number: u32,
+        params_json: &str,
+        role: &str,
+        round: Option<u32>,
+    ) -> Result<TrialId, StoreError> {
         self.write(|conn| {
             if self.study(study)?.is_none() {
                 return Err(self.study_not_found(study));
@@ -313,14 +335,16 @@ impl Store {
                 });
             }
             conn.execute(
-                "INSERT INTO trials (study_id, number, params_json, state, started_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO trials (study_id, number, params_json, state, started_at, role, round)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
                     study.0,
                     number,
                     params_json,
                     TrialState::Running.as_str(),
                     to_millis(SystemTime::now()),
+                    role,
+                    round,
                 ],
             )
             .map_err(|e| self.err(e))?;
@@ -579,6 +603,10 @@ impl Store {
             TrialState::parse(&raw.state).ok_or_else(|| self.invalid("trial state", &raw.state))?;
         let number = u32::try_from(raw.number)
             .map_err(|_| self.invalid("trial number", &raw.number.to_string()))?;
+        let round = raw
+            .round
+            .map(|r| u32::try_from(r).map_err(|_| self.invalid("trial round", &r.to_string())))
+            .transpose()?;
         Ok(TrialRow {
             id: TrialId(raw.id),
             study: StudyId(raw.study),
@@ -590,6 +618,8 @@ impl Store {
             reason: raw.reason,
             started_at: from_millis(raw.started_at),
             finished_at: raw.finished_at.map(from_millis),
+            role: raw.role,
+            round,
         })
     }
 }
@@ -616,7 +646,7 @@ fn raw_study(row: &Row<'_>) -> rusqlite::Result<RawStudy> {
 }
 
 const TRIAL_COLUMNS: &str = "id, study_id, number, params_json, state, objective, \
-                             metrics_json, reason, started_at, finished_at";
+                             metrics_json, reason, started_at, finished_at, role, round";
 
 /// A trial as read, before its state and number are checked.
 struct RawTrial {
@@ -630,6 +660,8 @@ struct RawTrial {
     reason: Option<String>,
     started_at: i64,
     finished_at: Option<i64>,
+    role: String,
+    round: Option<i64>,
 }
 
 fn raw_trial(row: &Row<'_>) -> rusqlite::Result<RawTrial> {
@@ -644,6 +676,8 @@ fn raw_trial(row: &Row<'_>) -> rusqlite::Result<RawTrial> {
         reason: row.get(7)?,
         started_at: row.get(8)?,
         finished_at: row.get(9)?,
+        role: row.get(10)?,
+        round: row.get(11)?,
     })
 }
 

@@ -53,6 +53,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX runs_by_study ON runs (study_id);
     CREATE INDEX runs_by_trial ON runs (trial_id);
     ",
+    // Version 2: why a trial ran (`explore`, `baseline`, `confirm`) and, for a re-measurement,
+    // its round. Trials written before are exploration trials.
+    "
+    ALTER TABLE trials ADD COLUMN role TEXT NOT NULL DEFAULT 'explore';
+    ALTER TABLE trials ADD COLUMN round INTEGER CHECK (round IS NULL OR round >= 0);
+    ",
 ];
 
 /// The newest schema version this build knows.
@@ -104,4 +110,38 @@ pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> 
         tx.commit().map_err(failed)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A database written by the first version keeps its trials through the upgrade, and
+    /// they read as exploration trials without a round.
+    #[test]
+    fn version_one_is_upgraded_with_its_trials() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO studies (name, spec_json, fingerprint, created_at, status)
+             VALUES ('s', '{}', 'f', 0, 'running');
+             INSERT INTO trials (study_id, number, params_json, state, started_at)
+             VALUES (1, 0, '{}', 'complete', 0);",
+        )
+        .unwrap();
+
+        migrate(&conn, Path::new(":memory:")).unwrap();
+
+        assert_eq!(user_version(&conn).unwrap(), i64::from(SCHEMA_VERSION));
+        let (role, round): (String, Option<i64>) = conn
+            .query_row("SELECT role, round FROM trials", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((role.as_str(), round), ("explore", None));
+        // The round refuses a negative value.
+        assert!(conn.execute("UPDATE trials SET round = -1", []).is_err());
+    }
 }

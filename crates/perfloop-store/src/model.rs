@@ -199,6 +199,11 @@ pub struct TrialRow {
     pub started_at: SystemTime,
     /// When it finished or was abandoned.
     pub finished_at: Option<SystemTime>,
+    /// Why it ran (`explore` unless begun with
+    /// [`Store::begin_trial_as`](crate::Store::begin_trial_as)).
+    pub role: String,
+    /// Its round, when it is one of a series of re-measurements.
+    pub round: Option<u32>,
 }
 
 /// A run to record.

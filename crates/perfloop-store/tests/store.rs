@@ -193,6 +193,7 @@ fn trial_lifecycle() {
     assert_eq!(row.number, 0);
     assert_eq!(row.objective, None);
     assert_eq!(row.finished_at, None);
+    assert_eq!((row.role.as_str(), row.round), ("explore", None));
     assert_eq!(store.next_trial_number(study).unwrap(), 1);
 
     let done = outcome(1234.5);
@@ -232,7 +233,9 @@ fn trial_lifecycle() {
         ..outcome(0.0)
     };
     store.finish_trial(t1, &failed).unwrap();
-    let t2 = store.begin_trial(study, 2, r#"{"workers":4}"#).unwrap();
+    let t2 = store
+        .begin_trial_as(study, 2, r#"{"workers":4}"#, "confirm", Some(3))
+        .unwrap();
     assert!(matches!(
         store.finish_trial(t2, &outcome(f64::NAN)),
         Err(StoreError::NanObjective { .. })
@@ -259,6 +262,10 @@ fn trial_lifecycle() {
         Some("target exited with status 3")
     );
     assert_eq!(trials[1].objective, None);
+    assert_eq!(
+        (trials[2].role.as_str(), trials[2].round),
+        ("confirm", Some(3))
+    );
     assert!(store.abandon_running(study).unwrap().is_empty());
 
     // Runs belong to trials.

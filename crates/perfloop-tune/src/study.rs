@@ -11,6 +11,7 @@
 //! # are knobs; `{port}` is reserved: perfloop picks a free port and fills it in.
 //! command = "perfloop demo-target --listen 127.0.0.1:{port} --workers {workers} --batch-size {batch}"
 //! ready = "log:listening on"      # optional: an http:// URL, tcp:PORT or log:REGEX
+//! ready_timeout = "30s"           # optional, 30s by default
 //! env = { MATCH_ALGO = "{algo}", MATCH_CACHE = "{cache}", MATCH_RATIO = "{ratio}" }
 //!
 //! [knobs.workers]
@@ -56,6 +57,9 @@
 //! repeats = 1
 //! sampler = "tpe"
 //! seed = 1
+//! finalists = 3                   # re-measured against the baseline at the end
+//! confirm_rounds = 3
+//! baseline_every = 5              # the baseline is measured again every 5 trials
 //! ```
 //!
 //! Every table and inline table refuses unknown fields. The sections:
@@ -63,7 +67,7 @@
 //! - `name`: a non-empty string.
 //! - `[target]`: exactly one of
 //!   - `command`: a managed target's command template ([`Target::Managed`]), with an optional
-//!     `ready` probe (`http://...`, `tcp:PORT`, `log:REGEX`); or
+//!     `ready` probe (`http://...`, `tcp:PORT`, `log:REGEX`) and `ready_timeout`; or
 //!   - `bench`: a command benchmark ([`Target::Bench`]) run to completion once per
 //!     measurement, with an optional `work_regex` whose first capture group is the amount of
 //!     work the command reports (without it, the work rate is runs per second).
@@ -87,6 +91,10 @@
 //!   - `capacity = { url, slo = [...], start_rate, max_rate, step_duration, connections }`
 //!     ([`CapacitySpec`]; the SLOs use the grammar of `perfloop capacity --slo`).
 //!
+//!   Both also take what each request sends ([`HttpRequest`]): `method`, `headers` (a list
+//!   of `"Name: value"`), one of `body`, `body_file` or `body_lines` (a file whose lines are
+//!   sent in turn, one per request; paths are relative to the study file), and `timeout`.
+//!
 //!   A bench target has no `[workload]` (or an empty one): it is measured by its work rate.
 //! - `[objective]`: exactly one of `maximize = "METRIC"`, `minimize = "METRIC"` or
 //!   `weighted = { METRIC = WEIGHT, ... }` (the score is the weighted sum; a positive weight
@@ -94,10 +102,12 @@
 //!   [`Metric`]: `throughput`, `p50`, `p90`, `p99`, `error_rate`, `cpu`, `rss_mb`.
 //!   `constraints` is a list of `METRIC OP THRESHOLD` ([`Constraint`]).
 //! - `[budget]`: `trials` and/or `time` (at least one), `repeats` per trial (default 1),
-//!   `sampler` = `tpe` (default), `grid` or `random`, and `seed` (default 0).
+//!   `sampler` = `tpe` (default), `grid` or `random`, and `seed` (default 0). `finalists`
+//!   (default 3, at most 10; 0 skips the confirmation), `confirm_rounds` (default 3) and
+//!   `baseline_every` (default 5) shape how the winner is confirmed: see [`Budget`].
 //!
-//! Durations (`time`, `duration`, `warmup`, `step_duration`) are written like `500ms`, `10s`,
-//! `20m`, `1h 30m`.
+//! Durations (`time`, `duration`, `warmup`, `step_duration`, `timeout`, `ready_timeout`) are
+//! written like `500ms`, `10s`, `20m`, `1h 30m`.
 //!
 //! Every error is a [`StudyError`] with the line and column of the offending text, the
 //! message quoting it, and the source line.
@@ -120,6 +130,19 @@ use crate::space::{Knob, KnobKind, Space, SpaceError, Value};
 /// Placeholders that perfloop fills itself and that therefore cannot be knob names:
 /// `port`, a free TCP port chosen for each trial of a managed target.
 pub const RESERVED_PLACEHOLDERS: &[&str] = &["port"];
+
+/// How long a managed target has to become ready when `ready_timeout` is not given.
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Finalists re-measured when `finalists` is not given.
+pub const DEFAULT_FINALISTS: u32 = 3;
+/// The most finalists a study may ask for.
+pub const MAX_FINALISTS: u32 = 10;
+/// Confirmation rounds when `confirm_rounds` is not given.
+pub const DEFAULT_CONFIRM_ROUNDS: u32 = 3;
+/// The most confirmation rounds a study may ask for.
+pub const MAX_CONFIRM_ROUNDS: u32 = 50;
+/// Exploration trials between two baseline measurements when `baseline_every` is not given.
+pub const DEFAULT_BASELINE_EVERY: u32 = 5;
 
 // ---------------------------------------------------------------------------------------
 // The validated study
@@ -155,6 +178,8 @@ pub enum Target {
         command: String,
         /// How to tell that it is ready, if given.
         ready: Option<Ready>,
+        /// How long it has to become ready before the trial fails.
+        ready_timeout: Duration,
         /// Environment variables (name → template).
         env: BTreeMap<String, String>,
     },
@@ -230,6 +255,33 @@ pub struct LoadSpec {
     pub warmup: Option<Duration>,
     /// A named load level.
     pub level: Option<Level>,
+    /// What each request sends.
+    pub request: HttpRequest,
+}
+
+/// What each request of a workload sends. Paths are relative to the study file.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct HttpRequest {
+    /// The method; `GET`, or `POST` when a body is given, if not written.
+    pub method: Option<String>,
+    /// Headers, each `Name: value`.
+    pub headers: Vec<String>,
+    /// The body, if any.
+    pub body: Option<Body>,
+    /// How long a request may take before it counts as an error.
+    pub timeout: Option<Duration>,
+}
+
+/// A request body.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Body {
+    /// This text.
+    Text(String),
+    /// The content of this file.
+    File(String),
+    /// Each line of this file in turn, one per request (like `--body-lines`).
+    Lines(String),
 }
 
 /// The load model.
@@ -273,6 +325,8 @@ pub struct CapacitySpec {
     pub step_duration: Option<Duration>,
     /// Connections.
     pub connections: Option<u32>,
+    /// What each request sends.
+    pub request: HttpRequest,
 }
 
 /// A metric a study can optimise or constrain.
@@ -527,6 +581,13 @@ pub struct Budget {
     pub sampler: SamplerKind,
     /// The sampler's seed.
     pub seed: u64,
+    /// How many of the best configurations are re-measured against the baseline before a
+    /// winner is declared (0: none, the study only explores).
+    pub finalists: u32,
+    /// Rounds of that re-measurement: each measures the baseline and every finalist once.
+    pub confirm_rounds: u32,
+    /// The baseline is measured again after every this many exploration trials.
+    pub baseline_every: u32,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -709,6 +770,7 @@ struct RawTarget {
     bench: Option<Spanned<String>>,
     work_regex: Option<Spanned<String>>,
     ready: Option<Spanned<String>>,
+    ready_timeout: Option<Spanned<String>>,
     #[serde(default)]
     env: BTreeMap<String, Spanned<String>>,
 }
@@ -767,6 +829,13 @@ struct RawLoad {
     duration: Option<Spanned<String>>,
     warmup: Option<Spanned<String>>,
     level: Option<Level>,
+    method: Option<Spanned<String>>,
+    #[serde(default)]
+    headers: Vec<Spanned<String>>,
+    body: Option<Spanned<String>>,
+    body_file: Option<Spanned<String>>,
+    body_lines: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -778,6 +847,13 @@ struct RawCapacity {
     max_rate: Option<Spanned<f64>>,
     step_duration: Option<Spanned<String>>,
     connections: Option<Spanned<u32>>,
+    method: Option<Spanned<String>>,
+    #[serde(default)]
+    headers: Vec<Spanned<String>>,
+    body: Option<Spanned<String>>,
+    body_file: Option<Spanned<String>>,
+    body_lines: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -800,6 +876,9 @@ struct RawBudget {
     sampler: SamplerKind,
     #[serde(default)]
     seed: u64,
+    finalists: Option<Spanned<u32>>,
+    confirm_rounds: Option<Spanned<u32>>,
+    baseline_every: Option<Spanned<u32>>,
 }
 
 /// Where each template placeholder was used: name → span of the first string using it.
@@ -1074,7 +1153,7 @@ impl RawTarget {
             env.insert(key.clone(), value.get_ref().clone());
         }
         if self.bench.is_some() {
-            if let Some(ready) = &self.ready {
+            if let Some(ready) = self.ready.as_ref().or(self.ready_timeout.as_ref()) {
                 return Err(src.at(
                     ready,
                     "`ready` applies to a managed target (`command`), not to `bench`".into(),
@@ -1116,9 +1195,12 @@ impl RawTarget {
             .as_ref()
             .map(|r| parse_ready(src, r, uses))
             .transpose()?;
+        let ready_timeout = duration(src, self.ready_timeout.as_ref(), "ready_timeout")?
+            .unwrap_or(DEFAULT_READY_TIMEOUT);
         Ok(Target::Managed {
             command: command.get_ref().clone(),
             ready,
+            ready_timeout,
             env,
         })
     }
@@ -1264,6 +1346,27 @@ fn positive_count(
     }
 }
 
+fn bounded(
+    src: &Source<'_>,
+    value: Option<&Spanned<u32>>,
+    field: &str,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<Option<u32>, StudyError> {
+    match value {
+        Some(v) if !range.contains(v.get_ref()) => Err(src.at(
+            v,
+            format!(
+                "`{field}` = {} is out of range: expected {} to {}",
+                v.get_ref(),
+                range.start(),
+                range.end()
+            ),
+        )),
+        Some(v) => Ok(Some(*v.get_ref())),
+        None => Ok(None),
+    }
+}
+
 fn positive_rate(
     src: &Source<'_>,
     value: Option<&Spanned<f64>>,
@@ -1303,6 +1406,17 @@ impl RawLoad {
             duration: duration(src, self.duration.as_ref(), "duration")?,
             warmup: duration(src, self.warmup.as_ref(), "warmup")?,
             level: self.level,
+            request: http_request(
+                src,
+                &RawRequest {
+                    method: self.method.as_ref(),
+                    headers: &self.headers,
+                    body: self.body.as_ref(),
+                    body_file: self.body_file.as_ref(),
+                    body_lines: self.body_lines.as_ref(),
+                    timeout: self.timeout.as_ref(),
+                },
+            )?,
         })
     }
 }
@@ -1339,8 +1453,87 @@ impl RawCapacity {
             max_rate,
             step_duration: duration(src, self.step_duration.as_ref(), "step_duration")?,
             connections: positive_count(src, self.connections.as_ref(), "connections")?,
+            request: http_request(
+                src,
+                &RawRequest {
+                    method: self.method.as_ref(),
+                    headers: &self.headers,
+                    body: self.body.as_ref(),
+                    body_file: self.body_file.as_ref(),
+                    body_lines: self.body_lines.as_ref(),
+                    timeout: self.timeout.as_ref(),
+                },
+            )?,
         })
     }
+}
+
+/// The request fields shared by `load` and `capacity`.
+struct RawRequest<'a> {
+    method: Option<&'a Spanned<String>>,
+    headers: &'a [Spanned<String>],
+    body: Option<&'a Spanned<String>>,
+    body_file: Option<&'a Spanned<String>>,
+    body_lines: Option<&'a Spanned<String>>,
+    timeout: Option<&'a Spanned<String>>,
+}
+
+fn http_request(src: &Source<'_>, raw: &RawRequest<'_>) -> Result<HttpRequest, StudyError> {
+    let method = match raw.method {
+        Some(m) => {
+            let text = m.get_ref().trim();
+            if text.is_empty() || !text.chars().all(|c| c.is_ascii_alphabetic()) {
+                return Err(src.at(
+                    m,
+                    format!(
+                        "invalid method `{}`: expected a word like GET or POST",
+                        m.get_ref()
+                    ),
+                ));
+            }
+            Some(text.to_ascii_uppercase())
+        }
+        None => None,
+    };
+    let mut headers = Vec::new();
+    for h in raw.headers {
+        match h.get_ref().split_once(':') {
+            Some((name, _)) if !name.trim().is_empty() && !name.contains(char::is_whitespace) => {
+                headers.push(h.get_ref().trim().to_owned());
+            }
+            _ => {
+                return Err(src.at(
+                    h,
+                    format!("invalid header `{}`: expected `Name: value`", h.get_ref()),
+                ));
+            }
+        }
+    }
+    let bodies = [
+        raw.body.map(|b| (b, Body::Text(b.get_ref().clone()))),
+        raw.body_file.map(|b| (b, Body::File(b.get_ref().clone()))),
+        raw.body_lines
+            .map(|b| (b, Body::Lines(b.get_ref().clone()))),
+    ];
+    let mut given = bodies.into_iter().flatten();
+    let body = given.next();
+    if let Some((second, _)) = given.next() {
+        return Err(src.at(
+            second,
+            "give one of `body`, `body_file` and `body_lines`, not several".into(),
+        ));
+    }
+    if let Some((span, Body::File(path) | Body::Lines(path))) = &body {
+        if path.trim().is_empty() {
+            return Err(src.at(span, "the body's file name is empty".into()));
+        }
+    }
+    Ok(HttpRequest {
+        method,
+        headers,
+        body: body.map(|(_, b)| b),
+        timeout: duration(src, raw.timeout, "timeout")?,
+    })
 }
 
 impl RawObjective {
@@ -1423,6 +1616,17 @@ impl RawBudget {
             repeats: positive_count(src, self.repeats.as_ref(), "repeats")?.unwrap_or(1),
             sampler: self.sampler,
             seed: self.seed,
+            finalists: bounded(src, self.finalists.as_ref(), "finalists", 0..=MAX_FINALISTS)?
+                .unwrap_or(DEFAULT_FINALISTS),
+            confirm_rounds: bounded(
+                src,
+                self.confirm_rounds.as_ref(),
+                "confirm_rounds",
+                1..=MAX_CONFIRM_ROUNDS,
+            )?
+            .unwrap_or(DEFAULT_CONFIRM_ROUNDS),
+            baseline_every: positive_count(src, self.baseline_every.as_ref(), "baseline_every")?
+                .unwrap_or(DEFAULT_BASELINE_EVERY),
         })
     }
 }
@@ -1605,6 +1809,7 @@ seed = 1
         let Target::Managed {
             command,
             ready,
+            ready_timeout,
             env,
         } = &study.target
         else {
@@ -1614,6 +1819,7 @@ seed = 1
         assert_eq!(ready, &Some(Ready::Log("listening on".into())));
         assert_eq!(env["MATCH_ALGO"], "{algo}");
         assert_eq!(env.len(), 3);
+        assert_eq!(*ready_timeout, DEFAULT_READY_TIMEOUT);
         let expected = Space::new(vec![
             Knob::int_log("workers", 1, 32, 16),
             Knob::int_log("batch", 1, 4096, 500),
@@ -1642,6 +1848,7 @@ seed = 1
                 duration: Some(Duration::from_secs(10)),
                 warmup: Some(Duration::from_secs(2)),
                 level: None,
+                request: HttpRequest::default(),
             })
         );
         assert_eq!(study.objective, Objective::Maximize(Metric::Throughput));
@@ -1666,6 +1873,9 @@ seed = 1
                 repeats: 1,
                 sampler: SamplerKind::Tpe,
                 seed: 1,
+                finalists: DEFAULT_FINALISTS,
+                confirm_rounds: DEFAULT_CONFIRM_ROUNDS,
+                baseline_every: DEFAULT_BASELINE_EVERY,
             }
         );
     }
@@ -1896,6 +2106,79 @@ sampler = "grid"
             &edit("\"p99<100ms\"", "\"p99<100\""),
             43,
             "`100` is not a threshold for p99",
+        );
+    }
+
+    #[test]
+    fn requests_confirmation_and_ready_timeout() {
+        let text = edit(
+            "duration = \"10s\", warmup = \"2s\" }",
+            "duration = \"10s\", method = \"post\", headers = [\"Content-Type: application/json\"], \
+             body_lines = \"bodies.jsonl\", timeout = \"2s\" }",
+        )
+        .replacen("seed = 1\n", "seed = 1\nfinalists = 2\nconfirm_rounds = 4\nbaseline_every = 3\n", 1)
+        .replacen("ready = \"log:listening on\"", "ready = \"log:listening on\"\nready_timeout = \"1m\"", 1);
+        let study = Study::parse(&text).unwrap();
+        let Workload::Load(load) = &study.workload else {
+            panic!("{:?}", study.workload);
+        };
+        assert_eq!(
+            load.request,
+            HttpRequest {
+                method: Some("POST".into()),
+                headers: vec!["Content-Type: application/json".into()],
+                body: Some(Body::Lines("bodies.jsonl".into())),
+                timeout: Some(Duration::from_secs(2)),
+            }
+        );
+        assert_eq!(
+            (
+                study.budget.finalists,
+                study.budget.confirm_rounds,
+                study.budget.baseline_every
+            ),
+            (2, 4, 3)
+        );
+        assert!(matches!(
+            study.target,
+            Target::Managed { ready_timeout, .. } if ready_timeout == Duration::from_secs(60)
+        ));
+
+        fails(
+            &edit(
+                "warmup = \"2s\" }",
+                "warmup = \"2s\", body = \"x\", body_file = \"b\" }",
+            ),
+            39,
+            "give one of `body`, `body_file` and `body_lines`",
+        );
+        fails(
+            &edit(
+                "warmup = \"2s\" }",
+                "warmup = \"2s\", headers = [\"no colon\"] }",
+            ),
+            39,
+            "invalid header `no colon`",
+        );
+        fails(
+            &edit("warmup = \"2s\" }", "warmup = \"2s\", method = \"GE T\" }"),
+            39,
+            "invalid method `GE T`",
+        );
+        fails(
+            &edit("seed = 1", "seed = 1\nfinalists = 11"),
+            51,
+            "`finalists` = 11 is out of range",
+        );
+        fails(
+            &edit("seed = 1", "seed = 1\nconfirm_rounds = 0"),
+            51,
+            "`confirm_rounds` = 0",
+        );
+        fails(
+            &edit("seed = 1", "seed = 1\nbaseline_every = 0"),
+            51,
+            "`baseline_every` must be at least 1",
         );
     }
 

@@ -23,6 +23,9 @@ pub enum Command {
     Capacity(Box<CapacityArgs>),
     /// Benchmark a command: wall time, CPU, peak memory and work per second over repeated runs.
     BenchCmd(BenchCmdArgs),
+    /// Find the best configuration of a target: trials of knob values, measured, kept in a
+    /// store, confirmed against the defaults.
+    Tune(TuneArgs),
     /// The whole loop on the embedded demo target (the record-matching service).
     Demo(DemoArgs),
     /// Run the demo target: the record-matching service, or its batch mode.
@@ -105,6 +108,48 @@ pub struct BenchCmdArgs {
 }
 
 /// `perfloop demo`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  perfloop tune study.toml
+  perfloop tune study.toml --resume --apply best.env
+  perfloop tune study.toml --db results.db --json study.json --html study.html
+
+The store is --db, else $PERFLOOP_DB, else $XDG_DATA_HOME/perfloop/perfloop.db, else
+~/.local/share/perfloop/perfloop.db.")]
+pub struct TuneArgs {
+    /// The study file (TOML): target, knobs, workload, objective, budget.
+    #[arg(value_name = "STUDY.toml")]
+    pub study: PathBuf,
+
+    /// Continue the study of this name in the store (a trial left running is redone).
+    #[arg(long)]
+    pub resume: bool,
+
+    /// The store (SQLite); see below for the default.
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// Write the best configuration to FILE (.json, .toml or .env).
+    #[arg(long, value_name = "FILE")]
+    pub apply: Option<PathBuf>,
+
+    /// The format of --apply when its extension does not say: json, toml or env.
+    #[arg(long, value_name = "FORMAT", requires = "apply")]
+    pub apply_format: Option<String>,
+
+    /// Write the study record (perfloop.study.v1) as JSON to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<String>,
+
+    /// Write the HTML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<String>,
+
+    /// No progress lines or bars; only the summary.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// A shorter demo (under a minute).

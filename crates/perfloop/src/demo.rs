@@ -6,6 +6,11 @@
 //! people), prints each run's report and a comparison of the two, then searches the
 //! highest request rate the service sustains within `p99<100ms`, sweeps the concurrency,
 //! and prints the capacity report with its findings (`--out` also keeps its JSON and HTML).
+//! Last, it tunes the four knobs (workers, batch size, pool size, cache size) with a study
+//! file run by `perfloop tune` (a fresh store; `--out` keeps the study file, the store,
+//! the study's JSON and HTML and `best.env`), and ends with seed 002's before/after table:
+//! the defaults against the best configuration, measured in the same rounds, with the gain
+//! and its 95 % confidence interval.
 
 use std::time::Duration;
 
@@ -41,6 +46,19 @@ struct Plan {
     step: Duration,
     step_warmup: Duration,
     resolution: f64,
+    /// Tuning: each trial's measured time and warm-up, exploration trials, finalists,
+    /// confirmation rounds, and the time budget.
+    tune: TunePlan,
+}
+
+/// The demo's tuning study.
+struct TunePlan {
+    duration: Duration,
+    warmup: Duration,
+    trials: u32,
+    finalists: u32,
+    rounds: u32,
+    time: Duration,
 }
 
 impl Plan {
@@ -49,13 +67,21 @@ impl Plan {
         if quick {
             Plan {
                 users: 50_000,
-                smoke: s(3),
-                medium: s(10),
+                smoke: s(2),
+                medium: s(5),
                 medium_warmup: s(1),
                 interval: Duration::from_millis(500),
-                step: Duration::from_millis(1500),
-                step_warmup: Duration::from_millis(500),
+                step: s(1),
+                step_warmup: Duration::from_millis(300),
                 resolution: 0.15,
+                tune: TunePlan {
+                    duration: Duration::from_millis(800),
+                    warmup: Duration::from_millis(300),
+                    trials: 6,
+                    finalists: 2,
+                    rounds: 2,
+                    time: s(25),
+                },
             }
         } else {
             let medium = Level::Medium.preset();
@@ -68,6 +94,14 @@ impl Plan {
                 step: s(4),
                 step_warmup: s(1),
                 resolution: 0.05,
+                tune: TunePlan {
+                    duration: s(3),
+                    warmup: s(1),
+                    trials: 16,
+                    finalists: 3,
+                    rounds: 3,
+                    time: s(150),
+                },
             }
         }
     }
@@ -90,7 +124,203 @@ pub fn run(args: &DemoArgs) -> Result<Exit, Failure> {
     let stopped = watch.stop();
     result?;
     stopped?;
+    run_tuning(&plan, &bodies, args)?;
     Ok(Exit::Ok)
+}
+
+/// The demo's tuning study of the four knobs, written as a study file and run by
+/// `perfloop tune`, then seed 002's before/after table from what it measured.
+fn run_tuning(plan: &Plan, bodies: &[Vec<u8>], args: &DemoArgs) -> Result<(), Failure> {
+    let (dir, temporary) = match &args.out {
+        Some(dir) => (dir.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!("perfloop-demo-{}", std::process::id())),
+            true,
+        ),
+    };
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create '{}'", dir.display()))
+        .map_err(Failure::run)?;
+    let result = tuning_in(plan, bodies, args, &dir);
+    if temporary {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    result
+}
+
+fn tuning_in(
+    plan: &Plan,
+    bodies: &[Vec<u8>],
+    args: &DemoArgs,
+    dir: &std::path::Path,
+) -> Result<(), Failure> {
+    let lines: Vec<u8> = bodies.join(&b"\n"[..]);
+    std::fs::write(dir.join("bodies.jsonl"), lines)
+        .context("cannot write the request bodies")
+        .map_err(Failure::run)?;
+    let study = dir.join("study.toml");
+    std::fs::write(&study, study_text(plan)?)
+        .context("cannot write the study file")
+        .map_err(Failure::run)?;
+    let db = dir.join("tune.db");
+    for stale in ["tune.db", "tune.db-wal", "tune.db-shm"] {
+        let _ = std::fs::remove_file(dir.join(stale));
+    }
+    let t = &plan.tune;
+    say(&format!(
+        "== tuning: workers, batch size, pool size and cache size; {} trials of {:.1} s (the \
+         defaults among them), then the {} best against the defaults in {} rounds\n",
+        t.trials,
+        (t.duration + t.warmup).as_secs_f64(),
+        t.finalists,
+        t.rounds
+    ));
+    let keep = |name: &str| {
+        args.out
+            .as_ref()
+            .map(|d| d.join(name).to_string_lossy().into_owned())
+    };
+    let tune_args = crate::cli::TuneArgs {
+        study,
+        resume: false,
+        db: Some(db),
+        apply: args.out.as_ref().map(|d| d.join("best.env")),
+        apply_format: None,
+        json: keep("study.json"),
+        html: keep("study.html"),
+        quiet: false,
+    };
+    let (record, exit) = crate::tune::execute(&tune_args)?;
+    say(&before_after(&record));
+    if exit != Exit::Ok {
+        return Err(Failure::run(anyhow!(
+            "the tuning study found no configuration"
+        )));
+    }
+    Ok(())
+}
+
+/// The demo's study file.
+fn study_text(plan: &Plan) -> Result<String, Failure> {
+    let exe = std::env::current_exe()
+        .context("cannot find the perfloop executable")
+        .map_err(Failure::run)?;
+    let exe = exe.to_string_lossy().replace('\'', r"'\''");
+    let t = &plan.tune;
+    let knob = |name: &str, low: usize, high: usize, default: usize| {
+        format!(
+            "[knobs.{name}]\ntype = \"int\"\nlow = {low}\nhigh = {high}\nlog = true\ndefault = {default}\n\n"
+        )
+    };
+    let d = perfloop_demo::Knobs::DEFAULT;
+    let ms = |d: Duration| d.as_millis();
+    Ok(format!(
+        "# The demo's tuning study: the record-matching service's four knobs.\n\
+         name = \"demo-matching\"\n\n\
+         [target]\n\
+         command = \"'{exe}' demo-target --listen 127.0.0.1:{{port}} --users {users} \
+         --workers {{workers}} --batch-size {{batch_size}} --pool-size {{pool_size}} \
+         --cache-size {{cache_size}}\"\n\
+         ready = \"log:listening on http://\"\n\n\
+         {workers}{batch}{pool}{cache}\
+         [workload]\n\
+         load = {{ url = \"http://127.0.0.1:{{port}}/match\", connections = {connections}, \
+         duration = \"{duration}ms\", warmup = \"{warmup}ms\", method = \"POST\", \
+         headers = [\"Content-Type: application/json\"], body_lines = \"bodies.jsonl\" }}\n\n\
+         [objective]\n\
+         maximize = \"throughput\"\n\
+         constraints = [\"{DEMO_SLO}\", \"error_rate<1%\"]\n\n\
+         [budget]\n\
+         trials = {trials}\n\
+         time = \"{time}s\"\n\
+         finalists = {finalists}\n\
+         confirm_rounds = {rounds}\n\
+         seed = 1\n",
+        users = plan.users,
+        workers = knob("workers", 1, 64, d.workers),
+        batch = knob("batch_size", 10, 5000, d.batch_size),
+        pool = knob("pool_size", 1, 128, d.pool_size),
+        cache = knob("cache_size", 10, 100_000, d.cache_size),
+        connections = Level::Medium.preset().connections.peak(),
+        duration = ms(t.duration),
+        warmup = ms(t.warmup),
+        trials = t.trials,
+        time = t.time.as_secs(),
+        finalists = t.finalists,
+        rounds = t.rounds,
+    ))
+}
+
+/// Seed 002's before/after table, measured: the defaults against the study's best
+/// configuration over the same confirmation rounds.
+fn before_after(record: &perfloop_report::StudyRecord) -> String {
+    let Some(best) = &record.best else {
+        return "== before / after: no configuration completed\n".to_string();
+    };
+    let mut out = String::from("== before / after (seed 002's table, measured in this run)\n");
+    out.push_str("  setting                       before         after   change\n");
+    let knob = |name: &str| -> (String, String) {
+        let default = record
+            .knobs
+            .iter()
+            .find(|k| k.name == name)
+            .map_or_else(String::new, |k| k.default.to_string());
+        let value = best
+            .config
+            .get(name)
+            .map_or_else(String::new, ToString::to_string);
+        (default, value)
+    };
+    for (label, name) in [
+        ("worker threads", "workers"),
+        ("batch size", "batch_size"),
+        ("pool size", "pool_size"),
+        ("cache size", "cache_size"),
+    ] {
+        let (before, after) = knob(name);
+        let change = if before == after { "same" } else { "tuned" };
+        out.push_str(&format!(
+            "  {label:<24} {before:>11} {after:>13}   {change}\n"
+        ));
+    }
+    let metric = |m: &std::collections::BTreeMap<String, f64>, key: &str| m.get(key).copied();
+    let rows: [(&str, &str, f64, usize); 5] = [
+        ("records/s", "throughput", RECORDS_PER_REQUEST as f64, 0),
+        ("p50 latency, ms", "p50", 1.0, 2),
+        ("p99 latency, ms", "p99", 1.0, 2),
+        ("target CPU, cores", "cpu", 1.0, 2),
+        ("target RSS, MiB", "rss_mb", 1.0, 1),
+    ];
+    for (label, key, scale, decimals) in rows {
+        let (Some(b), Some(a)) = (metric(&best.before, key), metric(&best.after, key)) else {
+            continue;
+        };
+        let change = if b.abs() > 0.0 {
+            format!("{:+.1} %", (a / b - 1.0) * 100.0)
+        } else {
+            "–".to_string()
+        };
+        out.push_str(&format!(
+            "  {label:<24} {:>11.decimals$} {:>13.decimals$}   {change}\n",
+            b * scale,
+            a * scale
+        ));
+    }
+    match (&best.gain, best.is_default) {
+        (Some(g), false) => out.push_str(&format!(
+            "  throughput gain {:+.1} %, 95 % CI [{:+.1} %, {:+.1} %] over {} paired rounds\n",
+            g.percent,
+            g.ci95_low_pct.unwrap_or(f64::NAN),
+            g.ci95_high_pct.unwrap_or(f64::NAN),
+            g.pairs
+        )),
+        (_, true) => out.push_str(
+            "  no configuration beat the defaults beyond the noise of this machine: the \
+             defaults stand\n",
+        ),
+        (None, false) => out.push_str("  the gain could not be measured against the defaults\n"),
+    }
+    out
 }
 
 /// The objective the demo's capacity search holds every step to.

@@ -9,6 +9,7 @@ mod load;
 mod output;
 mod progress;
 mod target;
+mod tune;
 
 use std::process::ExitCode;
 
@@ -71,6 +72,7 @@ fn main() -> ExitCode {
         cli::Command::Load(args) => load::run(&args),
         cli::Command::Capacity(args) => capacity::run(&args),
         cli::Command::BenchCmd(args) => bench_cmd::run(&args),
+        cli::Command::Tune(args) => tune::run(&args),
         cli::Command::Demo(args) => demo::run(&args),
         cli::Command::DemoTarget(args) => {
             perfloop_demo::run(&args).map(|()| Exit::Ok).map_err(|e| {

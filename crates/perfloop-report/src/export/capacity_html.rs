@@ -37,7 +37,8 @@ pub fn write_capacity_html(record: &CapacityRecord, out: &mut dyn io::Write) -> 
     out.write_all(page.as_bytes())
 }
 
-const STYLE: &str = "
+/// The style sheet of the HTML reports (the study report adds its own rules).
+pub(super) const STYLE: &str = "
 body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#212121;
 max-width:1100px;margin:0 auto;padding:1.5em}
 h1{font-size:1.5em;margin:0 0 .2em}h2{font-size:1.2em;margin:1.8em 0 .6em;

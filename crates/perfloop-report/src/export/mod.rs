@@ -1,5 +1,5 @@
 //! Exporters: one [`Exporter`] trait for run records, one [`CapacityExporter`] trait for
-//! capacity records, one file per format.
+//! capacity records, one [`StudyExporter`] trait for study records, one file per format.
 //!
 //! | record | format | file | content |
 //! | --- | --- | --- | --- |
@@ -9,6 +9,12 @@
 //! | capacity | [`CapacityJson`] | `json.rs` | the whole [`CapacityRecord`], pretty-printed (schema `perfloop.capacity.v1`) |
 //! | capacity | [`CapacityText`] | `capacity_text.rs` | the human summary, plain text within 80 columns |
 //! | capacity | [`CapacityHtml`] | `capacity_html.rs` | one self-contained HTML page with SVG plots (`plot.rs`) |
+//! | study | [`StudyJson`] | `json.rs` | the whole [`StudyRecord`], pretty-printed (schema `perfloop.study.v1`) |
+//! | study | [`StudyText`] | `study_text.rs` | the human summary, plain text within 80 columns |
+//! | study | [`StudyHtml`] | `study_html.rs` | one self-contained HTML page with SVG plots (`study_plot.rs`) |
+//!
+//! The figures both capacity reports show are taken from the record in `figures.rs`, those
+//! of both study reports in `study_figures.rs`.
 //!
 //! Exporters write to any `io::Write`; the caller decides where it goes (a file, stdout).
 
@@ -18,6 +24,10 @@ mod csv;
 mod figures;
 mod json;
 mod plot;
+mod study_figures;
+mod study_html;
+mod study_plot;
+mod study_text;
 mod text;
 
 use std::io;
@@ -25,11 +35,14 @@ use std::io;
 pub use self::capacity_html::{CapacityHtml, write_capacity_html};
 pub use self::capacity_text::{CapacityText, write_capacity_text};
 pub use self::csv::{CSV_HEADER, CsvExporter};
-pub use self::json::{CapacityJson, JsonExporter};
+pub use self::json::{CapacityJson, JsonExporter, StudyJson};
+pub use self::study_html::{StudyHtml, write_study_html};
+pub use self::study_text::{StudyText, write_study_text};
 pub use self::text::{TextExporter, WIDTH};
 
 use crate::capacity::CapacityRecord;
 use crate::record::RunRecord;
+use crate::study::StudyRecord;
 
 /// Writes a run record in one format.
 pub trait Exporter {
@@ -51,6 +64,19 @@ pub trait CapacityExporter {
 
     /// The exported bytes.
     fn to_bytes(&self, record: &CapacityRecord) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.write(record, &mut out)?;
+        Ok(out)
+    }
+}
+
+/// Writes a study record in one format.
+pub trait StudyExporter {
+    /// Writes `record` to `out`.
+    fn write(&self, record: &StudyRecord, out: &mut dyn io::Write) -> io::Result<()>;
+
+    /// The exported bytes.
+    fn to_bytes(&self, record: &StudyRecord) -> io::Result<Vec<u8>> {
         let mut out = Vec::new();
         self.write(record, &mut out)?;
         Ok(out)

@@ -9,7 +9,8 @@
 //! `line_series` only: markers are drawn as plain elements.
 //!
 //! Each plot is an `<svg>` string without the `xmlns` attribute (inline SVG in HTML does
-//! not need it), so the page refers to no address but the target's.
+//! not need it), so the page refers to no address but the target's. The study's plots
+//! (`study_plot.rs`) are drawn with the same helpers, colours and fonts.
 
 use std::error::Error;
 
@@ -20,21 +21,21 @@ use super::figures::{StepFigures, figure, is_rate};
 use crate::capacity::{CapacityRecord, Step, Sweep};
 
 /// Width and height of every plot, pixels.
-const SIZE: (u32, u32) = (760, 380);
+pub(super) const SIZE: (u32, u32) = (760, 380);
 
 /// The font family of every label; the browser picks the face.
 const FONT: &str = "sans-serif";
 
-const PASS: RGBColor = RGBColor(0x2e, 0x7d, 0x32);
-const FAIL: RGBColor = RGBColor(0xc6, 0x28, 0x28);
-const MUTED: RGBColor = RGBColor(0x75, 0x75, 0x75);
-const GRID: RGBColor = RGBColor(0xee, 0xee, 0xee);
-const AXIS: RGBColor = RGBColor(0xbd, 0xbd, 0xbd);
-const BLUE_LINE: RGBColor = RGBColor(0x15, 0x65, 0xc0);
-const ORANGE_LINE: RGBColor = RGBColor(0xef, 0x6c, 0x00);
-const PURPLE_LINE: RGBColor = RGBColor(0x6a, 0x1b, 0x9a);
+pub(super) const PASS: RGBColor = RGBColor(0x2e, 0x7d, 0x32);
+pub(super) const FAIL: RGBColor = RGBColor(0xc6, 0x28, 0x28);
+pub(super) const MUTED: RGBColor = RGBColor(0x75, 0x75, 0x75);
+pub(super) const GRID: RGBColor = RGBColor(0xee, 0xee, 0xee);
+pub(super) const AXIS: RGBColor = RGBColor(0xbd, 0xbd, 0xbd);
+pub(super) const BLUE_LINE: RGBColor = RGBColor(0x15, 0x65, 0xc0);
+pub(super) const ORANGE_LINE: RGBColor = RGBColor(0xef, 0x6c, 0x00);
+pub(super) const PURPLE_LINE: RGBColor = RGBColor(0x6a, 0x1b, 0x9a);
 
-type Fallible<T> = Result<T, Box<dyn Error>>;
+pub(super) type Fallible<T> = Result<T, Box<dyn Error>>;
 
 /// One plot of the report.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,9 +55,17 @@ fn svg_of<F>(draw: F) -> Result<String, String>
 where
     F: for<'a, 'b> FnOnce(&'b DrawingArea<SVGBackend<'a>, Shift>) -> Fallible<()>,
 {
+    svg_sized(SIZE, draw)
+}
+
+/// An SVG of `size` pixels drawn by `draw`, without the `xmlns` attribute.
+pub(super) fn svg_sized<F>(size: (u32, u32), draw: F) -> Result<String, String>
+where
+    F: for<'a, 'b> FnOnce(&'b DrawingArea<SVGBackend<'a>, Shift>) -> Fallible<()>,
+{
     let mut buf = String::new();
     {
-        let root = SVGBackend::with_string(&mut buf, SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut buf, size).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         draw(&root).map_err(|e| e.to_string())?;
         root.present().map_err(|e| e.to_string())?;
@@ -65,7 +74,7 @@ where
 }
 
 /// The largest of `values`, or `floor` when they are all smaller (or there are none).
-fn max_or(values: impl IntoIterator<Item = f64>, floor: f64) -> f64 {
+pub(super) fn max_or(values: impl IntoIterator<Item = f64>, floor: f64) -> f64 {
     values
         .into_iter()
         .filter(|v| v.is_finite())
@@ -73,15 +82,15 @@ fn max_or(values: impl IntoIterator<Item = f64>, floor: f64) -> f64 {
 }
 
 /// An axis label: few digits, no needless zeros.
-fn tick(v: &f64) -> String {
+pub(super) fn tick(v: &f64) -> String {
     figure(*v)
 }
 
-fn label_font() -> TextStyle<'static> {
+pub(super) fn label_font() -> TextStyle<'static> {
     (FONT, 12).into_font().color(&MUTED)
 }
 
-fn desc_font() -> TextStyle<'static> {
+pub(super) fn desc_font() -> TextStyle<'static> {
     (FONT, 14).into_font().into()
 }
 

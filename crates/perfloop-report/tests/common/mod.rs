@@ -1,6 +1,7 @@
 //! Helpers for the report's tests: an axum server on 127.0.0.1 with an ephemeral port, in
 //! process, run configs against it, real runs turned into records, a record built by hand,
-//! and (in [`capacity`]) capacity records made of real runs.
+//! (in [`capacity`]) capacity records made of real runs, (in [`study`]) study records built
+//! from a model of a service, and a small check that a page or an SVG is well-formed.
 
 #![allow(
     dead_code,
@@ -11,6 +12,7 @@
 )]
 
 pub mod capacity;
+pub mod study;
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
@@ -124,6 +126,9 @@ pub const RUN_SCHEMA_ID: &str = "https://example.invalid/perfloop/schema/perfloo
 pub const CAPACITY_SCHEMA_ID: &str =
     "https://example.invalid/perfloop/schema/perfloop.capacity.v1.json";
 
+/// The `$id` of the committed study schema.
+pub const STUDY_SCHEMA_ID: &str = "https://example.invalid/perfloop/schema/perfloop.study.v1.json";
+
 /// A committed schema file, parsed.
 pub fn schema_file(name: &str) -> serde_json::Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -149,6 +154,11 @@ impl Validator {
         Validator::compile(CAPACITY_SCHEMA_ID)
     }
 
+    /// The study schema.
+    pub fn study() -> Validator {
+        Validator::compile(STUDY_SCHEMA_ID)
+    }
+
     fn compile(id: &str) -> Validator {
         let mut schemas = boon::Schemas::new();
         let mut compiler = boon::Compiler::new();
@@ -160,6 +170,9 @@ impl Validator {
             .unwrap();
         compiler
             .add_resource(CAPACITY_SCHEMA_ID, schema_file("perfloop.capacity.v1.json"))
+            .unwrap();
+        compiler
+            .add_resource(STUDY_SCHEMA_ID, schema_file("perfloop.study.v1.json"))
             .unwrap();
         let index = compiler.compile(id, &mut schemas).unwrap();
         Validator { schemas, index }
@@ -335,5 +348,97 @@ pub fn saturated_record() -> RunRecord {
             "2000 arrivals could not be sent before the end of the run and were dropped"
                 .to_string(),
         ],
+    }
+}
+
+/// The `<svg>…</svg>` elements of a page.
+pub fn svgs(html: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<svg ") {
+        let end = rest[start..].find("</svg>").unwrap() + start + "</svg>".len();
+        found.push(&rest[start..end]);
+        rest = &rest[end..];
+    }
+    found
+}
+
+/// An HTML page made XML: its doctype dropped and its void elements closed.
+pub fn as_xml(html: &str) -> String {
+    html.trim_start_matches("<!DOCTYPE html>")
+        .replace("<meta charset=\"utf-8\">", "<meta charset=\"utf-8\"/>")
+        .replace("<br>", "<br/>")
+        .replace(
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
+            "",
+        )
+}
+
+/// A small XML well-formedness check: tags balance, attributes are quoted, `&` starts a
+/// reference, `<` opens a tag.
+pub fn check_xml(doc: &str) {
+    let mut stack: Vec<&str> = Vec::new();
+    let mut rest = doc;
+    while let Some(lt) = rest.find('<') {
+        check_text(&rest[..lt]);
+        let gt = rest[lt..]
+            .find('>')
+            .unwrap_or_else(|| panic!("unclosed tag"))
+            + lt;
+        let tag = &rest[lt + 1..gt];
+        rest = &rest[gt + 1..];
+        if let Some(name) = tag.strip_prefix('/') {
+            assert_eq!(stack.pop(), Some(name.trim()), "mismatched </{name}>");
+            continue;
+        }
+        let self_closing = tag.ends_with('/');
+        let tag = tag.trim_end_matches('/');
+        let (name, attrs) = tag.split_once(char::is_whitespace).unwrap_or((tag, ""));
+        assert!(
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+            "bad tag name {name:?}"
+        );
+        check_attributes(attrs);
+        if !self_closing {
+            stack.push(name);
+        }
+    }
+    check_text(rest);
+    assert!(stack.is_empty(), "unclosed {stack:?}");
+}
+
+fn check_text(text: &str) {
+    for (i, _) in text.match_indices('&') {
+        let entity = &text[i..];
+        let end = entity
+            .find(';')
+            .unwrap_or_else(|| panic!("bare & in {text:?}"));
+        assert!(
+            entity[1..end]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '#'),
+            "bad reference in {text:?}"
+        );
+    }
+}
+
+fn check_attributes(attrs: &str) {
+    let mut rest = attrs.trim();
+    while !rest.is_empty() {
+        let eq = rest
+            .find('=')
+            .unwrap_or_else(|| panic!("attribute without value: {rest}"));
+        let name = rest[..eq].trim();
+        assert!(
+            name.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ':'),
+            "bad attribute name {name:?}"
+        );
+        let value = &rest[eq + 1..];
+        assert!(value.starts_with('"'), "unquoted attribute {name}: {value}");
+        let close = value[1..].find('"').unwrap() + 1;
+        check_text(&value[1..close]);
+        assert!(!value[1..close].contains('<'), "< in attribute {name}");
+        rest = value[close + 1..].trim_start();
     }
 }

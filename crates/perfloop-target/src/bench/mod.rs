@@ -81,6 +81,8 @@ pub struct BenchSpec {
     pub ignore_failure: bool,
     /// Also pass parameter values as `PERFLOOP_KNOB_<NAME>` environment variables.
     pub knob_env: bool,
+    /// More environment variables for the command, set after the knob variables.
+    pub env: Vec<(String, String)>,
     /// The executable that runs the measurer (`__measure`): perfloop itself by default.
     pub measurer: HelperExe,
 }
@@ -101,6 +103,7 @@ impl BenchSpec {
             timeout: None,
             ignore_failure: false,
             knob_env: true,
+            env: Vec::new(),
             measurer: HelperExe::CurrentExe,
         }
     }
@@ -137,11 +140,12 @@ impl BenchSpec {
 
     /// The command to run for one combination.
     fn invocation(&self, knobs: &Knobs) -> Result<Invocation, BenchError> {
-        let env = if self.knob_env {
+        let mut env = if self.knob_env {
             knob_env(knobs)
         } else {
             Vec::new()
         };
+        env.extend(self.env.iter().cloned());
         let (program, args, display) = match self.shell {
             Shell::Sh => {
                 let text = self.command_template.shell_text(knobs)?;
@@ -481,6 +485,7 @@ mod tests {
         s.warmup = 2;
         s.runs = 3;
         s.shell = Shell::None;
+        s.env = vec![("MODE".into(), "fast".into())];
         s.work_regex = Some(parse_work_regex("done (?<work>[0-9,_]+) items").unwrap());
         let mut fake = Fake::new(
             &[100, 200, 400, 400, 400],
@@ -494,7 +499,10 @@ mod tests {
         assert_eq!(fake.calls[0].args, ["--n", "1"]);
         assert_eq!(
             fake.calls[0].env,
-            [("PERFLOOP_KNOB_N".to_string(), "1".to_string())]
+            [
+                ("PERFLOOP_KNOB_N".to_string(), "1".to_string()),
+                ("MODE".to_string(), "fast".to_string())
+            ]
         );
         assert_eq!(report.results.len(), 2);
         let r = &report.results[0];

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """HTTP/1.1 keep-alive servers with known limits, for perfloop's capacity tests.
 
-usage: limited.py KIND [LIFETIME_S]
+usage: limited.py KIND [LIFETIME_S [PORT]]
 
 KIND is
   pool:K:S_MS  every request waits for one of K permits, then sleeps S ms: at most K/S
@@ -9,8 +9,9 @@ KIND is
   cpu:US       one event-loop thread spins US microseconds of CPU per request: at most
                10^6/US requests per second, one thread at 100 % (a serial hot path).
 
-Prints `listening HOST:PORT` once it accepts connections, and exits after LIFETIME_S
-seconds (120 by default).
+Prints `listening HOST:PORT` once it accepts connections (on PORT, or a free port), and
+exits after LIFETIME_S seconds (120 by default). An unknown KIND exits at once with an
+error, as a server given a bad setting does.
 """
 
 import asyncio
@@ -41,7 +42,7 @@ def worker(kind):
     sys.exit(f"unknown server kind {kind!r}")
 
 
-async def main(kind, lifetime):
+async def main(kind, lifetime, port):
     work = worker(kind)
 
     async def handle(reader, writer):
@@ -62,11 +63,13 @@ async def main(kind, lifetime):
         finally:
             writer.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=4096)
+    server = await asyncio.start_server(handle, "127.0.0.1", port, backlog=4096)
     host, port = server.sockets[0].getsockname()[:2]
     print(f"listening {host}:{port}", flush=True)
     await asyncio.sleep(lifetime)
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else 120.0))
+    lifetime = float(sys.argv[2]) if len(sys.argv) > 2 else 120.0
+    port = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    asyncio.run(main(sys.argv[1], lifetime, port))

@@ -1,0 +1,707 @@
+//! `perfloop tune STUDY.toml`: the best configuration of a target, found by measuring it.
+//!
+//! The study file (`perfloop_tune::study`) names the target, its knobs, the workload, the
+//! objective and the budget. Each trial starts the target with one configuration,
+//! measures it (`trial`) and stops it; what to try next, and when to stop, is decided from
+//! the trials in the store alone (`schedule`); the conclusion (`conclude`) compares the
+//! finalists with the baseline measured in the same rounds.
+//!
+//! Every trial is written to the store (`perfloop-store`) as `running` before it starts
+//! and finished, with its runs, before the next one begins. `--resume` continues a study
+//! stopped at any point: a trial left `running` is marked abandoned (and redone), none
+//! finished is lost or repeated, and a study file changed in substance is refused.
+//!
+//! Exit codes: 0 when the study ran (whatever it found), 1 when no configuration met the
+//! constraints, 2 for bad input (the study file, an existing study without `--resume`, a
+//! changed study with it), 3 when every trial failed (with the first failures' log lines)
+//! or the study was interrupted (resumable).
+
+mod apply;
+mod conclude;
+mod schedule;
+mod trial;
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::anyhow;
+use perfloop_report::{
+    BudgetInfo, KnobInfo, STUDY_SCHEMA, StudyEnding, StudyObjective, StudyRecord, StudyTarget,
+    TrialRole,
+};
+use perfloop_store::{
+    FinalState, NewRun, NewStudy, Store, StudyId, StudyRow, StudyStatus, TrialOutcome, TrialRow,
+    TrialState,
+};
+use perfloop_tune::study::{Objective, Target, Workload};
+use perfloop_tune::{Config, KnobKind, Study};
+
+use crate::cli::TuneArgs;
+use crate::load::stop_flag;
+use crate::{Exit, Failure};
+
+use schedule::{Done, Next};
+use trial::{Metrics, Outcome, Runner};
+
+pub use apply::Format as ApplyFormat;
+
+/// Failed trials whose reasons are shown when every trial failed.
+const FAILURES_SHOWN: usize = 3;
+
+/// Runs `perfloop tune`.
+pub fn run(args: &TuneArgs) -> Result<Exit, Failure> {
+    execute(args).map(|(_, exit)| exit)
+}
+
+/// Runs a study and returns its record with the exit code.
+pub fn execute(args: &TuneArgs) -> Result<(StudyRecord, Exit), Failure> {
+    let study = Study::load(&args.study).map_err(|e| Failure::usage(anyhow!("{e}")))?;
+    let apply = args
+        .apply
+        .as_deref()
+        .map(|p| ApplyFormat::of(p, args.apply_format.as_deref()).map(|f| (p, f)))
+        .transpose()?;
+    let base = args
+        .study
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let runner = Runner::new(&study, base, args.quiet);
+    runner.check()?;
+    let db = args.db.clone().unwrap_or_else(perfloop_store::default_path);
+    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::run(anyhow!("cannot create '{}': {e}", dir.display())))?;
+    }
+    let store = Store::open(&db).map_err(Failure::run)?;
+    let row = open_study(&store, &study, args.resume, &db)?;
+    let session = Session {
+        study: &study,
+        store: &store,
+        id: row.id,
+        runner,
+        quiet: args.quiet,
+    };
+    let ending = session.drive()?;
+    let status = if ending == StudyEnding::Interrupted {
+        StudyStatus::Interrupted
+    } else {
+        StudyStatus::Finished
+    };
+    store
+        .set_study_status(row.id, status)
+        .map_err(Failure::run)?;
+    let done = session.done()?;
+    let record = record(&study, &row, &done, ending);
+    outputs(args, &record)?;
+    if let (Some((path, format)), Some(best)) = (apply, &record.best) {
+        let config: Config =
+            serde_json::from_value(serde_json::to_value(&best.config).map_err(Failure::run)?)
+                .map_err(Failure::run)?;
+        apply::write(path, &apply::render(&study, &config, format)?)?;
+        say(&format!(
+            "wrote {} to {}\n",
+            apply::describe(&best.config),
+            path.display()
+        ));
+    }
+    let exit = finish(&record, &done)?;
+    Ok((record, exit))
+}
+
+/// The exit code and message of a finished study.
+fn finish(record: &StudyRecord, done: &[Done]) -> Result<Exit, Failure> {
+    match record.ending {
+        StudyEnding::Interrupted => Err(Failure::run(anyhow!(
+            "the study was interrupted; `perfloop tune --resume` continues it"
+        ))),
+        StudyEnding::AllFailed => {
+            let reasons: Vec<String> = done
+                .iter()
+                .filter(|d| d.state == TrialState::Failed)
+                .take(FAILURES_SHOWN)
+                .map(|d| {
+                    format!(
+                        "trial {}: {}",
+                        d.number,
+                        d.reason.as_deref().unwrap_or("no reason recorded")
+                    )
+                })
+                .collect();
+            Err(Failure::run(anyhow!(
+                "every trial failed; the first failures:\n{}",
+                reasons.join("\n")
+            )))
+        }
+        _ if record.best.is_none() => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("no configuration met the constraints");
+            }
+            Ok(Exit::SloFailed)
+        }
+        _ => Ok(Exit::Ok),
+    }
+}
+
+/// Creates the study, or finds it to resume.
+fn open_study(store: &Store, study: &Study, resume: bool, db: &Path) -> Result<StudyRow, Failure> {
+    let fingerprint = study.fingerprint();
+    let existing = store.find_study(&study.name).map_err(Failure::run)?;
+    let Some(row) = existing else {
+        let spec_json = serde_json::to_string(study).map_err(Failure::run)?;
+        let id = store
+            .create_study(&NewStudy {
+                name: study.name.clone(),
+                spec_json,
+                fingerprint,
+            })
+            .map_err(Failure::run)?;
+        return store
+            .study(id)
+            .map_err(Failure::run)?
+            .ok_or_else(|| Failure::run(anyhow!("the study just created is missing")));
+    };
+    let trials = store.trials(row.id).map_err(Failure::run)?.len();
+    if !resume {
+        return Err(Failure::usage(anyhow!(
+            "a study named '{}' is already in {} ({trials} trials); add --resume to continue it, \
+             or give the study another name",
+            study.name,
+            db.display()
+        )));
+    }
+    if row.fingerprint != fingerprint {
+        return Err(Failure::usage(anyhow!(
+            "the study file has changed since study '{}' began (fingerprint {} then, {} now): its \
+             trials would not be comparable; undo the change, or give the changed study another \
+             name",
+            study.name,
+            row.fingerprint,
+            fingerprint
+        )));
+    }
+    for lost in store.abandon_running(row.id).map_err(Failure::run)? {
+        say(&format!(
+            "trial {} was left running by a stopped process: marked abandoned, it will be run again\n",
+            lost.number
+        ));
+    }
+    store
+        .set_study_status(row.id, StudyStatus::Running)
+        .map_err(Failure::run)?;
+    say(&format!(
+        "resuming study '{}' after {trials} trials\n",
+        study.name
+    ));
+    Ok(row)
+}
+
+/// A study being run.
+struct Session<'a> {
+    study: &'a Study,
+    store: &'a Store,
+    id: StudyId,
+    runner: Runner<'a>,
+    quiet: bool,
+}
+
+impl Session<'_> {
+    /// The study's trials as the store has them.
+    fn done(&self) -> Result<Vec<Done>, Failure> {
+        self.store
+            .trials(self.id)
+            .map_err(Failure::run)?
+            .into_iter()
+            .map(done_of)
+            .collect()
+    }
+
+    /// Runs trials until the schedule says stop, or Ctrl-C.
+    fn drive(&self) -> Result<StudyEnding, Failure> {
+        let stop = stop_flag();
+        loop {
+            if stop.load(Ordering::SeqCst) {
+                return Ok(StudyEnding::Interrupted);
+            }
+            let done = self.done()?;
+            match schedule::next(self.study, &done) {
+                Next::Stop(ending) => return Ok(ending),
+                Next::Run {
+                    role,
+                    round,
+                    config,
+                } => {
+                    if !self.trial(&done, role, round, &config)? {
+                        return Ok(StudyEnding::Interrupted);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs one trial and records it; `false` when Ctrl-C stopped it.
+    fn trial(
+        &self,
+        done: &[Done],
+        role: TrialRole,
+        round: Option<u32>,
+        config: &Config,
+    ) -> Result<bool, Failure> {
+        let number = self
+            .store
+            .next_trial_number(self.id)
+            .map_err(Failure::run)?;
+        let params = serde_json::to_string(config).map_err(Failure::run)?;
+        let id = self
+            .store
+            .begin_trial_as(self.id, number, &params, conclude::role_str(role), round)
+            .map_err(Failure::run)?;
+        let started_at = SystemTime::now();
+        let began = Instant::now();
+        let outcome = self.runner.run(config);
+        let finished_at = SystemTime::now();
+        let (state, objective, metrics, reason, runs) = match outcome {
+            Outcome::Interrupted => {
+                self.store.abandon_running(self.id).map_err(Failure::run)?;
+                return Ok(false);
+            }
+            Outcome::Failed { reason } => (
+                FinalState::Failed,
+                None,
+                Metrics::new(),
+                Some(reason),
+                Vec::new(),
+            ),
+            Outcome::Measured {
+                metrics,
+                runs,
+                unmet,
+            } => {
+                let value = objective_of(&self.study.objective, &metrics);
+                let broken = broken(self.study, &metrics, unmet);
+                match (value, broken) {
+                    (None, _) => (
+                        FinalState::Failed,
+                        None,
+                        metrics,
+                        Some("the objective's metric was not measured".to_string()),
+                        runs,
+                    ),
+                    (Some(v), Some(why)) => {
+                        (FinalState::Violated, Some(v), metrics, Some(why), runs)
+                    }
+                    (Some(v), None) => (FinalState::Complete, Some(v), metrics, None, runs),
+                }
+            }
+        };
+        for (kind, record_json) in runs {
+            self.store
+                .insert_run(&NewRun {
+                    study: Some(self.id),
+                    trial: Some(id),
+                    kind,
+                    started_at,
+                    record_json,
+                })
+                .map_err(Failure::run)?;
+        }
+        self.store
+            .finish_trial(
+                id,
+                &TrialOutcome {
+                    state,
+                    objective,
+                    metrics_json: serde_json::to_string(&conclude::metrics_json(&metrics))
+                        .map_err(Failure::run)?,
+                    reason: reason.clone(),
+                    started_at,
+                    finished_at,
+                },
+            )
+            .map_err(Failure::run)?;
+        if !self.quiet {
+            let line = progress_line(
+                self.study,
+                done,
+                &ProgressItem {
+                    number,
+                    role,
+                    round,
+                    config,
+                    state,
+                    objective,
+                    reason: reason.as_deref(),
+                    took: began.elapsed(),
+                },
+            );
+            say(&line);
+        }
+        Ok(true)
+    }
+}
+
+/// The objective's value from a trial's metrics; `None` when a metric it needs is missing.
+fn objective_of(objective: &Objective, metrics: &Metrics) -> Option<f64> {
+    let value = |m| metrics.get(&m).copied().unwrap_or(f64::NAN);
+    let v = match objective {
+        Objective::Maximize(m) | Objective::Minimize(m) => value(*m),
+        Objective::Weighted(_) => objective.score(value),
+    };
+    v.is_finite().then_some(v)
+}
+
+/// The constraints a trial broke, in a sentence; `None` when it met them all.
+fn broken(study: &Study, metrics: &Metrics, unmet: Option<String>) -> Option<String> {
+    let mut why: Vec<String> = unmet.into_iter().collect();
+    for c in &study.constraints {
+        let value = metrics.get(&c.metric).copied().unwrap_or(f64::NAN);
+        if !c.holds(value) {
+            why.push(if value.is_finite() {
+                format!("{} = {} breaks {}", c.metric, fmt_value(value), c.text)
+            } else {
+                format!("{} was not measured, so {} cannot hold", c.metric, c.text)
+            });
+        }
+    }
+    (!why.is_empty()).then(|| why.join("; "))
+}
+
+fn fmt_value(v: f64) -> String {
+    if v.abs() >= 100.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// A trial read from the store.
+fn done_of(row: TrialRow) -> Result<Done, Failure> {
+    let bad = |what: &str| {
+        Failure::run(anyhow!(
+            "trial {} in the store has an unreadable {what}",
+            row.number
+        ))
+    };
+    let config: Config =
+        serde_json::from_str(&row.params_json).map_err(|_| bad("configuration"))?;
+    let role = match row.role.as_str() {
+        "explore" => TrialRole::Explore,
+        "baseline" => TrialRole::Baseline,
+        "confirm" => TrialRole::Confirm,
+        _ => return Err(bad("role")),
+    };
+    let metrics: Metrics = match &row.metrics_json {
+        Some(json) => {
+            let by_name: std::collections::BTreeMap<String, f64> =
+                serde_json::from_str(json).map_err(|_| bad("metrics"))?;
+            by_name
+                .into_iter()
+                .filter_map(|(k, v)| Some((perfloop_tune::study::Metric::parse(&k)?, v)))
+                .collect()
+        }
+        None => Metrics::new(),
+    };
+    let duration_s = match (row.state, row.finished_at) {
+        (TrialState::Abandoned, _) | (_, None) => 0.0,
+        (_, Some(end)) => end
+            .duration_since(row.started_at)
+            .map_or(0.0, |d| d.as_secs_f64()),
+    };
+    Ok(Done {
+        number: row.number,
+        role,
+        round: row.round,
+        config,
+        state: row.state,
+        objective: row.objective,
+        metrics,
+        reason: row.reason,
+        duration_s,
+    })
+}
+
+/// What the progress line shows about a trial.
+struct ProgressItem<'a> {
+    number: u32,
+    role: TrialRole,
+    round: Option<u32>,
+    config: &'a Config,
+    state: FinalState,
+    objective: Option<f64>,
+    reason: Option<&'a str>,
+    took: Duration,
+}
+
+/// One line per trial: its number, role, knob values, objective, the best so far and the
+/// time left.
+fn progress_line(study: &Study, before: &[Done], item: &ProgressItem<'_>) -> String {
+    let unit = objective_unit(study);
+    let knobs = study
+        .space
+        .knobs()
+        .iter()
+        .filter_map(|k| item.config.get(&k.name).map(|v| format!("{}={v}", k.name)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let role = match (item.role, item.round) {
+        (TrialRole::Explore, _) => "explore".to_string(),
+        (TrialRole::Baseline, None) => "baseline".to_string(),
+        (TrialRole::Baseline, Some(r)) => format!("baseline r{}", r + 1),
+        (TrialRole::Confirm, r) => format!("confirm r{}", r.unwrap_or(0) + 1),
+    };
+    let result = match (item.state, item.objective) {
+        (FinalState::Complete, Some(v)) => format!("{} {unit}", fmt_value(v)),
+        (FinalState::Violated, _) => format!(
+            "violated: {}",
+            first_line(item.reason.unwrap_or("a constraint"))
+        ),
+        _ => format!("failed: {}", first_line(item.reason.unwrap_or("unknown"))),
+    };
+    let mut all = before.to_vec();
+    all.push(Done {
+        number: item.number,
+        role: item.role,
+        round: item.round,
+        config: item.config.clone(),
+        state: item.state.into(),
+        objective: item.objective,
+        metrics: Metrics::new(),
+        reason: None,
+        duration_s: item.took.as_secs_f64(),
+    });
+    let best = all
+        .iter()
+        .filter(|d| d.explores() && d.state == TrialState::Complete)
+        .filter_map(|d| d.objective)
+        .max_by(|a, b| {
+            schedule::score(&study.objective, *a).total_cmp(&schedule::score(&study.objective, *b))
+        });
+    let best = best.map_or_else(|| "none yet".to_string(), fmt_value);
+    let left = time_left(study, &all).map_or_else(String::new, |s| {
+        format!(
+            " · ~{} left",
+            humantime::format_duration(Duration::from_secs(s))
+        )
+    });
+    format!(
+        "trial {:>3} {role:<11} {knobs} → {result} · best {best} · {:.1} s{left}\n",
+        item.number,
+        item.took.as_secs_f64()
+    )
+}
+
+/// Seconds the study still needs: the time budget's rest, or the trials left at the mean
+/// trial time.
+fn time_left(study: &Study, done: &[Done]) -> Option<u64> {
+    let elapsed = schedule::elapsed_s(done);
+    let by_time = study
+        .budget
+        .time
+        .map(|t| (t.as_secs_f64() - elapsed).max(0.0));
+    let ran = done.iter().filter(|d| d.counts()).count().max(1);
+    #[allow(clippy::cast_precision_loss)]
+    let mean = elapsed / ran as f64;
+    #[allow(clippy::cast_precision_loss)]
+    let by_trials = schedule::remaining(study, done).map(|n| n as f64 * mean);
+    let left = match (by_time, by_trials) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b)?,
+    };
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Some(left.round() as u64)
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}
+
+fn objective_unit(study: &Study) -> &'static str {
+    use perfloop_tune::study::Metric;
+    let metric = match &study.objective {
+        Objective::Maximize(m) | Objective::Minimize(m) => *m,
+        Objective::Weighted(_) => return "score",
+    };
+    match metric {
+        Metric::Throughput if matches!(study.target, Target::Bench { .. }) => "/s",
+        Metric::Throughput => "req/s",
+        Metric::P50 | Metric::P90 | Metric::P99 => "ms",
+        Metric::ErrorRate => "(fraction)",
+        Metric::Cpu => "cores",
+        Metric::RssMb => "MiB",
+    }
+}
+
+fn objective_description(objective: &Objective) -> String {
+    match objective {
+        Objective::Maximize(m) => format!("maximize {m}"),
+        Objective::Minimize(m) => format!("minimize {m}"),
+        Objective::Weighted(w) => format!(
+            "maximize {}",
+            w.iter()
+                .map(|(m, k)| format!("{k}×{m}"))
+                .collect::<Vec<_>>()
+                .join(" + ")
+        ),
+    }
+}
+
+fn workload_description(study: &Study) -> String {
+    let secs = |d: Option<Duration>| d.map(|d| format!("{}", humantime::format_duration(d)));
+    match &study.workload {
+        Workload::Load(l) => {
+            let mut parts = vec![format!("load {}", l.url)];
+            parts.push(format!("{:?} model", l.model).to_lowercase());
+            if let Some(c) = l.connections {
+                parts.push(format!("{c} connections"));
+            }
+            if let Some(r) = l.rate {
+                parts.push(format!("{r}/s"));
+            }
+            if let Some(d) = secs(l.duration) {
+                parts.push(format!("{d} measured"));
+            }
+            if let Some(w) = secs(l.warmup) {
+                parts.push(format!("{w} warm-up"));
+            }
+            parts.join(", ")
+        }
+        Workload::Capacity(c) => format!("capacity search {} within {}", c.url, c.slo.join(", ")),
+        Workload::WorkRate => "the command's work rate".to_string(),
+    }
+}
+
+fn knob_domain(kind: &KnobKind) -> String {
+    match kind {
+        KnobKind::Int {
+            low,
+            high,
+            step,
+            log,
+        } => format!(
+            "int {low}..{high}{}{}",
+            step.map(|s| format!(" step {s}")).unwrap_or_default(),
+            if *log { ", log" } else { "" }
+        ),
+        KnobKind::Float {
+            low,
+            high,
+            step,
+            log,
+        } => format!(
+            "float {low}..{high}{}{}",
+            step.map(|s| format!(" step {s}")).unwrap_or_default(),
+            if *log { ", log" } else { "" }
+        ),
+        KnobKind::Categorical { values } => format!("one of {}", values.join(", ")),
+        KnobKind::Bool => "bool".to_string(),
+    }
+}
+
+/// The study record.
+fn record(study: &Study, row: &StudyRow, done: &[Done], ending: StudyEnding) -> StudyRecord {
+    let finalists = conclude::finalist_table(study, done);
+    let best = conclude::best(study, done, &finalists);
+    let mut warnings = Vec::new();
+    let abandoned = done
+        .iter()
+        .filter(|d| d.state == TrialState::Abandoned)
+        .count();
+    if abandoned > 0 {
+        warnings.push(format!(
+            "{abandoned} trial(s) were abandoned by a stopped process and measured again"
+        ));
+    }
+    if best.as_ref().is_some_and(|b| b.gain.is_none())
+        && !finalists.iter().any(|f| f.mean.is_some())
+    {
+        warnings.push(
+            "the best configuration was not re-measured against the baseline: its figure is \
+             one exploration trial, with no interval"
+                .to_string(),
+        );
+    }
+    let importance = conclude::knob_shares(study, done);
+    if importance.is_empty() {
+        warnings.push(
+            "no knob importance: it needs at least 3 complete exploration trials whose \
+             objectives differ beyond what chance explains"
+                .to_string(),
+        );
+    }
+    StudyRecord {
+        schema: STUDY_SCHEMA.to_string(),
+        perfloop_version: env!("CARGO_PKG_VERSION").to_string(),
+        name: study.name.clone(),
+        fingerprint: row.fingerprint.clone(),
+        started_at: humantime::format_rfc3339_seconds(row.created_at).to_string(),
+        elapsed_s: schedule::elapsed_s(done),
+        target: StudyTarget {
+            kind: match study.target {
+                Target::Managed { .. } => "managed",
+                Target::Bench { .. } => "bench",
+            }
+            .to_string(),
+            command: study.target.command().to_string(),
+        },
+        workload: workload_description(study),
+        objective: StudyObjective {
+            direction: conclude::direction(&study.objective),
+            description: objective_description(&study.objective),
+            unit: objective_unit(study).to_string(),
+        },
+        constraints: study.constraints.iter().map(|c| c.text.clone()).collect(),
+        knobs: study
+            .space
+            .knobs()
+            .iter()
+            .map(|k| KnobInfo {
+                name: k.name.clone(),
+                domain: knob_domain(&k.kind),
+                default: serde_json::to_value(&k.default).unwrap_or_default(),
+            })
+            .collect(),
+        budget: BudgetInfo {
+            trials: study.budget.trials,
+            time_s: study.budget.time.map(|t| t.as_secs_f64()),
+            repeats: study.budget.repeats,
+            finalists: study.budget.finalists,
+            confirm_rounds: study.budget.confirm_rounds,
+            sampler: format!("{:?}", study.budget.sampler).to_lowercase(),
+            seed: study.budget.seed,
+        },
+        trials: conclude::entries(study, done),
+        finalists,
+        best,
+        importance,
+        ending,
+        warnings,
+    }
+}
+
+/// The summary on stdout, and the files asked for.
+fn outputs(args: &TuneArgs, record: &StudyRecord) -> Result<(), Failure> {
+    use perfloop_report::{StudyExporter, StudyHtml, StudyJson, StudyText};
+    let stdout_taken = args.json.as_deref() == Some("-");
+    let text = StudyText
+        .to_bytes(record)
+        .map_err(|e| Failure::run(anyhow!("cannot write the summary: {e}")))?;
+    let text = String::from_utf8_lossy(&text);
+    if stdout_taken {
+        crate::output::stderr_text(&text);
+    } else {
+        say(&text);
+    }
+    if let Some(path) = &args.json {
+        crate::output::write_with(path, |out| StudyJson.write(record, out))?;
+    }
+    if let Some(path) = &args.html {
+        crate::output::write_with(path, |out| StudyHtml.write(record, out))?;
+    }
+    Ok(())
+}
+
+fn say(text: &str) {
+    crate::output::stdout_text(text);
+}
