@@ -207,7 +207,44 @@ pub fn finalist_table(study: &Study, done: &[Done]) -> Vec<Finalist> {
     out
 }
 
-/// The study's conclusion; `None` when no configuration completed.
+/// The confirmation rounds in which `config` failed or broke a constraint: such a
+/// configuration cannot win, however fast it was in the other rounds.
+pub fn broken_rounds(done: &[Done], config: &Config) -> Vec<u32> {
+    done.iter()
+        .filter(|d| &d.config == config)
+        .filter(|d| matches!(d.state, TrialState::Failed | TrialState::Violated))
+        .filter_map(|d| d.round)
+        .collect()
+}
+
+/// Why finalists were passed over, one sentence each.
+pub fn passed_over(study: &Study, done: &[Done]) -> Vec<String> {
+    finalists(study, done)
+        .iter()
+        .filter_map(|config| {
+            let rounds = broken_rounds(done, config);
+            (!rounds.is_empty()).then(|| {
+                let knobs = config
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let rounds = rounds
+                    .iter()
+                    .map(|r| (r + 1).to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!(
+                    "finalist {knobs} failed or broke a constraint in confirmation round {rounds}: \
+                     it cannot win"
+                )
+            })
+        })
+        .collect()
+}
+
+/// The study's conclusion; `None` when no configuration completed. The winner is the best
+/// finalist that completed every confirmation round it ran, if its gain is significant.
 pub fn best(study: &Study, done: &[Done], finalists: &[Finalist]) -> Option<Best> {
     let default = study.space.default_config();
     let baseline = rounds(study, done, &default);
@@ -221,7 +258,10 @@ pub fn best(study: &Study, done: &[Done], finalists: &[Finalist]) -> Option<Best
             .map(|(k, _)| k.clone())
             .collect()
     };
-    let confirmed = finalists.iter().find(|f| f.mean.is_some());
+    let confirmed = finalists
+        .iter()
+        .filter(|f| f.mean.is_some())
+        .find(|f| config_of(&f.config).is_some_and(|c| broken_rounds(done, &c).is_empty()));
     if let Some(top) = confirmed {
         let top_config = config_of(&top.config)?;
         let r = rounds(study, done, &top_config);
@@ -320,4 +360,187 @@ pub fn knob_shares(study: &Study, done: &[Done]) -> Vec<KnobShare> {
         return Vec::new();
     }
     shares
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use perfloop_tune::Value;
+    use perfloop_tune::study::Metric;
+
+    const STUDY: &str = r#"
+name = "s"
+[target]
+bench = "work --threads {threads}"
+[knobs.threads]
+type = "int"
+low = 1
+high = 16
+default = 4
+[objective]
+OBJECTIVE
+[budget]
+trials = 3
+finalists = 1
+confirm_rounds = 3
+"#;
+
+    fn study(objective: &str) -> Study {
+        Study::parse(&STUDY.replace("OBJECTIVE", objective)).unwrap()
+    }
+
+    fn config(threads: i64) -> Config {
+        Config::from([("threads".to_string(), Value::Int(threads))])
+    }
+
+    fn trial(number: u32, role: TrialRole, round: Option<u32>, threads: i64, value: f64) -> Done {
+        Done {
+            number,
+            role,
+            round,
+            config: config(threads),
+            state: TrialState::Complete,
+            objective: Some(value),
+            metrics: Metrics::from([(Metric::Throughput, value), (Metric::P99, 1000.0 / value)]),
+            reason: None,
+            duration_s: 1.0,
+        }
+    }
+
+    /// Exploration: the defaults (4 threads) at `base`, 8 threads at `explored`; then three
+    /// rounds of the defaults and 8 threads at the values given.
+    fn history(base: f64, explored: f64, rounds: &[(f64, f64)]) -> Vec<Done> {
+        let mut done = vec![
+            trial(0, TrialRole::Baseline, None, 4, base),
+            trial(1, TrialRole::Explore, None, 8, explored),
+            trial(2, TrialRole::Explore, None, 2, base / 2.0),
+        ];
+        for (r, (b, c)) in rounds.iter().enumerate() {
+            let r32 = u32::try_from(r).unwrap();
+            let n = u32::try_from(done.len()).unwrap();
+            done.push(trial(n, TrialRole::Baseline, Some(r32), 4, *b));
+            done.push(trial(n + 1, TrialRole::Confirm, Some(r32), 8, *c));
+        }
+        done
+    }
+
+    #[test]
+    fn a_confirmed_gain_wins_with_its_interval() {
+        let s = study("maximize = \"throughput\"");
+        let done = history(
+            100.0,
+            150.0,
+            &[(100.0, 121.0), (90.0, 108.0), (110.0, 130.0)],
+        );
+        let finalists = finalist_table(&s, &done);
+        assert_eq!(finalists.len(), 1);
+        let best = best(&s, &done, &finalists).unwrap();
+        assert!(!best.is_default);
+        assert_eq!(best.changed, ["threads"]);
+        let gain = best.gain.unwrap();
+        // Ratios 1.21, 1.2, 1.1818: the geometric mean, not the exploration's 1.5.
+        assert!((gain.percent - 19.72).abs() < 0.05, "{gain:?}");
+        assert!(
+            gain.significant && gain.ci95_low_pct.unwrap() > 15.0,
+            "{gain:?}"
+        );
+        assert!((best.objective - 119.667).abs() < 0.01);
+        assert!((best.before["throughput"] - 100.0).abs() < 1e-9);
+        // The table's best so far follows the exploration only.
+        let rows = entries(&s, &done);
+        assert_eq!(rows[1].best_so_far, Some(150.0));
+        assert_eq!(rows.last().unwrap().best_so_far, Some(150.0));
+    }
+
+    #[test]
+    fn a_gain_within_the_noise_leaves_the_defaults() {
+        let s = study("maximize = \"throughput\"");
+        // The exploration's 150 was luck: the rounds say ±5 %.
+        let done = history(
+            100.0,
+            150.0,
+            &[(100.0, 104.0), (100.0, 97.0), (100.0, 103.0)],
+        );
+        let finalists = finalist_table(&s, &done);
+        let best = best(&s, &done, &finalists).unwrap();
+        assert!(best.is_default, "{best:?}");
+        assert!(best.changed.is_empty());
+        assert_eq!(best.runner_up, Some(config_json(&config(8))));
+        let gain = finalists[0].gain.clone().unwrap();
+        assert!(
+            !gain.significant && gain.ci95_low_pct.unwrap() < 0.0,
+            "{gain:?}"
+        );
+    }
+
+    #[test]
+    fn a_minimised_metric_wins_when_it_falls() {
+        let s = study("minimize = \"p99\"");
+        // p99 = 1000 / throughput: 10 ms for the defaults, about 8.3 ms for 8 threads.
+        let mut done = history(
+            100.0,
+            150.0,
+            &[(100.0, 121.0), (90.0, 108.0), (110.0, 130.0)],
+        );
+        for d in &mut done {
+            d.objective = Some(d.metrics[&Metric::P99]);
+        }
+        let finalists = finalist_table(&s, &done);
+        let best = best(&s, &done, &finalists).unwrap();
+        let gain = best.gain.unwrap();
+        assert!(
+            gain.percent < -15.0 && gain.ci95_high_pct.unwrap() < 0.0,
+            "{gain:?}"
+        );
+        assert!(gain.significant);
+        assert!(!best.is_default);
+    }
+
+    #[test]
+    fn a_finalist_that_broke_a_constraint_in_a_round_cannot_win() {
+        let mut s = study("maximize = \"throughput\"\nconstraints = [\"p99<100ms\"]");
+        s.budget.finalists = 2;
+        let mut done = history(
+            100.0,
+            150.0,
+            &[(100.0, 121.0), (90.0, 108.0), (110.0, 130.0)],
+        );
+        // A second finalist, faster still, but violating in its second round.
+        for (r, value) in [(0u32, 140.0), (1, 135.0), (2, 145.0)] {
+            let n = u32::try_from(done.len()).unwrap();
+            let mut t = trial(n, TrialRole::Confirm, Some(r), 16, value);
+            if r == 1 {
+                t.state = TrialState::Violated;
+            }
+            done.push(t);
+        }
+        done.push(trial(99, TrialRole::Explore, None, 16, 149.0));
+        let finalists = finalist_table(&s, &done);
+        assert_eq!(finalists.len(), 2);
+        let best = best(&s, &done, &finalists).unwrap();
+        assert_eq!(best.config, config_json(&config(8)), "{best:?}");
+        let why = passed_over(&s, &done);
+        assert_eq!(why.len(), 1, "{why:?}");
+        assert!(
+            why[0].contains("threads=16") && why[0].contains("round 2"),
+            "{why:?}"
+        );
+    }
+
+    #[test]
+    fn failed_rounds_are_left_out_of_the_pairs() {
+        let s = study("maximize = \"throughput\"");
+        let mut done = history(
+            100.0,
+            150.0,
+            &[(100.0, 121.0), (90.0, 108.0), (110.0, 130.0)],
+        );
+        let last = done.len() - 1;
+        done[last].state = TrialState::Failed;
+        done[last].objective = None;
+        let finalists = finalist_table(&s, &done);
+        assert_eq!(finalists[0].rounds, [Some(121.0), Some(108.0), None]);
+        assert_eq!(finalists[0].gain.as_ref().unwrap().pairs, 2);
+    }
 }

@@ -622,8 +622,9 @@ fn record(study: &Study, row: &StudyRow, done: &[Done], ending: StudyEnding) -> 
                 .to_string(),
         );
     }
+    warnings.extend(conclude::passed_over(study, done));
     let importance = conclude::knob_shares(study, done);
-    if importance.is_empty() {
+    if importance.is_empty() && done.iter().any(|d| d.state == TrialState::Complete) {
         warnings.push(
             "no knob importance: it needs at least 3 complete exploration trials whose \
              objectives differ beyond what chance explains"
