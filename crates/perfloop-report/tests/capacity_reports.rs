@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::{as_xml, check_xml, svgs};
+
 use perfloop_report::export::WIDTH;
 use perfloop_report::{
     CapacityExporter, CapacityHtml, CapacityRecord, CapacityText, Sweep, SweepPoint,
@@ -38,87 +40,6 @@ fn html_of(record: &CapacityRecord) -> String {
 /// searched for.
 fn flat(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// The `<svg>…</svg>` elements of a page.
-fn svgs(html: &str) -> Vec<&str> {
-    let mut found = Vec::new();
-    let mut rest = html;
-    while let Some(start) = rest.find("<svg ") {
-        let end = rest[start..].find("</svg>").unwrap() + start + "</svg>".len();
-        found.push(&rest[start..end]);
-        rest = &rest[end..];
-    }
-    found
-}
-
-/// A small XML well-formedness check: tags balance, attributes are quoted, `&` starts a
-/// reference, `<` opens a tag.
-fn check_xml(doc: &str) {
-    let mut stack: Vec<&str> = Vec::new();
-    let mut rest = doc;
-    while let Some(lt) = rest.find('<') {
-        check_text(&rest[..lt]);
-        let gt = rest[lt..]
-            .find('>')
-            .unwrap_or_else(|| panic!("unclosed tag"))
-            + lt;
-        let tag = &rest[lt + 1..gt];
-        rest = &rest[gt + 1..];
-        if let Some(name) = tag.strip_prefix('/') {
-            assert_eq!(stack.pop(), Some(name.trim()), "mismatched </{name}>");
-            continue;
-        }
-        let self_closing = tag.ends_with('/');
-        let tag = tag.trim_end_matches('/');
-        let (name, attrs) = tag.split_once(char::is_whitespace).unwrap_or((tag, ""));
-        assert!(
-            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
-            "bad tag name {name:?}"
-        );
-        check_attributes(attrs);
-        if !self_closing {
-            stack.push(name);
-        }
-    }
-    check_text(rest);
-    assert!(stack.is_empty(), "unclosed {stack:?}");
-}
-
-fn check_text(text: &str) {
-    for (i, _) in text.match_indices('&') {
-        let entity = &text[i..];
-        let end = entity
-            .find(';')
-            .unwrap_or_else(|| panic!("bare & in {text:?}"));
-        assert!(
-            entity[1..end]
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '#'),
-            "bad reference in {text:?}"
-        );
-    }
-}
-
-fn check_attributes(attrs: &str) {
-    let mut rest = attrs.trim();
-    while !rest.is_empty() {
-        let eq = rest
-            .find('=')
-            .unwrap_or_else(|| panic!("attribute without value: {rest}"));
-        let name = rest[..eq].trim();
-        assert!(
-            name.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ':'),
-            "bad attribute name {name:?}"
-        );
-        let value = &rest[eq + 1..];
-        assert!(value.starts_with('"'), "unquoted attribute {name}: {value}");
-        let close = value[1..].find('"').unwrap() + 1;
-        check_text(&value[1..close]);
-        assert!(!value[1..close].contains('<'), "< in attribute {name}");
-        rest = value[close + 1..].trim_start();
-    }
 }
 
 /// A record with a sweep whose fit failed.
@@ -301,16 +222,7 @@ fn the_html_report_of_a_measured_search() {
         check_xml(svg);
         assert!(svg.contains("<text"), "an unlabelled plot: {svg}");
     }
-    check_xml(
-        html.trim_start_matches("<!DOCTYPE html>")
-            .replace("<meta charset=\"utf-8\">", "<meta charset=\"utf-8\"/>")
-            .replace("<br>", "<br/>")
-            .replace(
-                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
-                "",
-            )
-            .as_str(),
-    );
+    check_xml(&as_xml(&html));
 
     // Strings from the record are escaped.
     assert!(

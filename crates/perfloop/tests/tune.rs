@@ -75,6 +75,18 @@ fn perfloop(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// Runs `perfloop tune STUDY --db DB EXTRA...` to its end.
+fn tune(study: &Path, db: &Path, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec![
+        "tune",
+        study.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    perfloop(&args)
+}
+
 fn trials(db: &Path, name: &str) -> Vec<TrialRow> {
     let store = Store::open(db).unwrap();
     let study = store.find_study(name).unwrap().unwrap();
@@ -123,18 +135,18 @@ fn a_study_finds_confirms_and_applies_the_better_configuration() {
     );
     let db = dir.join("store.db");
     let (json, html, apply) = (dir.join("s.json"), dir.join("s.html"), dir.join("best.env"));
-    let (code, out, err) = perfloop(&[
-        "tune",
-        study.to_str().unwrap(),
-        "--db",
-        db.to_str().unwrap(),
-        "--json",
-        json.to_str().unwrap(),
-        "--html",
-        html.to_str().unwrap(),
-        "--apply",
-        apply.to_str().unwrap(),
-    ]);
+    let (code, out, err) = tune(
+        &study,
+        &db,
+        &[
+            "--json",
+            json.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+            "--apply",
+            apply.to_str().unwrap(),
+        ],
+    );
     assert_eq!(code, 0, "{out}\n{err}");
 
     // A progress line per trial, then the summary.
@@ -213,12 +225,7 @@ fn a_study_finds_confirms_and_applies_the_better_configuration() {
     assert!(html.contains("<svg"));
 
     // The same name again without --resume is refused; a changed study with it too.
-    let (code, _, err) = perfloop(&[
-        "tune",
-        study.to_str().unwrap(),
-        "--db",
-        db.to_str().unwrap(),
-    ]);
+    let (code, _, err) = tune(&study, &db, &[]);
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("already in") && err.contains("--resume"),
@@ -228,13 +235,7 @@ fn a_study_finds_confirms_and_applies_the_better_configuration() {
         .unwrap()
         .replace("high = 8", "high = 9");
     std::fs::write(&study, changed).unwrap();
-    let (code, _, err) = perfloop(&[
-        "tune",
-        study.to_str().unwrap(),
-        "--db",
-        db.to_str().unwrap(),
-        "--resume",
-    ]);
+    let (code, _, err) = tune(&study, &db, &["--resume"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("the study file has changed"), "{err}");
     assert_eq!(trials(&db, "permits").len(), rows.len());
@@ -337,13 +338,7 @@ fn a_study_killed_between_and_during_trials_resumes_without_loss_or_repeat() {
     assert_eq!(running.len(), 1, "{second:?}");
 
     // Resumed to the end.
-    let (code, out, err) = perfloop(&[
-        "tune",
-        study.to_str().unwrap(),
-        "--db",
-        db.to_str().unwrap(),
-        "--resume",
-    ]);
+    let (code, out, err) = tune(&study, &db, &["--resume"]);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(
         out.contains(&format!("trial {} was left running", running[0])),
@@ -432,12 +427,7 @@ fn every_trial_failing_exits_3_with_the_log_lines() {
         permits_study("failing", "trials = 3", "").replace("pool:{permits}:20", "broken:{permits}");
     let study = write_study(&dir, &text);
     let db = dir.join("store.db");
-    let (code, out, err) = perfloop(&[
-        "tune",
-        study.to_str().unwrap(),
-        "--db",
-        db.to_str().unwrap(),
-    ]);
+    let (code, out, err) = tune(&study, &db, &[]);
     assert_eq!(code, 3, "{out}\n{err}");
     assert!(err.contains("every trial failed"), "{err}");
     assert!(
@@ -475,17 +465,17 @@ seed = 1
     let db = dir.join("store.db");
     let apply = dir.join("best.toml");
     let json = dir.join("s.json");
-    let (code, out, err) = perfloop(&[
-        "tune",
-        study.to_str().unwrap(),
-        "--db",
-        db.to_str().unwrap(),
-        "--apply",
-        apply.to_str().unwrap(),
-        "--json",
-        json.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let (code, out, err) = tune(
+        &study,
+        &db,
+        &[
+            "--apply",
+            apply.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+            "--quiet",
+        ],
+    );
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(
         !out.contains("trial   0"),
@@ -522,35 +512,22 @@ fn bad_study_files_exit_2_with_the_line() {
         permits_study("bad", "trials = 3", "").replace("pool:{permits}:20", "pool:{permit}:20");
     let study = write_study(&dir, &text);
     let db = dir.join("store.db");
-    let (code, _, err) = perfloop(&[
-        "tune",
-        study.to_str().unwrap(),
-        "--db",
-        db.to_str().unwrap(),
-    ]);
+    let (code, _, err) = tune(&study, &db, &[]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains(&format!("{}:4:", study.display())), "{err}");
     assert!(err.contains("permit"), "{err}");
     assert!(!db.exists(), "nothing is created for a bad study");
 
-    let (code, _, err) = perfloop(&[
-        "tune",
-        dir.join("missing.toml").to_str().unwrap(),
-        "--db",
-        db.to_str().unwrap(),
-    ]);
+    let (code, _, err) = tune(&dir.join("missing.toml"), &db, &[]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("missing.toml"), "{err}");
 
     let good = write_study(&dir, &permits_study("bad", "trials = 3", ""));
-    let (code, _, err) = perfloop(&[
-        "tune",
-        good.to_str().unwrap(),
-        "--db",
-        db.to_str().unwrap(),
-        "--apply",
-        dir.join("best.yaml").to_str().unwrap(),
-    ]);
+    let (code, _, err) = tune(
+        &good,
+        &db,
+        &["--apply", dir.join("best.yaml").to_str().unwrap()],
+    );
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("best.yaml"), "{err}");
 }

@@ -490,7 +490,8 @@ fn settings(h: &mut String, r: &CapacityRecord) -> std::fmt::Result {
     writeln!(h, "</section>")
 }
 
-fn warnings(h: &mut String, list: &[String]) -> std::fmt::Result {
+/// The warnings section of a report page (nothing when there are none).
+pub(super) fn warnings(h: &mut String, list: &[String]) -> std::fmt::Result {
     if list.is_empty() {
         return Ok(());
     }

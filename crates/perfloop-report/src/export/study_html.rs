@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::io;
 
 use super::StudyExporter;
-use super::capacity_html::{STYLE, escape};
+use super::capacity_html::{STYLE, escape, warnings};
 use super::figures::{DASH, elapsed, fixed};
 use super::study_figures::{
     self as sf, before_after, better, changes, config, gain, gain_basis, objective,
@@ -549,23 +549,5 @@ fn settings(h: &mut String, r: &StudyRecord) -> std::fmt::Result {
     kv(h, "workload", &escape(&r.workload))?;
     kv(h, "fingerprint", &code(&r.fingerprint))?;
     writeln!(h, "</table>")?;
-    writeln!(h, "</section>")
-}
-
-fn warnings(h: &mut String, list: &[String]) -> std::fmt::Result {
-    if list.is_empty() {
-        return Ok(());
-    }
-    writeln!(h, "<section id=\"warnings\" class=\"warnings\">")?;
-    writeln!(
-        h,
-        "<h2>Warning{} — these figures may not be what they seem</h2>",
-        if list.len() == 1 { "" } else { "s" }
-    )?;
-    writeln!(h, "<ul>")?;
-    for w in list {
-        writeln!(h, "<li>{}</li>", escape(w))?;
-    }
-    writeln!(h, "</ul>")?;
     writeln!(h, "</section>")
 }
