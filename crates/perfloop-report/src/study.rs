@@ -133,6 +133,26 @@ pub enum TrialRole {
     Confirm,
 }
 
+impl TrialRole {
+    /// The role's name, as serialised.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Explore => "explore",
+            Self::Baseline => "baseline",
+            Self::Confirm => "confirm",
+        }
+    }
+
+    /// The role named `name`.
+    #[must_use]
+    pub fn parse(name: &str) -> Option<TrialRole> {
+        [Self::Explore, Self::Baseline, Self::Confirm]
+            .into_iter()
+            .find(|r| r.as_str() == name)
+    }
+}
+
 /// One trial.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -253,4 +273,20 @@ pub enum StudyEnding {
     Interrupted,
     /// Every trial failed.
     AllFailed,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_read_back_as_serialised() {
+        for role in [TrialRole::Explore, TrialRole::Baseline, TrialRole::Confirm] {
+            let json = serde_json::to_value(role).unwrap();
+            assert_eq!(json.as_str(), Some(role.as_str()));
+            assert_eq!(TrialRole::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(TrialRole::parse("Explore"), None);
+    }
 }

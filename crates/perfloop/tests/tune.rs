@@ -326,7 +326,6 @@ fn a_study_killed_between_and_during_trials_resumes_without_loss_or_repeat() {
                 && t.iter().any(|t| t.state == TrialState::Running)
         },
     );
-    std::thread::sleep(Duration::from_millis(500));
     signal(&child, "-KILL");
     child.wait().unwrap();
     let second = trials(&db, "resume");
@@ -391,7 +390,6 @@ fn ctrl_c_stops_the_trial_and_leaves_the_store_consistent() {
     wait_for(&db, "ctrlc", "a running trial", |t| {
         t.iter().any(|t| t.state == TrialState::Running)
     });
-    std::thread::sleep(Duration::from_millis(400));
     signal(&child, "-INT");
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(3));

@@ -46,14 +46,6 @@ pub fn metrics_json(metrics: &Metrics) -> BTreeMap<String, f64> {
         .collect()
 }
 
-fn role_name(role: TrialRole) -> &'static str {
-    match role {
-        TrialRole::Explore => "explore",
-        TrialRole::Baseline => "baseline",
-        TrialRole::Confirm => "confirm",
-    }
-}
-
 /// The table of trials, with the best objective so far among the exploration's.
 pub fn entries(study: &Study, done: &[Done]) -> Vec<TrialEntry> {
     let mut best: Option<f64> = None;
@@ -86,11 +78,6 @@ pub fn entries(study: &Study, done: &[Done]) -> Vec<TrialEntry> {
             }
         })
         .collect()
-}
-
-/// The role's name in the store.
-pub fn role_str(role: TrialRole) -> &'static str {
-    role_name(role)
 }
 
 /// One configuration's confirmation rounds: the objective and the metrics of each.

@@ -256,7 +256,7 @@ impl Session<'_> {
         let params = serde_json::to_string(config).map_err(Failure::run)?;
         let id = self
             .store
-            .begin_trial_as(self.id, number, &params, conclude::role_str(role), round)
+            .begin_trial_as(self.id, number, &params, role.as_str(), round)
             .map_err(Failure::run)?;
         let started_at = SystemTime::now();
         let began = Instant::now();
@@ -386,12 +386,7 @@ fn done_of(row: TrialRow) -> Result<Done, Failure> {
     };
     let config: Config =
         serde_json::from_str(&row.params_json).map_err(|_| bad("configuration"))?;
-    let role = match row.role.as_str() {
-        "explore" => TrialRole::Explore,
-        "baseline" => TrialRole::Baseline,
-        "confirm" => TrialRole::Confirm,
-        _ => return Err(bad("role")),
-    };
+    let role = TrialRole::parse(&row.role).ok_or_else(|| bad("role"))?;
     let metrics: Metrics = match &row.metrics_json {
         Some(json) => {
             let by_name: std::collections::BTreeMap<String, f64> =

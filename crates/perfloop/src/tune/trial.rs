@@ -22,11 +22,11 @@ use perfloop_tune::study::{
     Body, CapacitySpec, HttpRequest, LoadSpec, Metric, Model, Ready, Study, Target, Workload,
 };
 
+use crate::Failure;
 use crate::capacity::SearchPlan;
 use crate::cli::{Cli, Command};
 use crate::load::{Measured, Resolved, stop_flag};
 use crate::target::{Watch, WatchPlan};
-use crate::{Exit, Failure};
 
 /// How often a trial's target is sampled.
 const SAMPLE_INTERVAL: Duration = Duration::from_millis(250);
@@ -523,10 +523,7 @@ fn failure_text(f: Failure) -> String {
 }
 
 fn usage(message: String) -> Failure {
-    Failure {
-        exit: Exit::Usage,
-        error: anyhow!(message),
-    }
+    Failure::usage(anyhow!(message))
 }
 
 fn millis(d: Duration) -> String {
