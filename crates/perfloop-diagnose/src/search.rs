@@ -38,14 +38,10 @@ impl<'a> Point<'a> {
         matches!(self.kind, StepKind::Ramp | StepKind::Bisect)
     }
 
-    /// The monitor's summary when a target was watched (a live process always has a
-    /// resident set, so a summary without one watched nothing).
-    pub fn target(&self) -> Option<&'a Summary> {
-        self.run
-            .target
-            .summary
-            .as_ref()
-            .filter(|s| s.rss_max_mb > 0.0 && s.cores > 0)
+    /// The watched target's figures, when the monitor measured them (a target was watched
+    /// and seen alive).
+    pub fn target(&self) -> Option<TargetFigures> {
+        self.run.target.summary.as_ref().and_then(TargetFigures::of)
     }
 
     /// The monitor's summary when the host was sampled (target or not).
@@ -65,8 +61,53 @@ impl<'a> Point<'a> {
 }
 
 /// The target's CPU as a fraction of the whole machine (1 = every core busy).
-pub(crate) fn machine_share(summary: &Summary) -> f64 {
-    summary.cpu_pct_mean / (f64::from(summary.cores.max(1)) * 100.0)
+pub(crate) fn machine_share(target: &TargetFigures) -> f64 {
+    target.cpu_pct_mean / (f64::from(target.cores.max(1)) * 100.0)
+}
+
+/// A step's figures of the watched target, all measured, with the host's beside them
+/// (means over the step, % of one core unless said otherwise).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct TargetFigures {
+    /// CPUs online.
+    pub cores: u32,
+    /// Target CPU.
+    pub cpu_pct_mean: f64,
+    /// The busiest target thread's CPU.
+    pub top_thread_cpu_pct_mean: f64,
+    /// Its peak over one interval.
+    pub top_thread_cpu_pct_max: f64,
+    /// Target RSS peak, MiB.
+    pub rss_max_mb: f64,
+    /// Target voluntary context switches over the step.
+    pub ctx_voluntary_total: u64,
+    /// Target involuntary context switches over the step.
+    pub ctx_involuntary_total: u64,
+    /// Time the samples cover, seconds.
+    pub duration_s: f64,
+    /// Host CPU busy, % of the machine.
+    pub host_cpu_pct_mean: f64,
+    /// The load generator's CPU.
+    pub generator_cpu_pct_mean: f64,
+}
+
+impl TargetFigures {
+    /// The figures of `summary` when its target was measured (and the host's cores known).
+    pub fn of(summary: &Summary) -> Option<TargetFigures> {
+        (summary.cores > 0).then_some(())?;
+        Some(TargetFigures {
+            cores: summary.cores,
+            cpu_pct_mean: summary.cpu_pct_mean?,
+            top_thread_cpu_pct_mean: summary.top_thread_cpu_pct_mean?,
+            top_thread_cpu_pct_max: summary.top_thread_cpu_pct_max?,
+            rss_max_mb: summary.rss_max_mb?,
+            ctx_voluntary_total: summary.ctx_voluntary_total.unwrap_or(0),
+            ctx_involuntary_total: summary.ctx_involuntary_total.unwrap_or(0),
+            duration_s: summary.duration_s,
+            host_cpu_pct_mean: summary.host_cpu_pct_mean,
+            generator_cpu_pct_mean: summary.generator_cpu_pct_mean,
+        })
+    }
 }
 
 /// A capacity search (or a single run) seen by the rules.

@@ -76,6 +76,35 @@ fn diagnosis_is_a_pure_function_of_the_record() {
     assert_eq!(record, before);
 }
 
+/// Regression (not measured is not zero): a search that sampled the host but watched no
+/// target has no target figures, so no rule reads its CPU as an idle 0 % — the waiting
+/// rule, which needs an idle CPU, stays silent instead of blaming a lock.
+#[test]
+fn a_target_not_watched_is_not_an_idle_target() {
+    let host_only = |t: f64| {
+        let mut s = cpu(8, 0.0, 0.0, 15.0);
+        s.target_pid = None;
+        (s.cpu_pct_mean, s.cpu_pct_max, s.cpu_machine_pct_mean) = (None, None, None);
+        (s.top_thread_cpu_pct_mean, s.top_thread_cpu_pct_max) = (None, None);
+        (s.rss_max_mb, s.rss_mean_mb, s.threads_max, s.processes_max) = (None, None, None, None);
+        s.generator_cpu_pct_mean = t / 100.0;
+        Some(s)
+    };
+    let watched = diagnose(&search(&PLATEAU, |t| {
+        Some(cpu(8, t / 500.0 * 30.0, 5.0, 15.0))
+    }));
+    assert!(
+        rules(&watched).contains(&"waiting"),
+        "{:?}",
+        rules(&watched)
+    );
+    let findings = diagnose(&search(&PLATEAU, host_only));
+    assert_well_formed(&findings);
+    for rule in ["waiting", "cpu_machine", "cpu_one_thread", "memory_growth"] {
+        assert!(!rules(&findings).contains(&rule), "{:?}", rules(&findings));
+    }
+}
+
 #[test]
 fn an_empty_search_gives_no_finding() {
     let record = search(&[], |_| None);

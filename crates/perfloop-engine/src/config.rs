@@ -3,35 +3,24 @@
 //! Everything here is checked before a single connection is opened: a bad URL, duration,
 //! rate or stage list is a [`ConfigError`] that names the offending text.
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::time::Duration;
+
+use perfloop_url::{Problem, TargetUrl, UrlError};
 
 use crate::schedule::{Plan, Stage};
 
 /// Input that cannot describe a run. Each message names the offending text.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
-    /// The URL does not parse or lacks a host.
-    #[error("invalid URL '{url}': {reason}")]
-    InvalidUrl {
-        /// The text given.
-        url: String,
-        /// What is wrong with it.
-        reason: String,
-    },
+    /// The URL cannot be used (see [`Problem`]) or its host does not resolve.
+    #[error(transparent)]
+    Url(UrlError),
     /// `https://` was asked for.
     #[error("'{url}': TLS (https://) is not supported yet; use an http:// URL")]
     TlsUnsupported {
-        /// The text given.
+        /// The text given, secrets redacted.
         url: String,
-    },
-    /// The host name did not resolve.
-    #[error("cannot resolve '{host}': {reason}")]
-    Resolve {
-        /// The host and port.
-        host: String,
-        /// The resolver's answer.
-        reason: String,
     },
     /// A duration did not parse.
     #[error("invalid duration '{text}': expected a number with a unit, like 500ms, 10s or 2m")]
@@ -56,9 +45,11 @@ pub enum ConfigError {
         reason: String,
     },
     /// A header is not `Name: value`.
-    #[error("invalid header '{text}': expected 'Name: value'")]
+    #[error(
+        "invalid header '{text}': expected 'Name: value' (a name without spaces, the value on one line)"
+    )]
     Header {
-        /// The text given.
+        /// The text given, its value redacted.
         text: String,
     },
     /// A method is not an HTTP token.
@@ -140,10 +131,22 @@ pub fn parse_stages(text: &str) -> Result<Plan, ConfigError> {
     Ok(Plan::Stages(stages))
 }
 
-/// Parses `Name: value`.
+impl From<UrlError> for ConfigError {
+    fn from(e: UrlError) -> ConfigError {
+        match e {
+            UrlError::Invalid {
+                text,
+                problem: Problem::NotSupportedYet(_),
+            } => ConfigError::TlsUnsupported { url: text },
+            other => ConfigError::Url(other),
+        }
+    }
+}
+
+/// Parses `Name: value`. The error shows the name only: a header value may be a secret.
 pub fn parse_header(text: &str) -> Result<(String, String), ConfigError> {
     let err = || ConfigError::Header {
-        text: text.to_string(),
+        text: perfloop_url::redact_header(text),
     };
     let (name, value) = text.split_once(':').ok_or_else(err)?;
     let name = name.trim();
@@ -175,71 +178,42 @@ pub struct RequestSpec {
     pub alternate_bodies: Vec<Vec<u8>>,
 }
 
+impl RequestSpec {
+    /// Whether the request asks the server to close after each response
+    /// (`Connection: close`).
+    pub fn closes_each(&self) -> bool {
+        self.headers.iter().any(|(name, value)| {
+            name.eq_ignore_ascii_case("connection")
+                && value
+                    .split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case("close"))
+        })
+    }
+}
+
 /// Where requests go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
-    /// The URL as given.
-    pub url: String,
+    /// The URL; it displays with its secrets redacted.
+    pub url: TargetUrl,
     /// The resolved address connections are made to.
     pub addr: SocketAddr,
-    /// `host[:port]` from the URL.
+    /// `host[:port]` from the URL, for the Host header.
     pub authority: String,
-    /// Path and query.
+    /// Path and query, as sent.
     pub path: String,
 }
 
 impl Target {
-    /// Parses an `http://` URL and resolves its host.
+    /// Parses an `http://` URL (see [`TargetUrl::parse`]) and resolves its host.
     pub fn parse(url: &str) -> Result<Target, ConfigError> {
-        let invalid = |reason: &str| ConfigError::InvalidUrl {
-            url: url.to_string(),
-            reason: reason.to_string(),
-        };
-        let uri: http::Uri = url
-            .parse()
-            .map_err(|e: http::uri::InvalidUri| invalid(&e.to_string()))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
-                return Err(ConfigError::TlsUnsupported {
-                    url: url.to_string(),
-                });
-            }
-            Some(other) => return Err(invalid(&format!("scheme '{other}' is not http"))),
-            None => return Err(invalid("no scheme; write it as http://host:port/path")),
-        }
-        let host = uri
-            .host()
-            .filter(|h| !h.is_empty())
-            .ok_or_else(|| invalid("no host"))?;
-        let port = uri.port_u16().unwrap_or(80);
-        let authority = uri
-            .authority()
-            .map(|a| a.as_str().to_string())
-            .unwrap_or_default();
-        if authority.contains('@') {
-            return Err(invalid(
-                "user information in URLs is not supported; use -H 'Authorization: ...'",
-            ));
-        }
-        let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
-        let bare = host.trim_start_matches('[').trim_end_matches(']');
-        let addr = (bare, port)
-            .to_socket_addrs()
-            .map_err(|e| ConfigError::Resolve {
-                host: format!("{host}:{port}"),
-                reason: e.to_string(),
-            })?
-            .next()
-            .ok_or_else(|| ConfigError::Resolve {
-                host: format!("{host}:{port}"),
-                reason: "no address".to_string(),
-            })?;
+        let url = TargetUrl::parse(url)?;
+        let addr = url.resolve()?;
         Ok(Target {
-            url: url.to_string(),
             addr,
-            authority,
-            path,
+            authority: url.authority().to_string(),
+            path: url.request_target().to_string(),
+            url,
         })
     }
 }
@@ -327,6 +301,16 @@ impl LoadConfig {
         }
         if self.limits.timeout.is_zero() {
             return bad("--timeout must be longer than 0");
+        }
+        if let (Some(d), Some(stages)) = (self.limits.duration, self.model.plan().length()) {
+            if d > stages {
+                return Err(ConfigError::Invalid(format!(
+                    "-d {} is longer than the stages ({}): after the last stage the load would \
+                     be 0 and dilute every figure; drop -d or add a stage that holds the level",
+                    humantime::format_duration(d),
+                    humantime::format_duration(stages)
+                )));
+            }
         }
         if matches!(self.model.plan(), Plan::Stages(_)) && !self.limits.warmup.is_zero() {
             return bad(
@@ -440,5 +424,36 @@ mod tests {
         assert!(e.contains("ftp://x/"), "{e}");
         assert!(Target::parse("not a url").is_err());
         assert!(Target::parse("127.0.0.1:80").is_err());
+    }
+
+    #[test]
+    fn url_errors_name_the_text_and_hint_before_any_work() {
+        for (text, says) in [
+            ("http://127.0.0.1:99999/", "port '99999'"),
+            ("http://:8080/", "no host"),
+            ("http://user:pw@127.0.0.1/", "Authorization"),
+            ("127.0.0.1:8099/", "http://127.0.0.1:8099/"),
+            ("127.0.0.1:8099", "http://127.0.0.1:8099"),
+        ] {
+            let e = Target::parse(text).unwrap_err();
+            assert!(matches!(e, ConfigError::Url(_)), "{text}: {e:?}");
+            let e = e.to_string();
+            assert!(e.contains(says), "{text}: {e}");
+        }
+        let e = Target::parse("https://127.0.0.1/?token=SECRET").unwrap_err();
+        assert!(!e.to_string().contains("SECRET"), "{e}");
+    }
+
+    #[test]
+    fn a_header_error_shows_its_name_not_its_value() {
+        let e = parse_header("Bad Name: Bearer SECRET")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("'Bad Name: REDACTED'") && !e.contains("SECRET"),
+            "{e}"
+        );
+        let e = parse_header("no colon").unwrap_err().to_string();
+        assert!(e.contains("'no colon'"), "{e}");
     }
 }

@@ -54,7 +54,15 @@ pub fn request_bytes(spec: &RequestSpec) -> Vec<u8> {
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    if !spec.body.is_empty() && !has("content-length") {
+    // A method that gives content a meaning announces its length even when it is empty
+    // (RFC 9110 §8.6), so the server does not wait for a body.
+    let content_method = ["POST", "PUT", "PATCH"]
+        .iter()
+        .any(|m| spec.method.eq_ignore_ascii_case(m));
+    if (!spec.body.is_empty() || content_method)
+        && !has("content-length")
+        && !has("transfer-encoding")
+    {
         out.extend_from_slice(format!("Content-Length: {}\r\n", spec.body.len()).as_bytes());
     }
     out.extend_from_slice(b"\r\n");
@@ -122,6 +130,8 @@ pub struct ResponseParser {
     status: u16,
     keep_alive: bool,
     head_request: bool,
+    /// Some byte of the current response (an interim one included) has arrived.
+    started: bool,
     /// Body bytes counted for the current response.
     pub body_bytes: u64,
 }
@@ -135,8 +145,14 @@ impl ResponseParser {
             status: 0,
             keep_alive: true,
             head_request: method.eq_ignore_ascii_case("HEAD"),
+            started: false,
             body_bytes: 0,
         }
+    }
+
+    /// Whether any byte of the current response has arrived since the last reset.
+    pub fn started(&self) -> bool {
+        self.started
     }
 
     /// Prepares for the next response on the same connection.
@@ -145,11 +161,13 @@ impl ResponseParser {
         self.pending.clear();
         self.status = 0;
         self.keep_alive = true;
+        self.started = false;
         self.body_bytes = 0;
     }
 
     /// Feeds bytes read from the connection.
     pub fn feed(&mut self, mut data: &[u8]) -> Result<Progress, ParseError> {
+        self.started |= !data.is_empty();
         loop {
             match self.state {
                 State::Head => {
@@ -227,8 +245,15 @@ impl ResponseParser {
         if head.len > HEADER_CAP {
             return Err(ParseError::HeadersTooLarge);
         }
+        // An interim response (100 Continue, 103 Early Hints) is not the answer: the final
+        // response follows on the same connection (RFC 9110 §15.2), and latency runs to it.
+        if (100..200).contains(&head.status) && head.status != 101 {
+            self.pending.clear();
+            return Ok(Some(head.len - already));
+        }
         self.status = head.status;
-        self.keep_alive = head.keep_alive;
+        // After 101 Switching Protocols the connection no longer speaks HTTP/1.1.
+        self.keep_alive = head.keep_alive && head.status != 101;
         self.body_bytes = 0;
         let no_body = self.head_request
             || (100..200).contains(&head.status)
@@ -605,5 +630,54 @@ mod tests {
             p.feed(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"),
             Ok(done(201, true))
         );
+    }
+
+    #[test]
+    fn interim_responses_are_skipped_and_the_final_one_counts() {
+        let msg: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        let mut p = ResponseParser::new("POST");
+        assert_eq!(p.feed(msg), Ok(done(200, true)));
+        assert_eq!(p.body_bytes, 2);
+        // Split at every byte: no state is lost between the interim and the final response.
+        let mut p = ResponseParser::new("POST");
+        let parts: Vec<&[u8]> = msg.chunks(1).collect();
+        let (last, before) = parts.split_last().unwrap();
+        for part in before {
+            assert_eq!(p.feed(part), Ok(Progress::More));
+        }
+        assert_eq!(p.feed(last), Ok(done(200, true)));
+    }
+
+    #[test]
+    fn switching_protocols_ends_the_connection() {
+        let mut p = ResponseParser::new("GET");
+        let r = p.feed(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n");
+        assert_eq!(r, Ok(done(101, false)));
+    }
+
+    #[test]
+    fn started_tells_whether_any_byte_arrived() {
+        let mut p = ResponseParser::new("GET");
+        assert!(!p.started());
+        assert_eq!(p.feed(b"HTTP/1.1 100 Continue\r\n\r\n"), Ok(Progress::More));
+        assert!(p.started());
+        p.reset();
+        assert!(!p.started());
+    }
+
+    #[test]
+    fn content_methods_announce_an_empty_body() {
+        let spec = |method: &str| RequestSpec {
+            method: method.to_string(),
+            authority: "h".to_string(),
+            path: "/".to_string(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            alternate_bodies: Vec::new(),
+        };
+        let text = |m: &str| String::from_utf8(request_bytes(&spec(m))).unwrap();
+        assert!(text("POST").contains("\r\nContent-Length: 0\r\n"));
+        assert!(text("PUT").contains("\r\nContent-Length: 0\r\n"));
+        assert!(!text("GET").contains("Content-Length"));
     }
 }

@@ -36,8 +36,12 @@ pub use outcome::{
 pub use schedule::{Arrivals, Plan, Stage};
 pub use usage::{ProcessCpu, thread_cpu};
 
-use recorder::{Interval, Recorder, Report, WorkerResult, histogram};
+use recorder::{Basis, Interval, Recorder, Report, Window, WorkerResult, histogram};
 use worker::{Share, Shared, Worker};
+
+/// The share of the open model's answers trimmed from each end of their completion times
+/// when measuring how long the target took to answer the window's arrivals.
+const ANSWER_TRIM: f64 = 0.01;
 
 /// Receives the timeline as the run goes.
 pub trait Observer {
@@ -97,7 +101,19 @@ pub fn run(
     let t0 = Instant::now();
     let window_start = t0 + config.limits.warmup;
     let window_end = duration.map(|d| window_start + d);
-    let cutoff = window_end.filter(|_| matches!(config.model, Model::Closed { .. }));
+    // A closed-model run with a duration counts what completes in its window; every other
+    // run counts the requests its window sends (see the recorder).
+    let closed = matches!(config.model, Model::Closed { .. });
+    let basis = if closed && window_end.is_some() && config.limits.requests.is_none() {
+        Basis::Completed
+    } else {
+        Basis::Started
+    };
+    let window = Window {
+        start: window_start,
+        end: window_end,
+        basis,
+    };
 
     let mut results: Vec<Option<(WorkerResult, Instant)>> = (0..workers).map(|_| None).collect();
     let mut rows = RowAssembler::new(workers);
@@ -120,20 +136,23 @@ pub fn run(
             let spawned = std::thread::Builder::new()
                 .name(format!("perfloop-worker-{id}"))
                 .spawn_scoped(scope, move || {
-                    let rec = Recorder::new(id, window_start, cutoff, tx.clone());
+                    let rec = Recorder::new(id, window, tx.clone());
                     match Worker::new(share, shared, config, requests, rec) {
                         Ok(w) => w.run(),
                         Err(e) => {
                             shared.stop.store(true, Ordering::Relaxed);
-                            let rec = Recorder::new(id, window_start, cutoff, tx);
+                            let rec = Recorder::new(id, window, tx);
                             rec.finish(|rec| WorkerResult {
                                 latency: rec.latency,
                                 lag: rec.lag,
+                                unfinished_age: rec.unfinished_age,
+                                completed_at: rec.completed_at,
                                 counts: rec.counts,
                                 busy: 0.0,
                                 last_completion: None,
+                                last_start: None,
                                 peak_connections: 0,
-                                in_flight: Default::default(),
+                                residence: Duration::ZERO,
                                 ever_connected: false,
                                 last_connect_error: Some(format!("worker setup failed: {e}")),
                             });
@@ -170,24 +189,33 @@ pub fn run(
         .flatten()
         .filter_map(|(r, _)| r.last_completion)
         .max();
+    let last_start = results
+        .iter()
+        .flatten()
+        .filter_map(|(r, _)| r.last_start)
+        .max();
     let since_start = |t: Instant| t.saturating_duration_since(window_start);
     let cpu = ProcessCpu::now().since(cpu0);
 
     let mut latency = histogram();
     let mut lag = histogram();
+    let mut unfinished_age = histogram();
+    let mut completed_at = histogram();
     let mut counts = Counts::default();
     let mut busy = Vec::with_capacity(workers);
     let mut peak_connections = 0;
-    let mut in_flight_mean = 0.0;
+    let mut residence = Duration::ZERO;
     let mut any_connected = false;
     let mut last_connect_error = None;
     for (r, _) in results.into_iter().flatten() {
         let _ = latency.add(&r.latency);
         let _ = lag.add(&r.lag);
+        let _ = unfinished_age.add(&r.unfinished_age);
+        let _ = completed_at.add(&r.completed_at);
         counts.merge(&r.counts);
         busy.push(r.busy);
         peak_connections += r.peak_connections;
-        in_flight_mean += r.in_flight.mean();
+        residence += r.residence;
         any_connected |= r.ever_connected;
         last_connect_error = last_connect_error.or(r.last_connect_error);
     }
@@ -206,11 +234,40 @@ pub fn run(
         }
         (None, _) => last_completion.map_or_else(|| since_start(stopped_at), since_start),
     };
-    let window = match window_end {
-        Some(end) => measured.min(end - window_start),
-        None => measured,
+    let window = match (window_end, &config.model) {
+        (Some(end), _) => measured.min(end - window_start),
+        // A request count ends the open model's schedule with its last arrival: the window
+        // is the span of the arrivals plus the one gap that the last of them stands for.
+        (None, Model::Open { rate, .. }) if !interrupted => last_start.map_or(measured, |l| {
+            let r = rate.at(l.saturating_duration_since(t0).as_secs_f64());
+            let gap = if r > 0.0 { 1.0 / r } else { 0.0 };
+            since_start(l) + Duration::try_from_secs_f64(gap).unwrap_or_default()
+        }),
+        (None, _) => measured,
     };
-    let ending = if shared.unreachable.load(Ordering::Relaxed) && !any_connected {
+    // The open model's arrivals are answered after the window when the target cannot keep
+    // up: then throughput is per second of the time it took to answer them.
+    let answering = match &config.model {
+        Model::Open { .. } if completed_at.len() >= 2 => {
+            let span = |lo: f64, hi: f64| {
+                let (a, b) = (
+                    completed_at.value_at_quantile(lo),
+                    completed_at.value_at_quantile(hi),
+                );
+                Duration::from_micros(b.saturating_sub(a)).div_f64(hi - lo)
+            };
+            span(ANSWER_TRIM, 1.0 - ANSWER_TRIM)
+        }
+        _ => Duration::ZERO,
+    };
+    let in_flight_mean = if window.is_zero() {
+        0.0
+    } else {
+        residence.as_secs_f64() / window.as_secs_f64()
+    };
+    let never_connected = !any_connected
+        && (shared.unreachable.load(Ordering::Relaxed) || last_connect_error.is_some());
+    let ending = if never_connected {
         Ending::Unreachable
     } else if interrupted {
         Ending::Interrupted
@@ -222,7 +279,7 @@ pub fn run(
         latency,
         lag: matches!(config.model, Model::Open { .. }).then_some(lag),
         counts,
-        timeline: rows.finish(measured),
+        timeline: rows.finish(window),
         measured,
         window,
         generator: GeneratorUsage {
@@ -234,6 +291,8 @@ pub fn run(
         ending,
         peak_connections,
         in_flight_mean,
+        unfinished_age,
+        answering,
         last_connect_error,
     })
 }
@@ -303,13 +362,13 @@ impl RowAssembler {
     }
 
     /// The rows inside the measured window; the last one's length is cut to the window.
-    fn finish(mut self, measured: Duration) -> Vec<TimelineRow> {
+    /// Completions after the window (the open model's drain) are in the totals only.
+    fn finish(mut self, window: Duration) -> Vec<TimelineRow> {
         let mut rest: Vec<Interval> = std::mem::take(&mut self.pending).into_values().collect();
         rest.sort_by_key(|i| i.index);
         self.rows.extend(rest.iter().map(|i| row_of(i, 1.0)));
-        let total = measured.as_secs_f64();
-        self.rows
-            .retain(|r| (r.t_s as f64) < total || r.requests > 0);
+        let total = window.as_secs_f64();
+        self.rows.retain(|r| (r.t_s as f64) < total);
         for row in &mut self.rows {
             let length = (total - row.t_s as f64).clamp(1e-3, 1.0);
             if length < 1.0 {
@@ -326,11 +385,7 @@ impl RowAssembler {
 
 fn row_of(interval: &Interval, length_s: f64) -> TimelineRow {
     let ms = |h: &Histogram<u64>, q: f64| {
-        if h.is_empty() {
-            0.0
-        } else {
-            h.value_at_quantile(q) as f64 / 1000.0
-        }
+        (!h.is_empty()).then(|| h.value_at_quantile(q) as f64 / 1000.0)
     };
     let h = &interval.latency;
     TimelineRow {
@@ -342,10 +397,6 @@ fn row_of(interval: &Interval, length_s: f64) -> TimelineRow {
         p50_ms: ms(h, 0.5),
         p90_ms: ms(h, 0.9),
         p99_ms: ms(h, 0.99),
-        max_ms: if h.is_empty() {
-            0.0
-        } else {
-            h.max() as f64 / 1000.0
-        },
+        max_ms: (!h.is_empty()).then(|| h.max() as f64 / 1000.0),
     }
 }

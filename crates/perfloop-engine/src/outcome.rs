@@ -21,6 +21,8 @@ pub enum ErrorKind {
     Malformed,
     /// The response's header block exceeded the cap.
     HeadersTooLarge,
+    /// The response broke its own framing: more bytes than its Content-Length announced.
+    Framing,
     /// A response with a 4xx status.
     Status4xx,
     /// A response with a 5xx status.
@@ -29,13 +31,14 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// All kinds, in report order.
-    pub const ALL: [ErrorKind; 8] = [
+    pub const ALL: [ErrorKind; 9] = [
         ErrorKind::Connect,
         ErrorKind::Timeout,
         ErrorKind::Reset,
         ErrorKind::Closed,
         ErrorKind::Malformed,
         ErrorKind::HeadersTooLarge,
+        ErrorKind::Framing,
         ErrorKind::Status4xx,
         ErrorKind::Status5xx,
     ];
@@ -49,6 +52,7 @@ impl ErrorKind {
             ErrorKind::Closed => "closed",
             ErrorKind::Malformed => "malformed",
             ErrorKind::HeadersTooLarge => "headers_too_large",
+            ErrorKind::Framing => "framing",
             ErrorKind::Status4xx => "status_4xx",
             ErrorKind::Status5xx => "status_5xx",
         }
@@ -81,10 +85,18 @@ pub struct Counts {
     pub unfinished: u64,
     /// Requests sent (or attempted) whose start lies in the measured window.
     pub sent: u64,
+    /// Open model: counted requests that completed after the window, while it drained
+    /// (in the totals and the latency, not in the timeline).
+    pub drained: u64,
+    /// Connections established in the measured window (and its drain).
+    pub connections: u64,
+    /// Requests sent again on a new connection because the server had closed the reused
+    /// one before answering (idempotent methods only; not errors, not extra requests).
+    pub reconnects: u64,
     /// Responses by status code.
     pub by_status: BTreeMap<u16, u64>,
     /// Errors by kind, indexed like [`ErrorKind::ALL`].
-    pub by_kind: [u64; 8],
+    pub by_kind: [u64; 9],
     /// Body bytes received in responses.
     pub body_bytes: u64,
 }
@@ -106,6 +118,9 @@ impl Counts {
         self.dropped += other.dropped;
         self.unfinished += other.unfinished;
         self.sent += other.sent;
+        self.drained += other.drained;
+        self.connections += other.connections;
+        self.reconnects += other.reconnects;
         self.body_bytes += other.body_bytes;
         for (status, n) in &other.by_status {
             *self.by_status.entry(*status).or_default() += n;
@@ -129,14 +144,15 @@ pub struct TimelineRow {
     pub errors: u64,
     /// `requests / length_s`.
     pub rps: f64,
-    /// Latency percentiles of the responses completed in this second, in milliseconds.
-    pub p50_ms: f64,
+    /// Latency percentiles of the responses completed in this second, in milliseconds;
+    /// `None` when no response completed in it.
+    pub p50_ms: Option<f64>,
     /// 90th percentile.
-    pub p90_ms: f64,
+    pub p90_ms: Option<f64>,
     /// 99th percentile.
-    pub p99_ms: f64,
+    pub p99_ms: Option<f64>,
     /// Maximum.
-    pub max_ms: f64,
+    pub max_ms: Option<f64>,
 }
 
 /// How busy the load generator itself was.
@@ -176,11 +192,12 @@ pub struct Outcome {
     pub lag: Option<Histogram<u64>>,
     /// Request accounting.
     pub counts: Counts,
-    /// One row per second of the measured window.
+    /// One row per second of the measured window (the open model's drain is not in it).
     pub timeline: Vec<TimelineRow>,
-    /// Length of the measured window, including the open model's drain.
+    /// From the start of the measured window to the end of the run, including the open
+    /// model's drain.
     pub measured: Duration,
-    /// Length of the schedule's window (without drain), the achieved rate's denominator.
+    /// Length of the measured window: the denominator of throughput and achieved rate.
     pub window: Duration,
     /// The generator's own resource use.
     pub generator: GeneratorUsage,
@@ -188,18 +205,38 @@ pub struct Outcome {
     pub ending: Ending,
     /// The most connections open at once, over all workers.
     pub peak_connections: usize,
-    /// Mean requests in flight over the measured window, sampled by each worker on a fixed
-    /// 10 ms grid and summed over workers: requests being sent or awaited, and open-model
-    /// arrivals waiting for a connection.
+    /// Mean requests in flight over the measured window, exact: every request's time in
+    /// flight inside the window (from its start, the intended time in the open model, to its
+    /// end), summed and divided by the window. Little's law makes it throughput × mean
+    /// latency in a steady run.
     pub in_flight_mean: f64,
+    /// Ages of the requests still in flight when the run stopped (`counts.unfinished`), in
+    /// microseconds: they can only change a percentile they are slower than.
+    pub unfinished_age: Histogram<u64>,
+    /// Open model: how long the target took to answer the window's arrivals — the span of
+    /// their completion times without the first and last 1 %, scaled to all of them. Longer
+    /// than the window when the target could not keep up; zero for the closed model.
+    pub answering: Duration,
     /// The last connection error seen, for messages.
     pub last_connect_error: Option<String>,
 }
 
 impl Outcome {
-    /// Completed requests per second over the measured window.
+    /// Throughput: the counted requests (responses and failed attempts) per second of the
+    /// measured window. The closed model counts what completed inside the window; the open
+    /// model the outcomes of the arrivals the window sent (see the recorder), per second of
+    /// the window or of the time the target took to answer them ([`Outcome::answering`]),
+    /// whichever is longer, so a target that cannot keep up is not credited with the rate it
+    /// was asked for. A steady run's throughput is the same whatever its latency.
     pub fn throughput_rps(&self) -> f64 {
-        per_second(self.counts.total(), self.measured)
+        // The completion times are kept to 3 significant digits: a span within that of the
+        // window is the window.
+        let answering = if self.answering > self.window.mul_f64(1.0 + ANSWERING_PRECISION) {
+            self.answering
+        } else {
+            self.window
+        };
+        per_second(self.counts.total(), answering)
     }
 
     /// Open model: requests sent per second over the schedule's window.
@@ -207,6 +244,10 @@ impl Outcome {
         per_second(self.counts.sent, self.window)
     }
 }
+
+/// The relative precision of [`Outcome::answering`] (its histogram's 3 significant digits,
+/// with room for the 1 % trimmed at each end).
+const ANSWERING_PRECISION: f64 = 0.005;
 
 fn per_second(n: u64, d: Duration) -> f64 {
     let s = d.as_secs_f64();

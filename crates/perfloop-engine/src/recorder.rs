@@ -2,6 +2,18 @@
 //! path. Latencies go into an HDR histogram (1 µs to 60 s, 3 significant digits) for the
 //! whole window, and into a second histogram for the current second that is handed to the
 //! coordinator when the second ends. Memory is the same for a 10-second and a 10-hour run.
+//!
+//! Which requests a run counts is decided here, once ([`Basis`]):
+//! - the **open model** (and any run ended by a request count) counts the requests whose
+//!   intended start lies in the measured window, each followed to its end (response, error or
+//!   timeout) during the drain after the window;
+//! - the **closed model** with a duration counts the responses and failures that *complete*
+//!   inside the window, whatever their send time; requests still in flight when it closes
+//!   are `unfinished`.
+//!
+//! In both, throughput is the counted requests per second of the window. The recorder also
+//! sums each request's time in flight inside the window (its residence), so the mean number
+//! of requests in flight is exact, not sampled.
 
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
@@ -28,6 +40,32 @@ fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
+/// Which requests the run's figures count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Basis {
+    /// Requests whose (intended) start lies in the window, drained to their end.
+    Started,
+    /// Requests that complete inside the window.
+    Completed,
+}
+
+/// The measured window and how requests are counted in it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Window {
+    pub(crate) start: Instant,
+    /// The end of the window, if the run has a duration.
+    pub(crate) end: Option<Instant>,
+    pub(crate) basis: Basis,
+}
+
+impl Window {
+    /// How long `[from, to]` overlaps the window.
+    fn overlap(&self, from: Instant, to: Instant) -> Duration {
+        let to = self.end.map_or(to, |e| to.min(e));
+        to.saturating_duration_since(from.max(self.start))
+    }
+}
+
 /// One finished second of one worker.
 #[derive(Debug)]
 pub(crate) struct Interval {
@@ -49,41 +87,46 @@ pub(crate) enum Report {
 pub(crate) struct WorkerResult {
     pub(crate) latency: Histogram<u64>,
     pub(crate) lag: Histogram<u64>,
+    pub(crate) unfinished_age: Histogram<u64>,
+    pub(crate) completed_at: Histogram<u64>,
     pub(crate) counts: Counts,
     pub(crate) busy: f64,
     pub(crate) last_completion: Option<Instant>,
+    pub(crate) last_start: Option<Instant>,
     pub(crate) peak_connections: usize,
-    pub(crate) in_flight: crate::worker::InFlight,
+    pub(crate) residence: Duration,
     pub(crate) ever_connected: bool,
     pub(crate) last_connect_error: Option<String>,
 }
 
 pub(crate) struct Recorder {
     worker: usize,
-    window_start: Instant,
-    /// Closed model: completions from here on are not measured (the window is over).
-    cutoff: Option<Instant>,
+    window: Window,
     pub(crate) latency: Histogram<u64>,
     pub(crate) lag: Histogram<u64>,
+    /// Ages of the requests still in flight when the worker stopped.
+    pub(crate) unfinished_age: Histogram<u64>,
+    /// When the counted requests completed, in microseconds since the window opened.
+    pub(crate) completed_at: Histogram<u64>,
     pub(crate) counts: Counts,
     current: Interval,
     tx: Sender<Report>,
     pub(crate) last_completion: Option<Instant>,
+    /// The latest start of a request sent in the window.
+    pub(crate) last_start: Option<Instant>,
+    /// Σ time in flight inside the window, over every request.
+    pub(crate) residence: Duration,
 }
 
 impl Recorder {
-    pub(crate) fn new(
-        worker: usize,
-        window_start: Instant,
-        cutoff: Option<Instant>,
-        tx: Sender<Report>,
-    ) -> Self {
+    pub(crate) fn new(worker: usize, window: Window, tx: Sender<Report>) -> Self {
         Recorder {
             worker,
-            window_start,
-            cutoff,
+            window,
             latency: histogram(),
             lag: histogram(),
+            unfinished_age: histogram(),
+            completed_at: histogram(),
             counts: Counts::default(),
             current: Interval {
                 index: 0,
@@ -93,13 +136,24 @@ impl Recorder {
             },
             tx,
             last_completion: None,
+            last_start: None,
+            residence: Duration::ZERO,
         }
     }
 
-    /// Whether a request that started at `start` is measured (not warm-up).
+    /// Whether a request that starts at `start` is sent inside the window (not warm-up).
     #[inline]
     pub(crate) fn measured(&self, start: Instant) -> bool {
-        start >= self.window_start
+        start >= self.window.start
+    }
+
+    /// Whether a request from `start` to `end` is one the run counts.
+    #[inline]
+    fn counted(&self, start: Instant, end: Instant) -> bool {
+        match self.window.basis {
+            Basis::Started => start >= self.window.start,
+            Basis::Completed => end >= self.window.start,
+        }
     }
 
     /// Counts a request sent (or attempted) at `start`.
@@ -107,6 +161,23 @@ impl Recorder {
     pub(crate) fn sent(&mut self, start: Instant) {
         if self.measured(start) {
             self.counts.sent += 1;
+            self.last_start = Some(self.last_start.map_or(start, |l| l.max(start)));
+        }
+    }
+
+    /// Counts a connection established at `now`.
+    #[inline]
+    pub(crate) fn connected(&mut self, now: Instant) {
+        if now >= self.window.start {
+            self.counts.connections += 1;
+        }
+    }
+
+    /// Counts a request sent again on a new connection because its reused one had closed.
+    #[inline]
+    pub(crate) fn reconnect(&mut self, now: Instant) {
+        if now >= self.window.start {
+            self.counts.reconnects += 1;
         }
     }
 
@@ -122,57 +193,99 @@ impl Recorder {
     /// Records a complete response to a request that started at `start`.
     #[inline]
     pub(crate) fn response(&mut self, start: Instant, now: Instant, status: u16, body_bytes: u64) {
-        if !self.measured(start) || self.cut(now) {
+        let Some(in_window) = self.enter(start, now) else {
             return;
-        }
-        self.roll(now);
+        };
         let us = micros(now.saturating_duration_since(start));
         self.latency.saturating_record(us);
-        self.current.latency.saturating_record(us);
-        self.current.requests += 1;
+        if in_window {
+            self.current.latency.saturating_record(us);
+            self.current.requests += 1;
+        }
         *self.counts.by_status.entry(status).or_default() += 1;
         self.counts.body_bytes += body_bytes;
         match ErrorKind::of_status(status) {
             None => self.counts.ok += 1,
-            Some(kind) => self.error_counts(kind),
+            Some(kind) => self.error_counts(kind, in_window),
         }
-        self.last_completion = Some(now);
     }
 
     /// Records a failed attempt that started at `start`.
     #[inline]
     pub(crate) fn error(&mut self, start: Instant, now: Instant, kind: ErrorKind) {
-        if !self.measured(start) || self.cut(now) {
+        let Some(in_window) = self.enter(start, now) else {
             return;
+        };
+        if in_window {
+            self.current.requests += 1;
+        }
+        self.error_counts(kind, in_window);
+    }
+
+    /// A request from `start` ended at `now`: adds its residence, and says whether it is
+    /// counted (`None`: not; a closed-model completion after the window is unfinished
+    /// instead) and whether it completed inside the window (and so in the timeline).
+    #[inline]
+    fn enter(&mut self, start: Instant, now: Instant) -> Option<bool> {
+        self.residence += self.window.overlap(start, now);
+        if !self.counted(start, now) {
+            return None;
+        }
+        let after = self.window.end.is_some_and(|e| now > e);
+        if after && self.window.basis == Basis::Completed {
+            self.counts.unfinished += 1;
+            return None;
+        }
+        self.last_completion = Some(now);
+        if self.window.basis == Basis::Started {
+            let since = now.saturating_duration_since(self.window.start);
+            self.completed_at.saturating_record(micros(since).max(1));
+        }
+        if after {
+            self.counts.drained += 1;
+            return Some(false);
         }
         self.roll(now);
-        self.current.requests += 1;
-        self.error_counts(kind);
-        self.last_completion = Some(now);
+        Some(true)
     }
 
-    /// A completion after the closed model's window is not measured; it counts as unfinished.
-    fn cut(&mut self, now: Instant) -> bool {
-        let cut = self.cutoff.is_some_and(|c| now >= c);
-        if cut {
+    /// A request from `start` was still in flight when the worker stopped at `now`.
+    pub(crate) fn unfinished(&mut self, start: Instant, now: Instant) {
+        self.residence += self.window.overlap(start, now);
+        let belongs = match self.window.basis {
+            Basis::Started => start >= self.window.start,
+            Basis::Completed => true,
+        };
+        if belongs {
             self.counts.unfinished += 1;
+            self.unfinished_age
+                .saturating_record(micros(now.saturating_duration_since(start)));
         }
-        cut
     }
 
-    fn error_counts(&mut self, kind: ErrorKind) {
+    /// An open-model arrival that waited from `intended` to `now` and was never sent.
+    pub(crate) fn never_sent(&mut self, intended: Instant, now: Instant) {
+        self.residence += self.window.overlap(intended, now);
+        if self.measured(intended) {
+            self.counts.dropped += 1;
+        }
+    }
+
+    fn error_counts(&mut self, kind: ErrorKind, in_window: bool) {
         self.counts.errors += 1;
         self.counts.by_kind[kind.index()] += 1;
-        self.current.errors += 1;
+        if in_window {
+            self.current.errors += 1;
+        }
     }
 
     /// Hands finished seconds to the coordinator once `now` has passed them.
     #[inline]
     pub(crate) fn roll(&mut self, now: Instant) {
-        if now < self.window_start {
+        if now < self.window.start {
             return;
         }
-        let index = now.duration_since(self.window_start).as_secs();
+        let index = now.duration_since(self.window.start).as_secs();
         while self.current.index < index {
             let next = Interval {
                 index: self.current.index + 1,
@@ -188,7 +301,7 @@ impl Recorder {
 
     /// The start of the next second, for the event loop's wake-up.
     pub(crate) fn next_roll(&self) -> Instant {
-        self.window_start + Duration::from_secs(self.current.index + 1)
+        self.window.start + Duration::from_secs(self.current.index + 1)
     }
 
     /// Sends the last, partial second and the totals.
@@ -204,5 +317,57 @@ impl Recorder {
         let worker = self.worker;
         let _ = tx.send(Report::Interval(worker, last));
         let _ = tx.send(Report::Done(worker, Box::new(result(self))));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::mpsc;
+
+    use super::*;
+
+    fn recorder(basis: Basis, t0: Instant) -> (Recorder, mpsc::Receiver<Report>) {
+        let (tx, rx) = mpsc::channel();
+        let window = Window {
+            start: t0 + Duration::from_secs(1),
+            end: Some(t0 + Duration::from_secs(3)),
+            basis,
+        };
+        (Recorder::new(0, window, tx), rx)
+    }
+
+    #[test]
+    fn the_closed_model_counts_what_completes_in_the_window() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let (mut rec, _rx) = recorder(Basis::Completed, t0);
+        rec.response(at(800), at(1100), 200, 5); // sent in the warm-up, completed inside
+        rec.response(at(500), at(900), 200, 5); // completed in the warm-up
+        rec.response(at(2900), at(3100), 200, 5); // completed after the window
+        rec.error(at(1500), at(2000), ErrorKind::Timeout);
+        assert_eq!((rec.counts.ok, rec.counts.errors), (1, 1));
+        assert_eq!(rec.counts.unfinished, 1);
+        // 0.1 + 0.5 + 0.1 s inside the window.
+        assert_eq!(rec.residence, Duration::from_millis(700));
+    }
+
+    #[test]
+    fn the_open_model_counts_what_starts_in_the_window() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let (mut rec, _rx) = recorder(Basis::Started, t0);
+        rec.response(at(800), at(1100), 200, 5);
+        rec.response(at(2900), at(3300), 200, 5); // drained after the window: counted
+        rec.unfinished(at(2950), at(3500));
+        rec.never_sent(at(2990), at(3000));
+        assert_eq!((rec.counts.ok, rec.counts.drained), (1, 1));
+        assert_eq!((rec.counts.unfinished, rec.counts.dropped), (1, 1));
+        assert!(
+            rec.unfinished_age
+                .equivalent(rec.unfinished_age.max(), 550_000)
+        );
+        assert_eq!(rec.residence, Duration::from_millis(100 + 100 + 50 + 10));
     }
 }

@@ -39,6 +39,11 @@ const BACKOFF_MAX: Duration = Duration::from_secs(1);
 const UNREACHABLE_AFTER: u32 = 6;
 /// Open model: the most arrivals one worker queues while no connection is free.
 const PENDING_CAP: usize = 1 << 20;
+/// Open model: the most connections one worker has on their way at once. A short stall of
+/// the target queues many arrivals; opening a connection for each at once would overflow
+/// the target's accept queue, and a dropped SYN costs a 200 ms+ retransmission, far more
+/// than waiting for a connection to come free.
+const CONNECTING_CAP: usize = 8;
 const READ_BUF: usize = 64 * 1024;
 
 /// Flags shared by all workers and the coordinator.
@@ -87,13 +92,21 @@ struct Slot {
     /// Closed model: the slot's connect belongs to a counted request.
     attempt: bool,
     backoff: Duration,
+    /// The connection has carried a complete response (so it may have been closed since).
+    reused: bool,
+    /// The current request has already been sent again on a new connection.
+    retried: bool,
 }
 
 /// What a read turn ended with.
 enum ReadEnd {
     Pending,
     Done(Response, Instant),
-    Failed(ErrorKind),
+    /// The attempt failed; `fresh` when not one byte of its response had arrived.
+    Failed {
+        kind: ErrorKind,
+        fresh: bool,
+    },
 }
 
 pub(crate) struct Worker<'a> {
@@ -117,55 +130,10 @@ pub(crate) struct Worker<'a> {
     last_connect_error: Option<String>,
     peak_connections: usize,
     next_tick: Instant,
-    in_flight: InFlight,
-}
-
-/// Requests in flight, sampled on a fixed 10 ms grid inside the measured window:
-/// requests being written or read, closed-model requests whose connection is being made,
-/// and open-model arrivals waiting for a connection (their wait is part of their latency).
-/// Each sample is the state the event loop left at the grid's deadline, before it handles
-/// what woke it, so the sampling times do not depend on arrivals or responses (sampling
-/// right after an event would count the request that event just began). Little's law
-/// checks the mean against throughput × mean latency.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct InFlight {
-    /// Σ count.
-    pub(crate) sum: f64,
-    /// Samples taken.
-    pub(crate) samples: u64,
-    /// xorshift64 state for the sampling times.
-    rng: u64,
-}
-
-impl InFlight {
-    fn new(seed: u64) -> InFlight {
-        InFlight {
-            rng: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
-            ..InFlight::default()
-        }
-    }
-
-    /// The next gap between ticks: exponential with mean [`TICK`], capped at 5 × TICK so
-    /// that timeouts are still checked often.
-    fn next_gap(&mut self) -> Duration {
-        let mut x = self.rng;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.rng = x;
-        // A uniform in (0, 1] from the top 53 bits.
-        let u = ((x >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
-        TICK.mul_f64((-u.ln()).min(5.0))
-    }
-
-    /// The mean; 0 when nothing was sampled.
-    pub(crate) fn mean(&self) -> f64 {
-        if self.samples > 0 {
-            self.sum / self.samples as f64
-        } else {
-            0.0
-        }
-    }
+    /// Requests are sent again once on a new connection when a reused one turns out closed.
+    retry_idempotent: bool,
+    /// The request asks the server to close after each response (`Connection: close`).
+    close_each: bool,
 }
 
 struct OpenState {
@@ -219,7 +187,11 @@ impl<'a> Worker<'a> {
             }
         };
         let now = Instant::now();
-        let seed = share.id as u64 + 1;
+        let request = &config.request;
+        let retry_idempotent = ["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"]
+            .iter()
+            .any(|m| request.method.eq_ignore_ascii_case(m));
+        let close_each = request.closes_each();
         Ok(Worker {
             share,
             shared,
@@ -239,7 +211,8 @@ impl<'a> Worker<'a> {
             last_connect_error: None,
             peak_connections: 0,
             next_tick: now,
-            in_flight: InFlight::new(seed),
+            retry_idempotent,
+            close_each,
         })
     }
 
@@ -260,17 +233,19 @@ impl<'a> Worker<'a> {
             }
         };
         let peak = self.peak_connections;
-        let in_flight = self.in_flight;
         let ever = self.ever_connected;
         let err = self.last_connect_error.take();
         self.rec.finish(|rec| WorkerResult {
             latency: rec.latency,
             lag: rec.lag,
+            unfinished_age: rec.unfinished_age,
+            completed_at: rec.completed_at,
             counts: rec.counts,
             busy,
             last_completion: rec.last_completion,
+            last_start: rec.last_start,
             peak_connections: peak,
-            in_flight,
+            residence: rec.residence,
             ever_connected: ever,
             last_connect_error: err,
         });
@@ -283,25 +258,16 @@ impl<'a> Worker<'a> {
         loop {
             let now = Instant::now();
             if self.shared.stop.load(Ordering::Relaxed) {
-                self.abandon(true);
+                self.abandon();
                 return Ok(());
-            }
-            let tick_due = now >= self.next_tick;
-            if tick_due {
-                // The state the loop left behind, unchanged since its last turn: what was
-                // in flight at the tick's deadline, a time set by the grid, not by events.
-                self.sample_in_flight();
             }
             if self.open.is_some() {
                 self.arrivals(now);
             }
-            if tick_due {
+            if now >= self.next_tick {
                 self.tick(now);
-                // Ticks come at random intervals (exponential, mean 10 ms), not tied to
-                // events nor locked in phase with a periodic schedule: samples at Poisson
-                // times see the time average.
                 while self.next_tick <= now {
-                    self.next_tick += self.in_flight.next_gap();
+                    self.next_tick += TICK;
                 }
             }
             self.rec.roll(now);
@@ -367,6 +333,8 @@ impl<'a> Worker<'a> {
             since: now,
             attempt,
             backoff: Duration::ZERO,
+            reused: false,
+            retried: false,
         });
         self.peak_connections = self.peak_connections.max(self.slots.len());
         key
@@ -433,6 +401,7 @@ impl<'a> Worker<'a> {
 
     fn connected(&mut self, key: usize, now: Instant) {
         self.connect_failures = 0;
+        self.rec.connected(now);
         if !self.ever_connected {
             self.ever_connected = true;
             self.shared.any_connected.store(true, Ordering::Relaxed);
@@ -461,6 +430,7 @@ impl<'a> Worker<'a> {
             }
             slot.parser.reset();
             slot.phase = Phase::Idle;
+            slot.reused = false;
         }
         if let Some(open) = &mut self.open {
             open.idle.retain(|&k| k != key);
@@ -513,6 +483,7 @@ impl<'a> Worker<'a> {
         slot.start = start;
         slot.since = now;
         slot.written = 0;
+        slot.retried = false;
         slot.request = self.next_request;
         if self.requests.len() > 1 {
             self.next_request = (self.next_request + 1) % self.requests.len();
@@ -538,7 +509,7 @@ impl<'a> Worker<'a> {
         };
         loop {
             match stream.write(&request[slot.written..]) {
-                Ok(0) => return self.fail(key, now, ErrorKind::Closed),
+                Ok(0) => return self.fail(key, now, ErrorKind::Closed, true),
                 Ok(n) => {
                     slot.written += n;
                     if slot.written == request.len() {
@@ -548,7 +519,7 @@ impl<'a> Worker<'a> {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return self.fail(key, now, io_kind(&e)),
+                Err(e) => return self.fail(key, now, io_kind(&e), true),
             }
         }
     }
@@ -557,51 +528,86 @@ impl<'a> Worker<'a> {
     /// drained, unless the peer has closed: its end of file came with the same edge and
     /// must be read now, or it would never be seen.
     fn read(slot: &mut Slot, buf: &mut [u8], peer_closed: bool) -> ReadEnd {
+        let failed = |kind, parser: &ResponseParser| ReadEnd::Failed {
+            kind,
+            fresh: !parser.started(),
+        };
         let Some(stream) = slot.stream.as_mut() else {
-            return ReadEnd::Failed(ErrorKind::Closed);
+            return failed(ErrorKind::Closed, &slot.parser);
         };
         loop {
             match stream.read(buf) {
                 Ok(0) => {
                     return match slot.parser.eof() {
                         Some(resp) => ReadEnd::Done(resp, Instant::now()),
-                        None => ReadEnd::Failed(ErrorKind::Closed),
+                        None => failed(ErrorKind::Closed, &slot.parser),
                     };
                 }
                 Ok(n) => match slot.parser.feed(&buf[..n]) {
                     Ok(Progress::More) if n < buf.len() && !peer_closed => return ReadEnd::Pending,
                     Ok(Progress::More) => {}
                     Ok(Progress::Done(resp)) => return ReadEnd::Done(resp, Instant::now()),
-                    Err(ParseError::Malformed) => return ReadEnd::Failed(ErrorKind::Malformed),
+                    Err(ParseError::Malformed) => {
+                        return failed(ErrorKind::Malformed, &slot.parser);
+                    }
                     Err(ParseError::HeadersTooLarge) => {
-                        return ReadEnd::Failed(ErrorKind::HeadersTooLarge);
+                        return failed(ErrorKind::HeadersTooLarge, &slot.parser);
                     }
                 },
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadEnd::Pending,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return ReadEnd::Failed(io_kind(&e)),
+                Err(e) => return failed(io_kind(&e), &slot.parser),
             }
         }
     }
 
-    fn complete(&mut self, key: usize, resp: Response, now: Instant) {
+    /// A response is complete. A connection is not reused when the response or the request
+    /// said so, when the server has already closed its end (the same event carried its
+    /// FIN), or when the response broke its framing (bytes beyond its end).
+    fn complete(&mut self, key: usize, resp: Response, now: Instant, peer_closed: bool) {
         let Some(slot) = self.slots.get_mut(key) else {
             return;
         };
         let (start, body) = (slot.start, slot.parser.body_bytes);
         slot.parser.reset();
         slot.phase = Phase::Idle;
-        self.rec.response(start, now, resp.status, body);
-        if !resp.keep_alive || resp.trailing > 0 {
+        slot.reused = true;
+        if resp.trailing > 0 {
+            self.rec.error(start, now, ErrorKind::Framing);
+        } else {
+            self.rec.response(start, now, resp.status, body);
+        }
+        if !resp.keep_alive || resp.trailing > 0 || peer_closed || self.close_each {
             self.disconnect(key);
         }
         self.next_for(key, now);
     }
 
-    fn fail(&mut self, key: usize, now: Instant, kind: ErrorKind) {
-        let Some(slot) = self.slots.get(key) else {
+    /// An attempt failed. A request that met the end of a *reused* connection before one
+    /// byte of its response is sent again, once, on a new connection (RFC 9112 §9.3.1,
+    /// idempotent methods): the server closed a keep-alive connection it did not announce
+    /// as closing, and the request never reached it.
+    fn fail(&mut self, key: usize, now: Instant, kind: ErrorKind, fresh: bool) {
+        let Some(slot) = self.slots.get_mut(key) else {
             return;
         };
+        let retry = fresh
+            && slot.reused
+            && !slot.retried
+            && self.retry_idempotent
+            && matches!(kind, ErrorKind::Closed | ErrorKind::Reset)
+            && !self.stopping;
+        if retry {
+            slot.retried = true;
+            self.rec.reconnect(now);
+            self.disconnect(key);
+            if let Some(slot) = self.slots.get_mut(key) {
+                slot.attempt = true;
+                slot.written = 0;
+            }
+            self.connect(key, now);
+            return;
+        }
         let start = slot.start;
         self.rec.error(start, now, kind);
         self.disconnect(key);
@@ -617,8 +623,8 @@ impl<'a> Worker<'a> {
             let peer_closed = event.is_read_closed() || event.is_error();
             match Self::read(slot, &mut self.buf, peer_closed) {
                 ReadEnd::Pending => {}
-                ReadEnd::Done(resp, at) => self.complete(key, resp, at),
-                ReadEnd::Failed(kind) => self.fail(key, Instant::now(), kind),
+                ReadEnd::Done(resp, at) => self.complete(key, resp, at, peer_closed),
+                ReadEnd::Failed { kind, fresh } => self.fail(key, Instant::now(), kind, fresh),
             }
             return;
         }
@@ -732,7 +738,7 @@ impl<'a> Worker<'a> {
                 self.disconnect(key);
                 self.connect_failed(key, now, &e);
             } else {
-                self.fail(key, now, kind);
+                self.fail(key, now, kind, false);
             }
         }
         for key in retry {
@@ -755,26 +761,6 @@ impl<'a> Worker<'a> {
         if self.closed_plan.is_some() {
             self.adjust_connections(now);
         }
-    }
-
-    /// Adds one in-flight sample, taken at the tick's deadline, if it lies in the measured
-    /// window.
-    fn sample_in_flight(&mut self) {
-        let at = self.next_tick;
-        let inside = at >= self.share.window_start && self.share.window_end.is_none_or(|e| at <= e);
-        if !inside {
-            return;
-        }
-        let mut count = self.open.as_ref().map_or(0, |o| o.pending.len());
-        for (_, slot) in &self.slots {
-            match slot.phase {
-                Phase::Writing | Phase::Reading => count += 1,
-                Phase::Connecting if slot.attempt => count += 1,
-                _ => {}
-            }
-        }
-        self.in_flight.sum += count as f64;
-        self.in_flight.samples += 1;
     }
 
     /// Open model: takes every arrival that is due.
@@ -818,9 +804,7 @@ impl<'a> Worker<'a> {
         let room = self.slots.len() < self.share.max_connections;
         let Some(open) = &mut self.open else { return };
         if open.pending.len() >= PENDING_CAP {
-            if intended >= self.share.window_start {
-                self.rec.counts.dropped += 1;
-            }
+            self.rec.never_sent(intended, now);
             return;
         }
         open.pending.push_back(intended);
@@ -833,7 +817,7 @@ impl<'a> Worker<'a> {
                 .iter()
                 .filter(|(_, s)| s.phase == Phase::Connecting)
                 .count();
-            if connecting < waiting {
+            if connecting < waiting.min(CONNECTING_CAP) {
                 self.open_slot(now, false);
             }
         }
@@ -843,10 +827,9 @@ impl<'a> Worker<'a> {
     fn end_schedule(&mut self, now: Instant) {
         let Some(open) = &mut self.open else { return };
         if self.share.window_end.is_some_and(|end| now >= end) {
-            let window_start = self.share.window_start;
-            let dropped = open.pending.iter().filter(|&&t| t >= window_start).count();
-            self.rec.counts.dropped += dropped as u64;
-            open.pending.clear();
+            for intended in open.pending.drain(..) {
+                self.rec.never_sent(intended, now);
+            }
         }
         if open.pending.is_empty() {
             self.stopping = true;
@@ -893,7 +876,7 @@ impl<'a> Worker<'a> {
     fn finished(&mut self, now: Instant) -> bool {
         let Some(open) = &self.open else {
             if self.share.window_end.is_some_and(|end| now >= end) {
-                self.abandon(false);
+                self.abandon();
                 return true;
             }
             return !self.quota_left() && self.slots.is_empty();
@@ -905,25 +888,20 @@ impl<'a> Worker<'a> {
     }
 
     /// Stops at once: requests in flight are counted as unfinished, queued ones as dropped.
-    fn abandon(&mut self, interrupted: bool) {
+    fn abandon(&mut self) {
         self.stopping = true;
-        let window_start = self.share.window_start;
-        let unfinished = self
-            .slots
-            .iter()
-            .filter(|(_, s)| {
-                let in_flight = matches!(s.phase, Phase::Writing | Phase::Reading)
-                    || (s.phase == Phase::Connecting && s.attempt);
-                in_flight && s.start >= window_start
-            })
-            .count();
-        self.rec.counts.unfinished += unfinished as u64;
-        if let Some(open) = &mut self.open {
-            if interrupted {
-                self.rec.counts.dropped +=
-                    open.pending.iter().filter(|&&t| t >= window_start).count() as u64;
+        let now = Instant::now();
+        for (_, s) in &self.slots {
+            let in_flight = matches!(s.phase, Phase::Writing | Phase::Reading)
+                || (s.phase == Phase::Connecting && s.attempt);
+            if in_flight {
+                self.rec.unfinished(s.start, now);
             }
-            open.pending.clear();
+        }
+        if let Some(open) = &mut self.open {
+            for intended in open.pending.drain(..) {
+                self.rec.never_sent(intended, now);
+            }
             open.next = None;
         }
         let keys: Vec<usize> = self.slots.iter().map(|(k, _)| k).collect();
@@ -939,5 +917,250 @@ fn io_kind(e: &io::Error) -> ErrorKind {
         io::ErrorKind::TimedOut => ErrorKind::Timeout,
         io::ErrorKind::UnexpectedEof => ErrorKind::Closed,
         _ => ErrorKind::Reset,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The slot state machine, step by step, against a real listener on loopback.
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::net::TcpListener;
+    use std::sync::mpsc;
+
+    use super::*;
+    use crate::config::{Limits, RequestSpec, Target};
+    use crate::recorder::{Basis, Window};
+
+    struct Rig {
+        listener: TcpListener,
+        config: LoadConfig,
+        shared: Shared,
+        requests: Vec<Vec<u8>>,
+    }
+
+    fn rig(model: Model, method: &str) -> Rig {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let target = Target::parse(&url).unwrap();
+        let config = LoadConfig {
+            request: RequestSpec {
+                method: method.into(),
+                authority: target.authority.clone(),
+                path: target.path.clone(),
+                headers: vec![],
+                body: vec![],
+                alternate_bodies: vec![],
+            },
+            target,
+            model,
+            threads: 1,
+            limits: Limits {
+                duration: Some(Duration::from_secs(60)),
+                requests: None,
+                warmup: Duration::ZERO,
+                timeout: Duration::from_secs(5),
+            },
+        };
+        let requests = crate::http::all_request_bytes(&config.request);
+        Rig {
+            listener,
+            config,
+            shared: Shared::default(),
+            requests,
+        }
+    }
+
+    fn closed(n: f64) -> Model {
+        Model::Closed {
+            connections: Plan::Constant(n),
+        }
+    }
+
+    impl Rig {
+        fn worker(&self, t0: Instant) -> (Worker<'_>, mpsc::Receiver<crate::recorder::Report>) {
+            let (tx, rx) = mpsc::channel();
+            let window = Window {
+                start: t0,
+                end: Some(t0 + Duration::from_secs(60)),
+                basis: Basis::Completed,
+            };
+            let share = Share {
+                id: 0,
+                workers: 1,
+                t0,
+                window_start: t0,
+                window_end: window.end,
+                quota: None,
+                max_connections: 16,
+            };
+            let rec = Recorder::new(0, window, tx);
+            let w = Worker::new(share, &self.shared, &self.config, &self.requests, rec).unwrap();
+            (w, rx)
+        }
+    }
+
+    /// A slot with a connected stream, as after a completed handshake.
+    fn connected_slot(w: &mut Worker<'_>, now: Instant) -> usize {
+        let key = w.new_slot(Phase::Idle, now, false);
+        w.connect(key, now);
+        w.slots[key].phase = Phase::Idle;
+        key
+    }
+
+    fn ok() -> Response {
+        Response {
+            status: 200,
+            keep_alive: true,
+            trailing: 0,
+        }
+    }
+
+    #[test]
+    fn a_request_on_a_slot_without_a_connection_connects_first() {
+        let r = rig(closed(1.0), "GET");
+        let now = Instant::now();
+        let (mut w, _rx) = r.worker(now);
+        let key = w.new_slot(Phase::Idle, now, false);
+        w.begin(key, now, now);
+        let slot = &w.slots[key];
+        assert_eq!(slot.phase, Phase::Connecting);
+        assert!(slot.attempt && slot.stream.is_some());
+        assert_eq!(w.rec.counts.sent, 1);
+    }
+
+    #[test]
+    fn a_response_that_came_with_the_servers_close_does_not_reuse_the_connection() {
+        let r = rig(closed(1.0), "GET");
+        let now = Instant::now();
+        let (mut w, _rx) = r.worker(now);
+        let key = connected_slot(&mut w, now);
+        w.slots[key].phase = Phase::Reading;
+        w.complete(key, ok(), now, true);
+        assert_eq!(w.rec.counts.ok, 1);
+        // The next request goes out on a new connection, not the closed one.
+        assert_eq!(w.slots[key].phase, Phase::Connecting);
+        assert!(w.slots[key].attempt);
+        // Kept alive, the same connection carries the next request at once.
+        w.slots[key].phase = Phase::Reading;
+        w.slots[key].attempt = false;
+        w.complete(key, ok(), now, false);
+        assert!(matches!(
+            w.slots[key].phase,
+            Phase::Writing | Phase::Reading
+        ));
+        assert!(w.slots[key].reused);
+    }
+
+    #[test]
+    fn a_fresh_failure_on_a_reused_connection_is_retried_once() {
+        let r = rig(closed(1.0), "GET");
+        let now = Instant::now();
+        let (mut w, _rx) = r.worker(now);
+        let key = connected_slot(&mut w, now);
+        w.slots[key].phase = Phase::Reading;
+        w.complete(key, ok(), now, false);
+        let start = w.slots[key].start;
+        w.fail(key, now, ErrorKind::Closed, true);
+        assert_eq!((w.rec.counts.errors, w.rec.counts.reconnects), (0, 1));
+        assert_eq!(w.slots[key].phase, Phase::Connecting);
+        assert_eq!(w.slots[key].start, start, "the latency keeps its origin");
+        // The same request failing again is an error: once only.
+        w.slots[key].phase = Phase::Reading;
+        w.slots[key].reused = true;
+        w.fail(key, now, ErrorKind::Closed, true);
+        assert_eq!(w.rec.counts.errors_of(ErrorKind::Closed), 1);
+    }
+
+    #[test]
+    fn failures_after_response_bytes_or_on_new_connections_are_errors() {
+        let r = rig(closed(1.0), "GET");
+        let now = Instant::now();
+        let (mut w, _rx) = r.worker(now);
+        let key = connected_slot(&mut w, now);
+        w.slots[key].phase = Phase::Reading;
+        w.fail(key, now, ErrorKind::Closed, true); // a new connection: not reused
+        assert_eq!(w.rec.counts.errors, 1);
+        let key = connected_slot(&mut w, now);
+        w.slots[key].reused = true;
+        w.slots[key].phase = Phase::Reading;
+        w.fail(key, now, ErrorKind::Closed, false); // part of the answer had come
+        assert_eq!((w.rec.counts.errors, w.rec.counts.reconnects), (2, 0));
+    }
+
+    #[test]
+    fn a_post_that_meets_a_closed_connection_is_not_sent_again() {
+        let r = rig(closed(1.0), "POST");
+        let now = Instant::now();
+        let (mut w, _rx) = r.worker(now);
+        let key = connected_slot(&mut w, now);
+        w.slots[key].reused = true;
+        w.slots[key].phase = Phase::Reading;
+        w.fail(key, now, ErrorKind::Reset, true);
+        assert_eq!((w.rec.counts.errors, w.rec.counts.reconnects), (1, 0));
+    }
+
+    #[test]
+    fn extra_bytes_after_a_response_are_a_framing_error_and_end_the_connection() {
+        let r = rig(closed(1.0), "GET");
+        let now = Instant::now();
+        let (mut w, _rx) = r.worker(now);
+        let key = connected_slot(&mut w, now);
+        w.slots[key].phase = Phase::Reading;
+        let resp = Response {
+            trailing: 1,
+            ..ok()
+        };
+        w.complete(key, resp, now, false);
+        assert_eq!(w.rec.counts.errors_of(ErrorKind::Framing), 1);
+        assert_eq!(w.rec.counts.ok, 0);
+        assert_eq!(w.slots[key].phase, Phase::Connecting);
+    }
+
+    #[test]
+    fn the_closed_model_splits_its_connections_over_the_workers() {
+        let r = rig(closed(5.0), "GET");
+        let now = Instant::now();
+        let (mut w, _rx) = r.worker(now);
+        assert_eq!(w.closed_target(now), 5);
+        w.share.workers = 2;
+        assert_eq!(w.closed_target(now), 3);
+        w.share.id = 1;
+        assert_eq!(w.closed_target(now), 2);
+        // Past the window, no connection is wanted.
+        let end = w.share.window_end.unwrap();
+        assert_eq!(w.closed_target(end), 0);
+    }
+
+    #[test]
+    fn stopping_counts_requests_in_flight_as_unfinished() {
+        let r = rig(closed(2.0), "GET");
+        let now = Instant::now();
+        let (mut w, _rx) = r.worker(now);
+        let a = connected_slot(&mut w, now);
+        let _idle = connected_slot(&mut w, now);
+        w.slots[a].phase = Phase::Reading;
+        w.abandon();
+        assert_eq!(w.rec.counts.unfinished, 1);
+        assert!(w.slots.is_empty());
+    }
+
+    #[test]
+    fn the_open_model_drops_what_waits_unsent_at_the_end_of_the_window() {
+        let model = Model::Open {
+            rate: Plan::Constant(10.0),
+            max_connections: 1,
+        };
+        let r = rig(model, "GET");
+        let now = Instant::now();
+        let (mut w, _rx) = r.worker(now);
+        let open = w.open.as_mut().unwrap();
+        open.pending.extend([now, now + Duration::from_millis(1)]);
+        open.next = None;
+        let end = w.share.window_end.unwrap();
+        w.end_schedule(end);
+        assert_eq!(w.rec.counts.dropped, 2);
+        assert!(w.stopping);
+        drop(r.listener);
     }
 }

@@ -187,16 +187,18 @@ fn connection_close_responses_are_ok_and_the_client_reconnects() {
 }
 
 #[test]
-fn bytes_after_the_response_end_the_connection_not_the_count() {
-    // One byte too many after each response: the response counts, the connection is not
-    // trusted again.
+fn bytes_beyond_the_content_length_are_framing_errors() {
+    // One byte too many after each response: the response broke its own framing, so it is
+    // an error of its own kind, and the connection is not trusted again.
     let (addr, accepted) = start_raw_counted(|s| {
         serve_each(s, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok!");
     });
     let o = run_n(addr, 20);
-    assert_eq!(o.counts.ok, 20, "{:?}", o.counts);
-    assert_eq!(o.counts.body_bytes, 40);
+    assert_consistent(&o);
+    assert_eq!(o.counts.ok, 0, "{:?}", o.counts);
+    assert_eq!(o.counts.errors_of(ErrorKind::Framing), 20, "{:?}", o.counts);
     assert_eq!(accepted.load(std::sync::atomic::Ordering::Relaxed), 20);
+    assert_eq!(o.counts.connections, 20, "{:?}", o.counts);
 }
 
 #[test]

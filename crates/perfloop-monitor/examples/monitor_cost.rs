@@ -87,7 +87,11 @@ fn main() {
     println!(
         "tree: {} processes, {} threads, target CPU {:.0} % of one core (mean), busiest \
          thread {:.0} %; {machine_processes} processes on the machine, {} cores",
-        s.processes_max, s.threads_max, s.cpu_pct_mean, s.top_thread_cpu_pct_mean, s.cores
+        s.processes_max.unwrap_or(0),
+        s.threads_max.unwrap_or(0),
+        s.cpu_pct_mean.unwrap_or(0.0),
+        s.top_thread_cpu_pct_mean.unwrap_or(0.0),
+        s.cores
     );
     println!(
         "sampled every {:.0} ms for {:.1} s: {} samples",

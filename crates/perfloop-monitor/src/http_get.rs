@@ -1,70 +1,18 @@
 //! A minimal HTTP/1.1 GET client over a blocking `std` TCP stream, for scraping a
-//! `/metrics` endpoint: plain `http://` only (no TLS, no proxies, no redirects, no
+//! `/metrics` endpoint given as a [`TargetUrl`]: plain `http://` only (no TLS, no proxies, no redirects, no
 //! compression), one request per connection (`Connection: close`), the whole exchange
 //! bounded by one deadline and the body by a size cap. It is meant for a target on
 //! loopback or a plain-HTTP network; a full client would cost more to compile than the
 //! rest of the crate.
 
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
+
+use perfloop_url::TargetUrl;
 
 /// Largest body accepted.
 pub(crate) const MAX_BODY: usize = 16 * 1024 * 1024;
-
-/// A parsed `http://host[:port]/path` URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct HttpUrl {
-    /// Host name or address, without IPv6 brackets.
-    host: String,
-    port: u16,
-    /// Path and query, starting with `/`.
-    path: String,
-    /// The `Host` header value.
-    authority: String,
-}
-
-impl HttpUrl {
-    /// Parses a URL; the error says what is wrong with it.
-    pub(crate) fn parse(url: &str) -> Result<HttpUrl, String> {
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or_else(|| "only plain http:// URLs can be scraped".to_owned())?;
-        let (authority, path) = match rest.find(['/', '?']) {
-            Some(i) if rest.as_bytes()[i] == b'/' => (&rest[..i], rest[i..].to_owned()),
-            Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
-            None => (rest, "/".to_owned()),
-        };
-        let path = path.split('#').next().unwrap_or("/").to_owned();
-        if authority.contains('@') {
-            return Err("credentials in the URL are not supported".into());
-        }
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (host, after) = v6
-                .split_once(']')
-                .ok_or_else(|| "unclosed '[' in the host".to_owned())?;
-            (host, after.strip_prefix(':'))
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (authority, None),
-            }
-        };
-        if host.is_empty() {
-            return Err("no host".into());
-        }
-        let port = match port {
-            Some(p) => p.parse().map_err(|_| format!("invalid port {p:?}"))?,
-            None => 80,
-        };
-        Ok(HttpUrl {
-            host: host.to_owned(),
-            port,
-            path,
-            authority: authority.to_owned(),
-        })
-    }
-}
 
 /// Why a GET failed.
 #[derive(Debug, thiserror::Error)]
@@ -95,7 +43,7 @@ impl From<io::Error> for GetError {
 }
 
 /// GETs `url` and returns the body of a `200` response, all within `timeout`.
-pub(crate) fn get(url: &HttpUrl, timeout: Duration) -> Result<String, GetError> {
+pub(crate) fn get(url: &TargetUrl, timeout: Duration) -> Result<String, GetError> {
     let deadline = Instant::now() + timeout;
     let remaining = || {
         deadline
@@ -103,9 +51,9 @@ pub(crate) fn get(url: &HttpUrl, timeout: Duration) -> Result<String, GetError> 
             .filter(|d| !d.is_zero())
             .ok_or(GetError::Timeout)
     };
-    let addrs = (url.host.as_str(), url.port)
-        .to_socket_addrs()
-        .map_err(|_| GetError::Resolve(url.host.clone()))?;
+    let addrs = url
+        .socket_addrs()
+        .map_err(|_| GetError::Resolve(url.host().to_owned()))?;
     let mut last = None;
     let mut stream = None;
     for addr in addrs {
@@ -121,14 +69,15 @@ pub(crate) fn get(url: &HttpUrl, timeout: Duration) -> Result<String, GetError> 
         (Some(s), _) => s,
         (None, Some(e)) if e.kind() == io::ErrorKind::TimedOut => return Err(GetError::Timeout),
         (None, Some(e)) => return Err(GetError::Connect(e)),
-        (None, None) => return Err(GetError::Resolve(url.host.clone())),
+        (None, None) => return Err(GetError::Resolve(url.host().to_owned())),
     };
     stream.set_nodelay(true)?;
     stream.set_write_timeout(Some(remaining()?))?;
     let request = format!(
         "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: perfloop\r\n\
          Accept: text/plain;version=0.0.4;q=1,*/*;q=0.1\r\nConnection: close\r\n\r\n",
-        url.path, url.authority
+        url.request_target(),
+        url.authority()
     );
     stream.write_all(request.as_bytes())?;
 
@@ -288,27 +237,25 @@ mod tests {
 
     #[test]
     fn urls() {
-        let u = HttpUrl::parse("http://127.0.0.1:9100/metrics?x=1").unwrap();
+        let u = TargetUrl::parse("http://127.0.0.1:9100/metrics?x=1").unwrap();
         assert_eq!(
-            (u.host.as_str(), u.port, u.path.as_str()),
+            (u.host(), u.port(), u.request_target()),
             ("127.0.0.1", 9100, "/metrics?x=1")
         );
-        let u = HttpUrl::parse("http://[::1]:8080").unwrap();
-        assert_eq!(
-            (u.host.as_str(), u.port, u.path.as_str()),
-            ("::1", 8080, "/")
-        );
-        assert_eq!(u.authority, "[::1]:8080");
-        let u = HttpUrl::parse("http://localhost/m#frag").unwrap();
-        assert_eq!((u.port, u.path.as_str()), (80, "/m"));
+        let u = TargetUrl::parse("http://[::1]:8080").unwrap();
+        assert_eq!((u.host(), u.port(), u.request_target()), ("::1", 8080, "/"));
+        assert_eq!(u.authority(), "[::1]:8080");
+        let u = TargetUrl::parse("http://localhost/m#frag").unwrap();
+        assert_eq!((u.port(), u.request_target()), (80, "/m"));
         for bad in [
             "https://x/",
             "x:80/metrics",
             "http://:80/",
             "http://h:port/",
             "http://u@h/",
+            "http://127.0.0.1:99999/metrics",
         ] {
-            assert!(HttpUrl::parse(bad).is_err(), "{bad}");
+            assert!(TargetUrl::parse(bad).is_err(), "{bad}");
         }
     }
 
@@ -324,7 +271,7 @@ mod tests {
     }
 
     /// Serves one connection with `response` after reading the request head.
-    fn serve_once(response: &'static [u8]) -> HttpUrl {
+    fn serve_once(response: &'static [u8]) -> TargetUrl {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         std::thread::spawn(move || {
@@ -343,7 +290,7 @@ mod tests {
                 s.flush().unwrap();
             }
         });
-        HttpUrl::parse(&format!("http://127.0.0.1:{port}/metrics")).unwrap()
+        TargetUrl::parse(&format!("http://127.0.0.1:{port}/metrics")).unwrap()
     }
 
     #[test]
@@ -367,7 +314,7 @@ mod tests {
     fn a_silent_server_times_out() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let u = HttpUrl::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+        let u = TargetUrl::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
         // The kernel completes the handshake from the backlog; nothing ever answers.
         assert!(matches!(
             get(&u, Duration::from_millis(200)),

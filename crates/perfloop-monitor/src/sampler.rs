@@ -76,8 +76,9 @@ impl SamplerConfig {
     }
 }
 
-/// One interval of the target, the host and the generator. Target figures are zero, and
-/// `processes` is 0, when no target is watched or it has exited.
+/// One interval of the target, the host and the generator. A target figure that was not
+/// measured is `None` (`null` in JSON), never zero: every target figure is `None` when no
+/// target is watched, and all but `processes` (then 0) once it has exited.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     /// End of the interval, seconds since the run's origin (negative before it).
@@ -85,38 +86,54 @@ pub struct Sample {
     /// Length of the interval, seconds.
     pub interval_s: f64,
     /// Target user CPU, % of one core.
-    pub cpu_user_pct: f64,
+    #[serde(default)]
+    pub cpu_user_pct: Option<f64>,
     /// Target system CPU, % of one core.
-    pub cpu_sys_pct: f64,
+    #[serde(default)]
+    pub cpu_sys_pct: Option<f64>,
     /// Target CPU, % of one core (200 = two cores busy).
-    pub cpu_pct: f64,
+    #[serde(default)]
+    pub cpu_pct: Option<f64>,
     /// Target CPU, % of the whole machine (`cpu_pct` / online CPUs).
-    pub cpu_machine_pct: f64,
+    #[serde(default)]
+    pub cpu_machine_pct: Option<f64>,
     /// The target's busiest thread over the interval (user + system CPU of one thread of
     /// any of its processes), % of one core: near 100 while `cpu_pct` is far below
     /// `100 × cores` means a serial hot path.
-    pub top_thread_cpu_pct: f64,
+    #[serde(default)]
+    pub top_thread_cpu_pct: Option<f64>,
     /// Target resident set size summed over its processes, MiB.
-    pub rss_mb: f64,
+    #[serde(default)]
+    pub rss_mb: Option<f64>,
     /// Target threads.
-    pub threads: u64,
+    #[serde(default)]
+    pub threads: Option<u64>,
     /// Target open file descriptors.
-    pub fds: u64,
-    /// Live processes in the target's tree.
-    pub processes: u32,
+    #[serde(default)]
+    pub fds: Option<u64>,
+    /// Live processes in the target's tree: 0 once it has exited, `None` when no target
+    /// is watched.
+    #[serde(default)]
+    pub processes: Option<u32>,
     /// Target voluntary context switches per second (blocking: I/O, locks, sleeps).
-    pub ctx_voluntary_per_s: f64,
+    #[serde(default)]
+    pub ctx_voluntary_per_s: Option<f64>,
     /// Target involuntary context switches per second (preemption: CPU contention).
-    pub ctx_involuntary_per_s: f64,
+    #[serde(default)]
+    pub ctx_involuntary_per_s: Option<f64>,
     /// Target bytes fetched from storage per second (`read_bytes`).
-    pub read_bytes_per_s: f64,
+    #[serde(default)]
+    pub read_bytes_per_s: Option<f64>,
     /// Target bytes sent to storage per second (`write_bytes`).
-    pub write_bytes_per_s: f64,
+    #[serde(default)]
+    pub write_bytes_per_s: Option<f64>,
     /// Target bytes through `read`-family calls per second, sockets and pipes included
     /// (`rchar`).
-    pub rchar_per_s: f64,
+    #[serde(default)]
+    pub rchar_per_s: Option<f64>,
     /// Target bytes through `write`-family calls per second (`wchar`).
-    pub wchar_per_s: f64,
+    #[serde(default)]
+    pub wchar_per_s: Option<f64>,
     /// Host CPU busy, % of the whole machine.
     pub host_cpu_pct: f64,
     /// Host memory in use (`MemTotal − MemAvailable`), MiB.
@@ -125,6 +142,14 @@ pub struct Sample {
     pub host_mem_total_mb: f64,
     /// This process's CPU (the generator's), % of one core.
     pub generator_cpu_pct: f64,
+}
+
+impl Sample {
+    /// Whether the target was watched and alive during this interval (its figures are
+    /// measured).
+    pub fn target_alive(&self) -> bool {
+        self.processes.is_some_and(|n| n > 0)
+    }
 }
 
 /// Starts monitoring; see [`Sampler::start`].
@@ -233,6 +258,8 @@ impl SamplerHandle {
             wall,
             scrapes: scraped.scrapes,
             scrape_failures: scraped.failures,
+            scrape_series_exposed: scraped.exposed,
+            scrape_series_kept: scraped.series.len() as u64,
         };
         let summary = Summary::compute(&sampled.samples, &sampled.totals, &facts);
         let mut log = sampled.errors;
@@ -371,21 +398,24 @@ impl SamplerState {
         totals.ctx_involuntary += d.ctx_involuntary;
         totals.io = totals.io + d.io;
 
-        let per_s = |v: u64| v as f64 / dt;
+        // The target's figures only while it is watched and alive: no process, no figure.
+        let alive = d.processes > 0;
+        let measured = |v: f64| alive.then_some(v);
+        let per_s = |v: u64| measured(v as f64 / dt);
         let core_pct = |ticks: u64| ticks as f64 / self.reader.clk_tck() as f64 / dt * 100.0;
         let cpu_pct = core_pct(d.user_ticks + d.sys_ticks);
         let mut sample = Sample {
             t_s,
             interval_s: dt,
-            cpu_user_pct: core_pct(d.user_ticks),
-            cpu_sys_pct: core_pct(d.sys_ticks),
-            cpu_pct,
-            cpu_machine_pct: cpu_pct / f64::from(self.cores),
-            top_thread_cpu_pct: d.top_thread_ns as f64 / 1e9 / dt * 100.0,
-            rss_mb: d.rss_bytes as f64 / MIB,
-            threads: d.threads,
-            fds: d.fds,
-            processes: d.processes,
+            cpu_user_pct: measured(core_pct(d.user_ticks)),
+            cpu_sys_pct: measured(core_pct(d.sys_ticks)),
+            cpu_pct: measured(cpu_pct),
+            cpu_machine_pct: measured(cpu_pct / f64::from(self.cores)),
+            top_thread_cpu_pct: measured(d.top_thread_ns as f64 / 1e9 / dt * 100.0),
+            rss_mb: measured(d.rss_bytes as f64 / MIB),
+            threads: alive.then_some(d.threads),
+            fds: alive.then_some(d.fds),
+            processes: self.pid.map(|_| d.processes),
             ctx_voluntary_per_s: per_s(d.ctx_voluntary),
             ctx_involuntary_per_s: per_s(d.ctx_involuntary),
             read_bytes_per_s: per_s(d.io.read_bytes),

@@ -12,12 +12,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
+use perfloop_url::{TargetUrl, UrlError};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::MonitorError;
 use crate::errors::ErrorLog;
-use crate::http_get::{self, HttpUrl};
+use crate::http_get;
 use crate::prometheus::{self, MetricKind, PromSample, float_text};
 use crate::sampler::seconds_since;
 
@@ -27,8 +28,7 @@ pub const MAX_SERIES: usize = 1000;
 /// Where to scrape and what to keep. Built with [`ScrapeConfig::new`], which validates.
 #[derive(Debug, Clone)]
 pub struct ScrapeConfig {
-    url: String,
-    target: HttpUrl,
+    target: TargetUrl,
     match_regex: Option<Regex>,
     timeout: Duration,
 }
@@ -41,12 +41,17 @@ impl ScrapeConfig {
     /// (a [`regex`] expression searched for in `name{label="value",...}`; `None` keeps
     /// every series).
     pub fn new(url: &str, match_regex: Option<&str>) -> Result<ScrapeConfig, MonitorError> {
-        let target = HttpUrl::parse(url).map_err(|reason| MonitorError::InvalidUrl {
-            url: url.to_owned(),
-            reason,
+        let target = TargetUrl::parse(url).map_err(|e| match e {
+            UrlError::Invalid { text, problem } => MonitorError::InvalidUrl {
+                url: text,
+                reason: problem.to_string(),
+            },
+            UrlError::Resolve { host, reason } => MonitorError::InvalidUrl {
+                url: perfloop_url::redact_url(url),
+                reason: format!("cannot resolve '{host}': {reason}"),
+            },
         })?;
         Ok(ScrapeConfig {
-            url: url.to_owned(),
             target,
             match_regex: match_regex.map(Regex::new).transpose()?,
             timeout: ScrapeConfig::DEFAULT_TIMEOUT,
@@ -59,9 +64,9 @@ impl ScrapeConfig {
         self
     }
 
-    /// The URL as given.
-    pub fn url(&self) -> &str {
-        &self.url
+    /// The URL; it displays with its secrets redacted.
+    pub fn url(&self) -> &TargetUrl {
+        &self.target
     }
 
     /// The match expression, if any.
@@ -111,6 +116,8 @@ pub(crate) struct ScrapeOutcome {
     pub series: Vec<Series>,
     pub scrapes: u64,
     pub failures: u64,
+    /// Series in the last successful scrape, kept or not.
+    pub exposed: u64,
     pub errors: ErrorLog,
     pub cpu: Duration,
 }
@@ -120,7 +127,14 @@ pub(crate) struct ScrapeOutcome {
 struct SeriesStore {
     series: Vec<Series>,
     index: HashMap<String, usize>,
+    /// Series in the last scrape added, kept or not.
+    exposed: usize,
+    /// A few names of series the match expression did not keep, for messages.
+    passed_over: Vec<String>,
 }
+
+/// Names of series passed over that a message quotes at most.
+const PASSED_OVER_EXAMPLES: usize = 3;
 
 impl SeriesStore {
     /// Adds the kept samples of one scrape at `t_s`.
@@ -131,6 +145,7 @@ impl SeriesStore {
         samples: Vec<PromSample>,
         errors: &mut ErrorLog,
     ) {
+        self.exposed = samples.len();
         for s in samples {
             let key = s.series_key();
             if let Some(&i) = self.index.get(&key) {
@@ -141,13 +156,18 @@ impl SeriesStore {
                 continue;
             }
             if !config.keeps(&key) {
+                if self.passed_over.len() < PASSED_OVER_EXAMPLES
+                    && !self.passed_over.contains(&s.name)
+                {
+                    self.passed_over.push(s.name);
+                }
                 continue;
             }
             if self.series.len() >= MAX_SERIES {
                 errors.note(format!(
                     "scrape {}: more than {MAX_SERIES} matching series; narrow the match \
                      expression (further series are not recorded)",
-                    config.url
+                    config.target
                 ));
                 continue;
             }
@@ -192,7 +212,7 @@ pub(crate) fn run(
             Ok(samples) => store.add(config, t_s, samples, &mut out.errors),
             Err(e) => {
                 out.failures += 1;
-                out.errors.note(format!("scrape {}: {e}", config.url));
+                out.errors.note(format!("scrape {}: {e}", config.target));
             }
         }
         // The next tick on the fixed grid that is still ahead; a slow scrape skips ticks
@@ -209,9 +229,31 @@ pub(crate) fn run(
             Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
         }
     }
+    if let Some(note) = store.kept_nothing(config) {
+        out.errors.note(note);
+    }
+    out.exposed = store.exposed as u64;
     out.series = store.series;
     out.cpu = crate::sampler::thread_cpu().saturating_sub(cpu0);
     out
+}
+
+impl SeriesStore {
+    /// When the target exposed series but the match expression kept none: says so, with
+    /// a few of the names it passed over.
+    fn kept_nothing(&self, config: &ScrapeConfig) -> Option<String> {
+        let regex = config.match_regex()?;
+        if !self.series.is_empty() || self.exposed == 0 {
+            return None;
+        }
+        Some(format!(
+            "scrape {}: the match expression '{regex}' kept none of the {} series the target \
+             exposes (such as {}); no series was recorded",
+            config.target,
+            self.exposed,
+            self.passed_over.join(", ")
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -230,6 +272,51 @@ mod tests {
             ScrapeConfig::new("http://x/", Some("(")),
             Err(MonitorError::InvalidRegex(_))
         ));
+    }
+
+    #[test]
+    fn a_bad_scrape_url_is_named_without_its_secrets() {
+        let e = ScrapeConfig::new("http://127.0.0.1:99999/metrics?token=SECRET", None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("99999") && e.contains("token=REDACTED"), "{e}");
+        assert!(!e.contains("SECRET"), "{e}");
+        let c = ScrapeConfig::new("http://127.0.0.1:9/metrics?api_key=SECRET", None).unwrap();
+        assert_eq!(
+            c.url().to_string(),
+            "http://127.0.0.1:9/metrics?api_key=REDACTED"
+        );
+    }
+
+    #[test]
+    fn an_expression_that_keeps_nothing_says_so() {
+        let config = ScrapeConfig::new("http://h/metrics", Some("^http_")).unwrap();
+        let mut store = SeriesStore::default();
+        let mut errors = ErrorLog::default();
+        let text = "req_total{code=\"200\"} 1\nreq_total{code=\"500\"} 2\nup 1\n";
+        store.add(
+            &config,
+            0.0,
+            prometheus::parse_text(text).unwrap(),
+            &mut errors,
+        );
+        let note = store.kept_nothing(&config).unwrap();
+        assert!(
+            note.contains("'^http_' kept none of the 3 series"),
+            "{note}"
+        );
+        assert!(note.contains("such as req_total, up"), "{note}");
+        let every = ScrapeConfig::new("http://h/metrics", None).unwrap();
+        assert_eq!(store.kept_nothing(&every), None);
+        let config = ScrapeConfig::new("http://h/metrics", Some("^up")).unwrap();
+        let mut store = SeriesStore::default();
+        store.add(
+            &config,
+            0.0,
+            prometheus::parse_text(text).unwrap(),
+            &mut errors,
+        );
+        assert_eq!(store.kept_nothing(&config), None);
     }
 
     #[test]

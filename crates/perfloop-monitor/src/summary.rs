@@ -4,7 +4,8 @@
 //! span divided by the span, whatever the length of the last, shorter sample. Target
 //! means and peaks are taken over the samples in which the target was alive (at least one
 //! process); host and generator figures over all samples. Totals are the exact sums of
-//! the counters' changes, not rates multiplied back.
+//! the counters' changes, not rates multiplied back. A target figure no sample measured
+//! (no target watched, or never seen alive) is `None`, not zero.
 
 use std::time::Duration;
 
@@ -29,8 +30,9 @@ pub struct Recording {
     pub errors: Vec<String>,
 }
 
-/// Means, peaks and totals of a recording. Target figures are zero when no target was
-/// watched.
+/// Means, peaks and totals of a recording. A target figure that was not measured is `None`
+/// (`null` in JSON), never zero: every target figure is `None` when no target was watched
+/// or no sample saw it alive.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// The watched pid, if any.
@@ -47,42 +49,60 @@ pub struct Summary {
     /// CPUs online: 100 % of the machine is `cores` × 100 % of one core.
     pub cores: u32,
     /// Target CPU mean, % of one core.
-    pub cpu_pct_mean: f64,
+    #[serde(default)]
+    pub cpu_pct_mean: Option<f64>,
     /// Target CPU peak over one interval, % of one core.
-    pub cpu_pct_max: f64,
+    #[serde(default)]
+    pub cpu_pct_max: Option<f64>,
     /// Target user CPU mean, % of one core.
-    pub cpu_user_pct_mean: f64,
+    #[serde(default)]
+    pub cpu_user_pct_mean: Option<f64>,
     /// Target system CPU mean, % of one core.
-    pub cpu_sys_pct_mean: f64,
+    #[serde(default)]
+    pub cpu_sys_pct_mean: Option<f64>,
     /// Target CPU mean, % of the whole machine.
-    pub cpu_machine_pct_mean: f64,
+    #[serde(default)]
+    pub cpu_machine_pct_mean: Option<f64>,
     /// The busiest target thread's CPU, mean over the samples, % of one core (each sample
     /// contributes its own busiest thread).
-    pub top_thread_cpu_pct_mean: f64,
+    #[serde(default)]
+    pub top_thread_cpu_pct_mean: Option<f64>,
     /// The busiest target thread's CPU, peak over one interval, % of one core.
-    pub top_thread_cpu_pct_max: f64,
+    #[serde(default)]
+    pub top_thread_cpu_pct_max: Option<f64>,
     /// Target RSS peak, MiB.
-    pub rss_max_mb: f64,
+    #[serde(default)]
+    pub rss_max_mb: Option<f64>,
     /// Target RSS mean, MiB.
-    pub rss_mean_mb: f64,
+    #[serde(default)]
+    pub rss_mean_mb: Option<f64>,
     /// Target threads peak.
-    pub threads_max: u64,
+    #[serde(default)]
+    pub threads_max: Option<u64>,
     /// Target open descriptors peak.
-    pub fds_max: u64,
+    #[serde(default)]
+    pub fds_max: Option<u64>,
     /// Processes in the target's tree, peak.
-    pub processes_max: u32,
+    #[serde(default)]
+    pub processes_max: Option<u32>,
     /// Target voluntary context switches.
-    pub ctx_voluntary_total: u64,
+    #[serde(default)]
+    pub ctx_voluntary_total: Option<u64>,
     /// Target involuntary context switches.
-    pub ctx_involuntary_total: u64,
+    #[serde(default)]
+    pub ctx_involuntary_total: Option<u64>,
     /// Target bytes fetched from storage.
-    pub read_bytes_total: u64,
+    #[serde(default)]
+    pub read_bytes_total: Option<u64>,
     /// Target bytes sent to storage.
-    pub write_bytes_total: u64,
+    #[serde(default)]
+    pub write_bytes_total: Option<u64>,
     /// Target bytes through `read`-family calls (sockets and pipes included).
-    pub rchar_total: u64,
+    #[serde(default)]
+    pub rchar_total: Option<u64>,
     /// Target bytes through `write`-family calls.
-    pub wchar_total: u64,
+    #[serde(default)]
+    pub wchar_total: Option<u64>,
     /// Host CPU mean, % of the machine.
     pub host_cpu_pct_mean: f64,
     /// Host CPU peak over one interval, % of the machine.
@@ -102,6 +122,20 @@ pub struct Summary {
     pub scrapes: u64,
     /// Scrapes that failed.
     pub scrape_failures: u64,
+    /// Series the target exposed in the last successful scrape, kept or not.
+    #[serde(default)]
+    pub scrape_series_exposed: u64,
+    /// Series the match expression kept (all of them without one).
+    #[serde(default)]
+    pub scrape_series_kept: u64,
+}
+
+impl Summary {
+    /// Whether the target's figures were measured: a target was watched and at least one
+    /// sample saw it alive.
+    pub fn target_measured(&self) -> bool {
+        self.cpu_pct_mean.is_some()
+    }
 }
 
 /// The counters' changes summed over the recording.
@@ -123,26 +157,51 @@ pub(crate) struct RunFacts {
     pub wall: Duration,
     pub scrapes: u64,
     pub scrape_failures: u64,
+    pub scrape_series_exposed: u64,
+    pub scrape_series_kept: u64,
 }
 
-/// Interval-weighted mean of `f` over `samples`; 0 when there are none.
-fn mean<'a>(samples: impl Iterator<Item = &'a Sample>, f: impl Fn(&Sample) -> f64) -> f64 {
+/// Interval-weighted mean of `f` over `samples`; `None` when no sample has the figure.
+fn mean<'a>(
+    samples: impl Iterator<Item = &'a Sample>,
+    f: impl Fn(&Sample) -> Option<f64>,
+) -> Option<f64> {
     let (mut sum, mut weight) = (0.0, 0.0);
     for s in samples {
-        sum += f(s) * s.interval_s;
-        weight += s.interval_s;
+        if let Some(v) = f(s) {
+            sum += v * s.interval_s;
+            weight += s.interval_s;
+        }
     }
-    if weight > 0.0 { sum / weight } else { 0.0 }
+    (weight > 0.0).then(|| sum / weight)
 }
 
-fn max_f64<'a>(samples: impl Iterator<Item = &'a Sample>, f: impl Fn(&Sample) -> f64) -> f64 {
+/// Interval-weighted mean of a figure every sample has; 0 when there are no samples.
+fn mean_all<'a>(samples: impl Iterator<Item = &'a Sample>, f: impl Fn(&Sample) -> f64) -> f64 {
+    mean(samples, |s| Some(f(s))).unwrap_or(0.0)
+}
+
+/// The largest value of `f`; `None` when no sample has the figure.
+fn max_of<'a, T: PartialOrd + Copy>(
+    samples: impl Iterator<Item = &'a Sample>,
+    f: impl Fn(&Sample) -> Option<T>,
+) -> Option<T> {
+    samples.filter_map(f).fold(None, |top, v| match top {
+        Some(t) if t >= v => Some(t),
+        _ => Some(v),
+    })
+}
+
+fn max_all<'a>(samples: impl Iterator<Item = &'a Sample>, f: impl Fn(&Sample) -> f64) -> f64 {
     samples.map(f).fold(0.0, f64::max)
 }
 
 impl Summary {
     pub(crate) fn compute(samples: &[Sample], totals: &Totals, facts: &RunFacts) -> Summary {
-        let alive = || samples.iter().filter(|s| s.processes > 0);
+        let alive = || samples.iter().filter(|s| s.target_alive());
         let all = || samples.iter();
+        let measured = facts.target_pid.is_some() && alive().next().is_some();
+        let total = |v: u64| measured.then_some(v);
         let wall = facts.wall.as_secs_f64();
         Summary {
             target_pid: facts.target_pid,
@@ -152,29 +211,29 @@ impl Summary {
             interval_s: facts.interval.as_secs_f64(),
             cores: facts.cores,
             cpu_pct_mean: mean(alive(), |s| s.cpu_pct),
-            cpu_pct_max: max_f64(alive(), |s| s.cpu_pct),
+            cpu_pct_max: max_of(alive(), |s| s.cpu_pct),
             cpu_user_pct_mean: mean(alive(), |s| s.cpu_user_pct),
             cpu_sys_pct_mean: mean(alive(), |s| s.cpu_sys_pct),
             cpu_machine_pct_mean: mean(alive(), |s| s.cpu_machine_pct),
             top_thread_cpu_pct_mean: mean(alive(), |s| s.top_thread_cpu_pct),
-            top_thread_cpu_pct_max: max_f64(alive(), |s| s.top_thread_cpu_pct),
-            rss_max_mb: max_f64(alive(), |s| s.rss_mb),
+            top_thread_cpu_pct_max: max_of(alive(), |s| s.top_thread_cpu_pct),
+            rss_max_mb: max_of(alive(), |s| s.rss_mb),
             rss_mean_mb: mean(alive(), |s| s.rss_mb),
-            threads_max: alive().map(|s| s.threads).max().unwrap_or(0),
-            fds_max: alive().map(|s| s.fds).max().unwrap_or(0),
-            processes_max: alive().map(|s| s.processes).max().unwrap_or(0),
-            ctx_voluntary_total: totals.ctx_voluntary,
-            ctx_involuntary_total: totals.ctx_involuntary,
-            read_bytes_total: totals.io.read_bytes,
-            write_bytes_total: totals.io.write_bytes,
-            rchar_total: totals.io.rchar,
-            wchar_total: totals.io.wchar,
-            host_cpu_pct_mean: mean(all(), |s| s.host_cpu_pct),
-            host_cpu_pct_max: max_f64(all(), |s| s.host_cpu_pct),
-            host_mem_used_max_mb: max_f64(all(), |s| s.host_mem_used_mb),
-            host_mem_total_mb: max_f64(all(), |s| s.host_mem_total_mb),
-            generator_cpu_pct_mean: mean(all(), |s| s.generator_cpu_pct),
-            generator_cpu_pct_max: max_f64(all(), |s| s.generator_cpu_pct),
+            threads_max: max_of(alive(), |s| s.threads),
+            fds_max: max_of(alive(), |s| s.fds),
+            processes_max: max_of(alive(), |s| s.processes),
+            ctx_voluntary_total: total(totals.ctx_voluntary),
+            ctx_involuntary_total: total(totals.ctx_involuntary),
+            read_bytes_total: total(totals.io.read_bytes),
+            write_bytes_total: total(totals.io.write_bytes),
+            rchar_total: total(totals.io.rchar),
+            wchar_total: total(totals.io.wchar),
+            host_cpu_pct_mean: mean_all(all(), |s| s.host_cpu_pct),
+            host_cpu_pct_max: max_all(all(), |s| s.host_cpu_pct),
+            host_mem_used_max_mb: max_all(all(), |s| s.host_mem_used_mb),
+            host_mem_total_mb: max_all(all(), |s| s.host_mem_total_mb),
+            generator_cpu_pct_mean: mean_all(all(), |s| s.generator_cpu_pct),
+            generator_cpu_pct_max: max_all(all(), |s| s.generator_cpu_pct),
             monitor_cpu_pct: if wall > 0.0 {
                 facts.monitor_cpu.as_secs_f64() / wall * 100.0
             } else {
@@ -182,6 +241,8 @@ impl Summary {
             },
             scrapes: facts.scrapes,
             scrape_failures: facts.scrape_failures,
+            scrape_series_exposed: facts.scrape_series_exposed,
+            scrape_series_kept: facts.scrape_series_kept,
         }
     }
 }
@@ -192,33 +253,41 @@ mod tests {
     use super::*;
 
     fn s(interval_s: f64, cpu_pct: f64, processes: u32) -> Sample {
+        let alive = processes > 0;
         Sample {
             interval_s,
-            cpu_pct,
-            processes,
-            rss_mb: cpu_pct,
+            cpu_pct: alive.then_some(cpu_pct),
+            processes: Some(processes),
+            rss_mb: alive.then_some(cpu_pct),
             host_cpu_pct: cpu_pct,
             ..Sample::default()
         }
     }
 
-    #[test]
-    fn means_weigh_intervals_and_skip_a_dead_target() {
-        let facts = RunFacts {
-            target_pid: Some(1),
-            target_exited_at_s: Some(3.0),
+    fn facts(target_pid: Option<u32>) -> RunFacts {
+        RunFacts {
+            target_pid,
+            target_exited_at_s: target_pid.map(|_| 3.0),
             interval: Duration::from_secs(1),
             cores: 2,
             monitor_cpu: Duration::from_millis(10),
             wall: Duration::from_secs(2),
             scrapes: 0,
             scrape_failures: 0,
-        };
+            scrape_series_exposed: 0,
+            scrape_series_kept: 0,
+        }
+    }
+
+    #[test]
+    fn means_weigh_intervals_and_skip_a_dead_target() {
         let samples = [s(1.0, 100.0, 1), s(0.5, 40.0, 2), s(1.0, 0.0, 0)];
-        let sum = Summary::compute(&samples, &Totals::default(), &facts);
-        assert!((sum.cpu_pct_mean - 80.0).abs() < 1e-9);
-        assert_eq!(sum.cpu_pct_max, 100.0);
-        assert_eq!(sum.processes_max, 2);
+        let sum = Summary::compute(&samples, &Totals::default(), &facts(Some(1)));
+        assert!((sum.cpu_pct_mean.unwrap() - 80.0).abs() < 1e-9);
+        assert_eq!(sum.cpu_pct_max, Some(100.0));
+        assert_eq!(sum.processes_max, Some(2));
+        assert_eq!(sum.ctx_voluntary_total, Some(0));
+        assert!(sum.target_measured());
         assert!((sum.host_cpu_pct_mean - 120.0 / 2.5).abs() < 1e-9);
         assert!((sum.duration_s - 2.5).abs() < 1e-9);
         assert!((sum.monitor_cpu_pct - 0.5).abs() < 1e-9);
@@ -226,19 +295,35 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_recording_is_all_zero() {
-        let facts = RunFacts {
-            target_pid: None,
-            target_exited_at_s: None,
-            interval: Duration::from_secs(1),
-            cores: 1,
-            monitor_cpu: Duration::ZERO,
-            wall: Duration::ZERO,
-            scrapes: 0,
-            scrape_failures: 0,
+    fn without_a_target_its_figures_are_not_measured_rather_than_zero() {
+        let host_only = Sample {
+            interval_s: 1.0,
+            host_cpu_pct: 50.0,
+            ..Sample::default()
         };
-        let sum = Summary::compute(&[], &Totals::default(), &facts);
-        assert_eq!(sum.cpu_pct_mean, 0.0);
+        let sum = Summary::compute(&[host_only; 2], &Totals::default(), &facts(None));
+        assert!(!sum.target_measured());
+        assert_eq!(
+            (
+                sum.cpu_pct_mean,
+                sum.rss_max_mb,
+                sum.threads_max,
+                sum.rchar_total
+            ),
+            (None, None, None, None)
+        );
+        assert_eq!(sum.host_cpu_pct_mean, 50.0);
+        let json = serde_json::to_value(&sum).unwrap();
+        assert!(json["cpu_pct_mean"].is_null() && json["threads_max"].is_null());
+        let json = serde_json::to_value(host_only).unwrap();
+        assert!(json["cpu_pct"].is_null() && json["rss_mb"].is_null() && json["threads"].is_null());
+    }
+
+    #[test]
+    fn an_empty_recording_measured_nothing() {
+        let sum = Summary::compute(&[], &Totals::default(), &facts(Some(7)));
+        assert_eq!(sum.cpu_pct_mean, None);
+        assert_eq!(sum.host_cpu_pct_mean, 0.0);
         assert_eq!(sum.samples, 0);
     }
 }

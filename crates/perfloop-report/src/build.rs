@@ -11,14 +11,23 @@ use perfloop_stats::{Metrics, Slo, Verdict};
 use crate::histogram::{self, BUCKETS};
 use crate::record::{
     Generator, LoadInfo, LoadModel, OpenModel, Requests, RunEnding, RunRecord, SCHEMA, SloResult,
-    StageInfo, TargetInfo, TimelinePoint,
+    StageInfo, TargetInfo, TimelinePoint, Warning, WarningKind,
 };
 
-/// Runs shorter than this (measured window) get a warning.
-pub const SHORT_RUN: Duration = Duration::from_secs(5);
+/// Below this relative difference a bound and a figure are the same value (the histograms
+/// keep 3 significant digits).
+const SAME_VALUE: f64 = 0.001;
 
-/// Requests still in flight at the end get a warning above this share of those begun.
-pub const UNFINISHED_SHARE: f64 = 0.01;
+/// The latency figures a run reports, as (name, quantile); `max` is quantile 1.
+const LATENCY_FIGURES: [(&str, f64); 7] = [
+    ("p50", 0.5),
+    ("p75", 0.75),
+    ("p90", 0.9),
+    ("p95", 0.95),
+    ("p99", 0.99),
+    ("p99.9", 0.999),
+    ("max", 1.0),
+];
 
 /// Everything a run record is made from.
 #[derive(Debug, Clone, Copy)]
@@ -60,6 +69,7 @@ impl RunRecord {
             asked_rate: finite(asked_rate(config, outcome.window)),
             achieved_rate: finite(outcome.achieved_rate()),
             peak_connections: outcome.peak_connections as u64,
+            answering_s: finite(outcome.answering.as_secs_f64()),
             lag_ms: outcome.lag.as_ref().map_or(
                 crate::record::LagMs {
                     p50: 0.0,
@@ -74,7 +84,7 @@ impl RunRecord {
             perfloop_version: env!("CARGO_PKG_VERSION").to_string(),
             started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
             target: TargetInfo {
-                url: redact_url(&config.target.url),
+                url: config.target.url.to_string(),
                 method: config.request.method.clone(),
                 header_names: config
                     .request
@@ -96,6 +106,9 @@ impl RunRecord {
                 errors: counts.errors,
                 dropped: counts.dropped,
                 unfinished: counts.unfinished,
+                drained: counts.drained,
+                connections: counts.connections,
+                reconnects: counts.reconnects,
                 by_status: counts
                     .by_status
                     .iter()
@@ -129,13 +142,14 @@ impl RunRecord {
                 .iter()
                 .map(|r| TimelinePoint {
                     t_s: r.t_s,
+                    length_s: finite(r.length_s),
                     requests: r.requests,
                     errors: r.errors,
                     rps: finite(r.rps),
-                    p50_ms: finite(r.p50_ms),
-                    p90_ms: finite(r.p90_ms),
-                    p99_ms: finite(r.p99_ms),
-                    max_ms: finite(r.max_ms),
+                    p50_ms: r.p50_ms.map(finite),
+                    p90_ms: r.p90_ms.map(finite),
+                    p99_ms: r.p99_ms.map(finite),
+                    max_ms: r.max_ms.map(finite),
                 })
                 .collect(),
             slo: slos
@@ -150,6 +164,9 @@ impl RunRecord {
             warnings: Vec::new(),
         };
         record.warnings = warnings(&record, outcome);
+        if let Some(w) = handshakes(&record.requests, input.config) {
+            record.warnings.push(w);
+        }
         record
     }
 }
@@ -161,7 +178,9 @@ pub fn metrics(outcome: &Outcome) -> Metrics {
     let total = outcome.counts.total();
     Metrics {
         p50_ms: histogram::quantile_ms(h, 0.5),
+        p75_ms: histogram::quantile_ms(h, 0.75),
         p90_ms: histogram::quantile_ms(h, 0.9),
+        p95_ms: histogram::quantile_ms(h, 0.95),
         p99_ms: histogram::quantile_ms(h, 0.99),
         p99_9_ms: histogram::quantile_ms(h, 0.999),
         max_ms: histogram::max_ms(h),
@@ -267,105 +286,208 @@ fn asked_rate(config: &LoadConfig, window: Duration) -> f64 {
     area / len
 }
 
-/// Replaces the values of query parameters whose names look like credentials.
-pub(crate) fn redact_url(url: &str) -> String {
-    const SECRET: [&str; 8] = [
-        "token",
-        "key",
-        "secret",
-        "pass",
-        "auth",
-        "sig",
-        "session",
-        "credential",
-    ];
-    let Some((base, rest)) = url.split_once('?') else {
-        return url.to_string();
-    };
-    let (query, fragment) = match rest.split_once('#') {
-        Some((q, f)) => (q, Some(f)),
-        None => (rest, None),
-    };
-    let query: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((name, _)) if SECRET.iter().any(|s| name.to_ascii_lowercase().contains(s)) => {
-                format!("{name}=REDACTED")
-            }
-            _ => pair.to_string(),
-        })
-        .collect();
-    let mut out = format!("{base}?{}", query.join("&"));
-    if let Some(f) = fragment {
-        out.push('#');
-        out.push_str(f);
-    }
-    out
-}
-
-fn warnings(record: &RunRecord, outcome: &Outcome) -> Vec<String> {
+/// The warnings of a run: only conditions that can change a reported figure, each with
+/// the figures it changes and by how much; those that invalidate the figures first.
+fn warnings(record: &RunRecord, outcome: &Outcome) -> Vec<Warning> {
     let mut w = Vec::new();
     let gen_ = &record.generator;
     if gen_.saturated {
         let busiest = gen_.threads_busy.iter().copied().fold(0.0, f64::max);
-        w.push(format!(
-            "GENERATOR SATURATED: a worker thread was busy {:.0} % of the run (limit {:.0} %). \
-             These figures measure perfloop, not the target: give it more cores (--threads) \
-             or offer less load per machine.",
-            busiest * 100.0,
-            SATURATION_BUSY * 100.0
+        w.push(Warning::new(
+            WarningKind::GeneratorSaturated,
+            format!(
+                "GENERATOR SATURATED: a worker thread was busy {:.0} % of the run (limit {:.0} \
+                 %). These figures measure perfloop, not the target: give it more cores \
+                 (--threads) or offer less load per machine.",
+                busiest * 100.0,
+                SATURATION_BUSY * 100.0
+            ),
         ));
-    }
-    match record.ending {
-        RunEnding::Unreachable => w.push(match &outcome.last_connect_error {
-            Some(e) => format!("the target was unreachable: no connection succeeded ({e})"),
-            None => "the target was unreachable: no connection succeeded".to_string(),
-        }),
-        RunEnding::Interrupted => w.push(format!(
-            "the run was interrupted after {:.1} s: its figures cover only that part",
-            record.load.duration_s
-        )),
-        RunEnding::Completed => {}
     }
     let req = &record.requests;
-    if req.ok == 0 {
-        w.push("no successful response (status below 400) was received".to_string());
+    match record.ending {
+        RunEnding::Unreachable => w.push(Warning::new(
+            WarningKind::Unreachable,
+            match &outcome.last_connect_error {
+                Some(e) => format!("the target was unreachable: no connection succeeded ({e})"),
+                None => "the target was unreachable: no connection succeeded".to_string(),
+            },
+        )),
+        RunEnding::Interrupted | RunEnding::Completed if req.ok == 0 => w.push(Warning::new(
+            WarningKind::NoSuccess,
+            if req.total == 0 {
+                "no request completed in the measured window: there is no figure to read"
+                    .to_string()
+            } else {
+                format!(
+                    "no successful response (status below 400): {} of {} failed, so the figures \
+                     measure failures, not the service",
+                    if req.total == 1 {
+                        "the 1 request"
+                    } else {
+                        "all"
+                    },
+                    req.total
+                )
+            },
+        )),
+        _ => {}
     }
-    if outcome.measured < SHORT_RUN {
-        w.push(format!(
-            "the measured window lasted {:.1} s: runs shorter than {} s give unsteady figures",
-            outcome.measured.as_secs_f64(),
-            SHORT_RUN.as_secs()
+    if record.ending == RunEnding::Interrupted {
+        w.push(Warning::new(
+            WarningKind::Interrupted,
+            format!(
+                "the run was interrupted after {:.1} s: its figures cover only that part",
+                record.load.duration_s
+            ),
         ));
     }
-    if req.dropped > 0 {
-        w.push(format!(
-            "{} arrivals could not be sent before the end of the run and were dropped",
-            req.dropped
-        ));
-    }
-    // A closed-model window always cuts off one request per connection; that is only worth
-    // a warning when it is a visible share, because the cut-off requests are the slow ones.
-    let begun = req.total + req.unfinished;
-    if req.unfinished > 0 && req.unfinished as f64 > UNFINISHED_SHARE * begun as f64 {
-        w.push(format!(
-            "{} requests ({:.1} % of those begun) were still in flight when the run stopped and \
-             are not counted: the slowest responses may be missing from the latency figures",
-            req.unfinished,
-            req.unfinished as f64 / begun as f64 * 100.0
-        ));
-    }
+    w.extend(unfinished(outcome));
+    w.extend(dropped(outcome));
     if let Some(open) = &record.open_model {
         if open.asked_rate > 0.0 && open.achieved_rate < 0.99 * open.asked_rate {
-            w.push(format!(
-                "the achieved rate {:.1}/s is {:.1} % below the asked {:.1}/s",
-                open.achieved_rate,
-                (1.0 - open.achieved_rate / open.asked_rate) * 100.0,
-                open.asked_rate
+            w.push(Warning::new(
+                WarningKind::RateShort,
+                format!(
+                    "the achieved rate {:.1}/s is {:.1} % below the asked {:.1}/s: the target \
+                     was offered less than asked",
+                    open.achieved_rate,
+                    (1.0 - open.achieved_rate / open.asked_rate) * 100.0,
+                    open.asked_rate
+                ),
             ));
         }
     }
+    if let Some(s) = &record.target.summary {
+        if s.scrapes > s.scrape_failures && s.scrape_series_kept == 0 && s.scrape_series_exposed > 0
+        {
+            w.push(Warning::new(
+                WarningKind::ScrapeKeptNothing,
+                format!(
+                    "the scrape match expression kept none of the {} series the target \
+                     exposes: no scraped series was recorded",
+                    s.scrape_series_exposed
+                ),
+            ));
+        }
+    }
+    w.sort_by_key(|w| !w.invalidates);
     w
+}
+
+/// A server that ignores keep-alive costs a handshake per request: say so when the
+/// connections opened come near the requests counted.
+fn handshakes(req: &Requests, config: &LoadConfig) -> Option<Warning> {
+    let asked_to_close = config.request.closes_each();
+    if req.total < 20 || (req.connections as f64) < 0.5 * req.total as f64 || asked_to_close {
+        return None;
+    }
+    Some(Warning::new(
+        WarningKind::HandshakePerRequest,
+        format!(
+            "{} connections were opened for {} requests: the server closed them after the              responses without saying so, so about every request paid a TCP handshake,              which its latency includes",
+            req.connections, req.total
+        ),
+    ))
+}
+
+/// The requests still in flight when the run stopped will take at least the time they had
+/// waited: counted with that time, each latency figure has a lower bound. A figure is
+/// reported as understated when those already slower than it are more than the figure's
+/// own sampling error — √(n·q·(1 − q)) responses, the binomial standard deviation of the
+/// count below the `q` quantile of `n` — so that they move it by more than a second run
+/// would (for the maximum, one is enough); the warning gives the bound. The others cannot
+/// be shown to move: a request cut off early may still have been slow, but nothing
+/// measured says so.
+fn unfinished(outcome: &Outcome) -> Option<Warning> {
+    let ages = &outcome.unfinished_age;
+    let responses = &outcome.latency;
+    if ages.is_empty() || outcome.counts.unfinished == 0 {
+        return None;
+    }
+    let mut with_ages = responses.clone();
+    with_ages.add(ages).ok()?;
+    let n = responses.len() as f64;
+    let raised: Vec<String> = LATENCY_FIGURES
+        .iter()
+        .filter_map(|&(name, q)| {
+            let bound = histogram::quantile_ms(&with_ages, q);
+            let reported = histogram::quantile_ms(responses, q);
+            if reported.is_finite() {
+                let slower = histogram::count_above_ms(ages, reported) as f64;
+                let noise = (n * q * (1.0 - q)).sqrt();
+                if slower <= noise || bound <= reported * (1.0 + SAME_VALUE) {
+                    return None;
+                }
+            }
+            Some(format!("{name} to at least {}", ms_text(bound)))
+        })
+        .collect();
+    if raised.is_empty() {
+        return None;
+    }
+    Some(Warning::new(
+        WarningKind::Unfinished,
+        format!(
+            "{} requests were still in flight when the run stopped, the oldest for {}: counted \
+             with the time they had already waited, they raise {}",
+            outcome.counts.unfinished,
+            ms_text(histogram::max_ms(ages)),
+            list(&raised)
+        ),
+    ))
+}
+
+/// Open model: arrivals never sent have no latency. They can only move a percentile `q`
+/// beyond every measured response when they are more than `1 − q` of all requests; the
+/// warning names those percentiles (none: no warning; the achieved rate has its own).
+fn dropped(outcome: &Outcome) -> Option<Warning> {
+    let dropped = outcome.counts.dropped;
+    let all = outcome.latency.len() + dropped;
+    if dropped == 0 || all == 0 {
+        return None;
+    }
+    let share = dropped as f64 / all as f64;
+    // Not `max`: any one arrival could be the slowest, which says nothing.
+    let moved: Vec<&str> = LATENCY_FIGURES
+        .iter()
+        .filter(|&&(_, q)| q < 1.0 && share > 1.0 - q)
+        .map(|&(name, _)| name)
+        .collect();
+    if moved.is_empty() {
+        return None;
+    }
+    Some(Warning::new(
+        WarningKind::Dropped,
+        format!(
+            "{dropped} arrivals ({:.1} % of the requests) were never sent (no connection was \
+             free): they have no latency, and so many could put {} above any response measured",
+            share * 100.0,
+            list(&moved.iter().map(|s| (*s).to_string()).collect::<Vec<_>>())
+        ),
+    ))
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// A latency in milliseconds as text: `850 µs`, `12.3 ms`, `2.10 s`.
+fn ms_text(ms: f64) -> String {
+    if !ms.is_finite() {
+        "–".to_string()
+    } else if ms < 1.0 {
+        format!("{:.0} µs", ms * 1000.0)
+    } else if ms < 1000.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{:.2} s", ms / 1000.0)
+    }
 }
 
 #[cfg(test)]
@@ -415,10 +537,10 @@ mod tests {
                 requests: 3,
                 errors: 1,
                 rps: 3.0,
-                p50_ms: 1.0,
-                p90_ms: 2.0,
-                p99_ms: 3.0,
-                max_ms: 3.0,
+                p50_ms: Some(1.0),
+                p90_ms: Some(2.0),
+                p99_ms: Some(3.0),
+                max_ms: Some(3.0),
             }],
             measured: Duration::from_secs(2),
             window: Duration::from_secs(2),
@@ -431,6 +553,8 @@ mod tests {
             ending: Ending::Completed,
             peak_connections: 2,
             in_flight_mean: 1.5,
+            unfinished_age: Histogram::new_with_bounds(1, 60_000_000, 3).unwrap(),
+            answering: Duration::ZERO,
             last_connect_error: None,
         }
     }
@@ -495,16 +619,130 @@ mod tests {
         assert!(!record.slo[1].pass);
         assert_eq!(record.slo[1].value, Some(1.0 / 3.0));
         assert!(record.slo_failed());
+        let first = &record.warnings[0];
+        assert_eq!(first.kind, WarningKind::GeneratorSaturated, "{first:?}");
+        assert!(first.invalidates && first.message.starts_with("GENERATOR SATURATED"));
+        // A short window is no warning by itself: it changes no figure.
+        assert_eq!(record.warnings.len(), 1, "{:?}", record.warnings);
+    }
+
+    fn record_of(outcome: &Outcome) -> RunRecord {
+        let config = config(Model::Closed {
+            connections: Plan::Constant(32.0),
+        });
+        RunRecord::build(&BuildInput {
+            config: &config,
+            outcome,
+            slos: &[],
+            level: None,
+            started_at: SystemTime::now(),
+            monitor: None,
+            target_command: None,
+        })
+    }
+
+    fn ages(outcome: &mut Outcome, ages_us: &[u64]) {
+        for &a in ages_us {
+            outcome.unfinished_age.record(a).unwrap();
+        }
+        outcome.counts.unfinished = ages_us.len() as u64;
+    }
+
+    #[test]
+    fn requests_cut_off_young_change_no_figure() {
+        // 32 connections cut off at the end of the window, each a few ms into a request
+        // that takes 10 ms: nothing measured says they were slow.
+        let mut o = outcome(&[10_000; 1000], counts(), false);
+        ages(&mut o, &[2_000; 32]);
+        let record = record_of(&o);
+        assert!(record.warnings.is_empty(), "{:?}", record.warnings);
+    }
+
+    #[test]
+    fn requests_older_than_a_percentile_raise_it_to_a_bound() {
+        // 20 of 1020 requests (2 %) had waited 2 s when the run stopped: p99 and above are
+        // at least 2 s; p95 stays what the responses say.
+        let mut o = outcome(&[10_000; 1000], counts(), false);
+        ages(&mut o, &[2_000_000; 20]);
+        let record = record_of(&o);
+        let w = record.warning(WarningKind::Unfinished).unwrap();
+        assert!(!w.invalidates);
         assert!(
-            record.warnings[0].starts_with("GENERATOR SATURATED"),
-            "{:?}",
-            record.warnings
+            w.message.starts_with("20 requests were still in flight"),
+            "{}",
+            w.message
         );
         assert!(
-            record
-                .warnings
-                .iter()
-                .any(|w| w.contains("shorter than 5 s"))
+            w.message
+                .contains("raise p99 to at least 2.00 s, p99.9 to at least 2.00 s and max to"),
+            "{}",
+            w.message
+        );
+        assert!(!w.message.contains("p95"), "{}", w.message);
+        // One slow request among a thousand only moves the maximum.
+        let mut o = outcome(&[10_000; 1000], counts(), false);
+        ages(&mut o, &[500_000]);
+        let w = record_of(&o)
+            .warning(WarningKind::Unfinished)
+            .cloned()
+            .unwrap();
+        assert!(
+            w.message.contains("raise max to at least 500"),
+            "{}",
+            w.message
+        );
+    }
+
+    #[test]
+    fn dropped_arrivals_warn_only_when_they_can_move_a_percentile() {
+        let mut c = counts();
+        c.dropped = 5;
+        let o = outcome(&[10_000; 95], c.clone(), false);
+        let w = record_of(&o)
+            .warning(WarningKind::Dropped)
+            .cloned()
+            .unwrap();
+        // 5 of 100: more than 1 % and 0.1 %, not more than 5 %.
+        assert!(
+            w.message.contains("put p99 and p99.9 above"),
+            "{}",
+            w.message
+        );
+        c.dropped = 1;
+        let o = outcome(&[10_000; 9999], c, false);
+        assert!(record_of(&o).warning(WarningKind::Dropped).is_none());
+    }
+
+    #[test]
+    fn a_scrape_that_kept_nothing_is_a_warning() {
+        let o = outcome(&[10_000; 10], counts(), false);
+        let config = config(Model::Closed {
+            connections: Plan::Constant(1.0),
+        });
+        let mut monitor = perfloop_monitor::Recording::default();
+        monitor.summary.scrapes = 3;
+        monitor.summary.scrape_series_exposed = 42;
+        let build = |monitor: &perfloop_monitor::Recording| {
+            RunRecord::build(&BuildInput {
+                config: &config,
+                outcome: &o,
+                slos: &[],
+                level: None,
+                started_at: SystemTime::now(),
+                monitor: Some(monitor),
+                target_command: None,
+            })
+        };
+        let w = build(&monitor)
+            .warning(WarningKind::ScrapeKeptNothing)
+            .cloned()
+            .unwrap();
+        assert!(w.message.contains("none of the 42 series"), "{}", w.message);
+        monitor.summary.scrape_series_kept = 1;
+        assert!(
+            build(&monitor)
+                .warning(WarningKind::ScrapeKeptNothing)
+                .is_none()
         );
     }
 
@@ -531,13 +769,12 @@ mod tests {
         assert!(!record.slo[0].pass);
         assert_eq!(record.latency_ms.count, 0);
         assert!(record.latency_histogram.is_empty());
+        let w = record.warning(WarningKind::NoSuccess).unwrap();
         assert!(
-            record
-                .warnings
-                .iter()
-                .any(|w| w.contains("no successful response"))
+            w.invalidates && w.message.contains("the 1 request"),
+            "{w:?}"
         );
-        assert!(!record.warnings.iter().any(|w| w.contains("SATURATED")));
+        assert!(record.warning(WarningKind::GeneratorSaturated).is_none());
     }
 
     #[test]
@@ -568,19 +805,5 @@ mod tests {
         // Interrupted after 10 s: the first ramp only.
         assert!((asked_rate(&open(ramp), s(10)) - 50.0).abs() < 1e-9);
         assert_eq!(asked_rate(&open(Plan::Constant(250.0)), s(3)), 250.0);
-    }
-
-    #[test]
-    fn credentials_in_query_strings_are_redacted() {
-        assert_eq!(redact_url("http://h:1/a"), "http://h:1/a");
-        assert_eq!(
-            redact_url("http://h/a?user=bob&api_key=s3cret&x=1#frag"),
-            "http://h/a?user=bob&api_key=REDACTED&x=1#frag"
-        );
-        assert_eq!(
-            redact_url("http://h/?Access_Token=abc"),
-            "http://h/?Access_Token=REDACTED"
-        );
-        assert_eq!(redact_url("http://h/?flag"), "http://h/?flag");
     }
 }

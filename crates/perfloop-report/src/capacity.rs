@@ -38,8 +38,12 @@ pub struct CapacityRecord {
     pub findings: Vec<Finding>,
     /// Why the search ended.
     pub ending: SearchEnding,
-    /// Things the reader should know (e.g. a step that was not trusted).
+    /// What can change a reported figure (e.g. a step not trusted at or below the rate
+    /// that stopped the search), one sentence each.
     pub warnings: Vec<String>,
+    /// What the reader should know that changes no figure (e.g. an objective the search
+    /// added), one sentence each.
+    pub notes: Vec<String>,
 }
 
 /// The target of a capacity search.
@@ -126,7 +130,9 @@ pub struct StepVerdict {
     pub reasons: Vec<String>,
     /// All objectives held.
     pub slo_pass: bool,
-    /// Throughput over the asked rate (open model); `None` for sweep steps.
+    /// Open model: the requests counted for the window's arrivals (responses and failed
+    /// attempts) over the arrivals asked for in the window (rate × window); `None` for sweep
+    /// steps.
     pub achieved_ratio: Option<f64>,
     /// The trend of latency within the step.
     pub latency_trend: Trend,
@@ -162,18 +168,20 @@ pub struct Trend {
     pub rising: bool,
 }
 
-/// Little's law, `L = X × W`: the requests in flight measured by sampling against
-/// throughput times mean latency.
+/// Little's law, `L = X × W`: the mean number of requests in flight, measured exactly over
+/// the window, against the time the responses' latencies account for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LittlesLaw {
-    /// Mean requests in flight, sampled by the load generator.
+    /// Mean requests in flight over the window: each request's time in flight inside it
+    /// (from its intended start in the open model), summed, over the window.
     pub in_flight: f64,
-    /// Throughput (responses per second) times mean latency (seconds).
+    /// Responses per second of the window times their mean latency (seconds).
     pub expected: f64,
     /// `in_flight / expected`; 1 when both are 0.
     pub ratio: f64,
-    /// The ratio lies within the documented tolerance.
+    /// The two agree within what the window's edges and the requests without a latency
+    /// can explain (the rule is documented where the verdict is made).
     pub holds: bool,
 }
 
@@ -196,6 +204,30 @@ pub struct CapacityResult {
     pub knee: Option<Knee>,
     /// What ended the rate search, in a sentence.
     pub bounded_by: String,
+    /// The concurrency sweep sustained more within the objectives than the rate search
+    /// found; `None` when it did not (or there was no sweep).
+    pub sweep_above: Option<SweepAbove>,
+}
+
+/// A sweep step that sustained, within the objectives, more throughput than the rate
+/// search's maximum (by more than the search's resolution), and why the search stopped
+/// below it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepAbove {
+    /// The sweep step with the highest throughput among those that passed.
+    pub step: usize,
+    /// Its connections.
+    pub concurrency: u64,
+    /// Its throughput, responses per second.
+    pub throughput_rps: f64,
+    /// Its p99 latency, ms.
+    pub p99_ms: f64,
+    /// The step that stopped the rate search (the lowest failing rate), if one did.
+    pub search_stopped_at: Option<usize>,
+    /// Why the search stopped below the sweep, in a sentence: that step's reasons, or what
+    /// bounded the search.
+    pub why: String,
 }
 
 /// The knee of the latency curve.

@@ -42,6 +42,15 @@ pub(crate) fn max_ms(h: &Histogram<u64>) -> f64 {
     if h.is_empty() { f64::NAN } else { ms(h.max()) }
 }
 
+/// How many recorded values are above `ms` milliseconds (at the histogram's precision).
+pub(crate) fn count_above_ms(h: &Histogram<u64>, ms: f64) -> u64 {
+    let limit = (ms * 1000.0).max(0.0) as u64;
+    h.iter_recorded()
+        .filter(|v| h.lowest_equivalent(v.value_iterated_to()) > limit)
+        .map(|v| v.count_at_value())
+        .sum()
+}
+
 /// The percentile block; all zero for an empty histogram.
 pub(crate) fn latency_summary(h: &Histogram<u64>) -> LatencyMs {
     if h.is_empty() {

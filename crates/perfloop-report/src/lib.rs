@@ -32,10 +32,11 @@ mod histogram;
 pub mod record;
 pub mod study;
 
-pub use build::{BuildInput, SHORT_RUN, metrics};
+pub use build::{BuildInput, metrics};
 pub use capacity::{
     CAPACITY_SCHEMA, CapacityRecord, CapacityResult, CapacityTarget, Knee, LittlesLaw,
-    SearchEnding, SearchSettings, Step, StepKind, StepVerdict, Sweep, SweepPoint, Trend, UslRecord,
+    SearchEnding, SearchSettings, Step, StepKind, StepVerdict, Sweep, SweepAbove, SweepPoint,
+    Trend, UslRecord,
 };
 pub use export::{
     CapacityExporter, CapacityHtml, CapacityJson, CapacityText, CsvExporter, Exporter, Format,
@@ -46,7 +47,8 @@ pub use finding::{Evidence, Finding, Recommendation, Severity, StrategyRef};
 pub use histogram::BUCKETS;
 pub use record::{
     Generator, LagMs, LatencyBucket, LatencyMs, LoadInfo, LoadModel, OpenModel, Requests,
-    RunEnding, RunRecord, SCHEMA, SloResult, StageInfo, TargetInfo, TimelinePoint,
+    RunEnding, RunRecord, SCHEMA, SloResult, StageInfo, TargetInfo, TimelinePoint, Warning,
+    WarningKind,
 };
 pub use study::{
     Best, BudgetInfo, Direction, Finalist, Gain, KnobInfo, KnobShare, STUDY_SCHEMA, StudyEnding,

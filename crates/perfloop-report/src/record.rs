@@ -30,12 +30,17 @@ pub struct RunRecord {
     pub load: LoadInfo,
     /// Request accounting.
     pub requests: Requests,
-    /// Completed requests (`requests.total`) per second of the measured window.
+    /// Counted requests (`requests.total`) per second of the measured window: the closed
+    /// model counts what completed inside the window, the open model the outcomes of the
+    /// arrivals the window sent (drained after it).
     pub throughput_rps: f64,
-    /// Mean requests in flight over the measured window, sampled by the load generator
-    /// (Little's law: about `throughput_rps` × mean latency).
+    /// Mean requests in flight over the measured window, exact (each request's time in
+    /// flight inside the window, summed, over the window). Little's law: about
+    /// `throughput_rps` × mean latency.
     pub in_flight_mean: f64,
-    /// Response body bytes received.
+    /// Bytes of the message bodies of the responses counted in `requests.total`, as they
+    /// arrived: without status lines, headers and chunked framing, not decompressed.
+    /// Bodies of failed attempts are not counted.
     pub bytes_received: u64,
     /// Latency summary of the responses, in milliseconds.
     pub latency_ms: LatencyMs,
@@ -51,14 +56,86 @@ pub struct RunRecord {
     pub slo: Vec<SloResult>,
     /// Why the run ended.
     pub ending: RunEnding,
-    /// What makes these figures less trustworthy (saturation, a short run, drops, ...).
-    pub warnings: Vec<String>,
+    /// What can change a reported figure, one sentence each, those that invalidate the
+    /// figures first.
+    pub warnings: Vec<Warning>,
 }
 
 impl RunRecord {
     /// Whether at least one service-level objective failed.
     pub fn slo_failed(&self) -> bool {
         self.slo.iter().any(|s| !s.pass)
+    }
+
+    /// The warning of `kind`, if the run has one.
+    pub fn warning(&self, kind: WarningKind) -> Option<&Warning> {
+        self.warnings.iter().find(|w| w.kind == kind)
+    }
+}
+
+/// Something that can change a reported figure.
+///
+/// Reports show a warning that [`invalidates`](Warning::invalidates) the figures loudly
+/// (the figures are not the target's, or there are none worth reading); the others
+/// bound or qualify a figure and take one line each. A caller that expects a condition
+/// (a step meant to overload the target drops arrivals) can tell it by its
+/// [`kind`](Warning::kind).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Warning {
+    /// What the warning is about.
+    pub kind: WarningKind,
+    /// The figures do not measure what the run was meant to measure.
+    pub invalidates: bool,
+    /// What it means and by how much, for a person, in a sentence.
+    pub message: String,
+}
+
+impl Warning {
+    /// A warning of `kind`; whether it invalidates the figures follows from the kind.
+    pub fn new(kind: WarningKind, message: impl Into<String>) -> Warning {
+        Warning {
+            kind,
+            invalidates: kind.invalidates(),
+            message: message.into(),
+        }
+    }
+}
+
+/// What a [`Warning`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningKind {
+    /// A worker thread of the load generator was saturated: the figures measure perfloop,
+    /// not the target. Invalidates.
+    GeneratorSaturated,
+    /// No connection to the target could be made. Invalidates.
+    Unreachable,
+    /// No successful response (status below 400) was received. Invalidates.
+    NoSuccess,
+    /// The run was stopped before its end: the figures cover only the part measured.
+    Interrupted,
+    /// Requests still in flight at the end had already waited longer than a reported
+    /// latency figure: that figure is a lower bound.
+    Unfinished,
+    /// Open model: arrivals never sent, numerous enough to move a reported percentile.
+    Dropped,
+    /// Open model: the achieved rate fell more than 1 % short of the asked rate.
+    RateShort,
+    /// The scrape's match expression kept none of the series the target exposes.
+    ScrapeKeptNothing,
+    /// The server closed its connections after (almost) every response: each request paid
+    /// a TCP handshake, which the latency figures include.
+    HandshakePerRequest,
+}
+
+impl WarningKind {
+    /// Whether warnings of this kind invalidate the run's figures.
+    pub fn invalidates(self) -> bool {
+        matches!(
+            self,
+            WarningKind::GeneratorSaturated | WarningKind::Unreachable | WarningKind::NoSuccess
+        )
     }
 }
 
@@ -155,6 +232,17 @@ pub struct Requests {
     pub dropped: u64,
     /// Requests still in flight when the run stopped without draining.
     pub unfinished: u64,
+    /// Open model: counted requests answered after the window, while it drained (in the
+    /// totals and the latency, not in the timeline).
+    #[serde(default)]
+    pub drained: u64,
+    /// Connections established in the measured window and its drain.
+    #[serde(default)]
+    pub connections: u64,
+    /// Requests sent again on a new connection because the server had closed the reused
+    /// one without saying so (idempotent methods; neither errors nor extra requests).
+    #[serde(default)]
+    pub reconnects: u64,
     /// Responses by status code (`"200": n`).
     pub by_status: BTreeMap<String, u64>,
     /// Errors by kind (`"timeout": n`), non-zero kinds only.
@@ -209,6 +297,11 @@ pub struct OpenModel {
     pub achieved_rate: f64,
     /// The most connections open at once.
     pub peak_connections: u64,
+    /// How long the target took to answer the window's arrivals, in seconds: the span of
+    /// their completion times without the first and last 1 %, scaled to all. Longer than
+    /// the window when the target could not keep up; throughput is per second of the longer.
+    #[serde(default)]
+    pub answering_s: f64,
     /// How late the generator noticed each arrival (its scheduling lag).
     pub lag_ms: LagMs,
 }
@@ -248,20 +341,27 @@ pub struct Generator {
 pub struct TimelinePoint {
     /// Start of the second, in seconds since the measured window opened.
     pub t_s: u64,
-    /// Requests completed in this second.
+    /// Length of the row in seconds: 1, or less for a last, partial second of the window.
+    #[serde(default = "one_second")]
+    pub length_s: f64,
+    /// Requests completed in this row.
     pub requests: u64,
     /// Of which errors.
     pub errors: u64,
-    /// Requests per second (the last second may be partial).
+    /// `requests / length_s`.
     pub rps: f64,
-    /// Median latency of this second, ms.
-    pub p50_ms: f64,
+    /// Median latency of this second, ms; `null` when no response completed in it.
+    pub p50_ms: Option<f64>,
     /// 90th percentile, ms.
-    pub p90_ms: f64,
+    pub p90_ms: Option<f64>,
     /// 99th percentile, ms.
-    pub p99_ms: f64,
+    pub p99_ms: Option<f64>,
     /// Maximum, ms.
-    pub max_ms: f64,
+    pub max_ms: Option<f64>,
+}
+
+fn one_second() -> f64 {
+    1.0
 }
 
 /// The verdict on one service-level objective.

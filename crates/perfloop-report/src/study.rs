@@ -99,6 +99,10 @@ pub struct KnobInfo {
     pub domain: String,
     /// The target's default, part of the baseline.
     pub default: serde_json::Value,
+    /// A categorical knob's values in the study file's order (empty for numbers and
+    /// booleans): the order reports keep.
+    #[serde(default)]
+    pub choices: Vec<serde_json::Value>,
 }
 
 /// The budget and the sampler.

@@ -105,8 +105,10 @@ fn the_text_summary_of_a_measured_search() {
         "Spread the request handling over a pool of workers".to_string(),
         "p99 latency rose through the step".to_string(),
         "(+1 more)".to_string(),
-        "WARNING — these figures may not be what they seem".to_string(),
         "SLO p99<200ms · error_rate<1%".to_string(),
+        "sweep above the concurrency sweep sustained".to_string(),
+        "the rate search stopped at step 6 (1300/s): throughput 1204.7 req/s fell 7.3 % short"
+            .to_string(),
     ] {
         assert!(
             flat_text.contains(&expected),
@@ -116,6 +118,12 @@ fn the_text_summary_of_a_measured_search() {
     assert!(
         flat_text.contains(&perfloop_report_figure(best)),
         "no {best} in\n{text}"
+    );
+    // The untrusted step lies above the rate that stopped the search: it was meant to
+    // overload the target, its reasons say why it failed, and no alarm is raised.
+    assert!(
+        !text.contains("these figures may not be what they seem"),
+        "{text}"
     );
     // One row per step, the untrusted one marked, the highest passing one too.
     for step in &record.steps {
@@ -155,6 +163,45 @@ fn perfloop_report_figure(v: f64) -> String {
     } else {
         text
     }
+}
+
+/// The step that stopped the search was not trusted: the result may be too low, and the
+/// reports say so loudly; a note that changes no figure stays out of the alarm.
+#[test]
+fn an_untrusted_step_that_stopped_the_search_is_a_warning_and_a_note_is_not() {
+    let mut record = common::capacity::nothing_passed();
+    record.steps[0].verdict.trusted = false;
+    record.steps[0].verdict.reasons =
+        vec!["the load generator was saturated: the step measured perfloop".to_string()];
+    record.warnings = common::capacity::warnings(&record.steps);
+    assert_eq!(record.warnings.len(), 1, "{:?}", record.warnings);
+    let note = "no error_rate objective was given: error_rate<1% applied to every step";
+    record.notes = vec![note.to_string()];
+
+    let text = text_of(&record);
+    let flat_text = flat(&text);
+    let alarm = text
+        .find("these figures may not be what they seem")
+        .unwrap_or_else(|| panic!("no warning block in\n{text}"));
+    assert!(
+        flat(&text[alarm..])
+            .contains("step 0 (200/s), which stopped the rate search, was not trusted"),
+        "{text}"
+    );
+    let at = text
+        .find("\nnote ")
+        .unwrap_or_else(|| panic!("no note in\n{text}"));
+    assert!(at < alarm, "the note is in the warning block:\n{text}");
+    assert!(flat_text.contains(&format!("note {note}")), "{text}");
+    assert!(!flat(&text[alarm..]).contains(note), "{text}");
+
+    let html = html_of(&record);
+    assert!(html.contains("id=\"warnings\""));
+    assert!(html.contains("which stopped the rate search, was not trusted"));
+    let escaped = note.replace('<', "&lt;");
+    assert!(html.contains(&format!("<tr><th>note</th><td>{escaped}</td></tr>")));
+    let warnings = &html[html.find("id=\"warnings\"").unwrap()..];
+    assert!(!warnings.contains(&escaped));
 }
 
 #[test]
@@ -248,8 +295,18 @@ fn the_html_report_of_a_measured_search() {
          (asked 1200 req/s, step 4)",
         perfloop_report_figure(record.result.max_sustainable_rps.unwrap())
     )));
-    assert!(html.contains("3.2 Parallelisation (Распараллеливание)"));
+    // The strategy in English; the catalogue's title only as a tooltip (no font needed).
+    assert!(
+        html.contains("<b title=\"catalogue title: Распараллеливание\">3.2 Parallelisation</b>")
+    );
     assert!(html.contains("<span class=\"badge\">not trusted</span>"));
+    // The sweep sustained more than the search found, and the page says why.
+    assert!(
+        html.contains("<tr><th>sweep above the search</th><td>the concurrency sweep sustained")
+    );
+    assert!(html.contains("the rate search stopped at step 6 (1300/s)"));
+    // Only steps meant to overload the target were untrusted: no alarm.
+    assert!(!html.contains("id=\"warnings\""));
     // Nothing is fetched: the only address is the target's, in the text.
     let without_target = html.replace(&record.target.url, "");
     assert!(

@@ -18,9 +18,9 @@ fn csv_has_a_header_and_one_line_of_numbers_per_second() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("t_s,requests,errors,rps,p50_ms,p90_ms,p99_ms,max_ms")
+        Some("t_s,length_s,requests,errors,rps,p50_ms,p90_ms,p99_ms,max_ms")
     );
-    assert_eq!(CSV_HEADER.split(',').count(), 8);
+    assert_eq!(CSV_HEADER.split(',').count(), 9);
     let rows: Vec<Vec<f64>> = lines
         .map(|l| {
             l.split(',')
@@ -30,12 +30,23 @@ fn csv_has_a_header_and_one_line_of_numbers_per_second() {
         .collect();
     assert_eq!(rows.len(), record.timeline.len());
     for (row, point) in rows.iter().zip(&record.timeline) {
-        assert_eq!(row.len(), 8);
+        assert_eq!(row.len(), 9);
         assert_eq!(row[0], point.t_s as f64);
-        assert_eq!(row[1], point.requests as f64);
-        assert_eq!(row[2], point.errors as f64);
-        assert!((row[6] - point.p99_ms).abs() < 1e-3);
+        assert_eq!(row[1], point.length_s);
+        assert_eq!(row[2], point.requests as f64);
+        assert_eq!(row[3], point.errors as f64);
+        assert!((row[7] - point.p99_ms.unwrap()).abs() < 1e-3);
     }
+}
+
+#[test]
+fn csv_leaves_the_latency_of_a_second_without_responses_empty() {
+    let mut record = common::saturated_record();
+    let quiet = &mut record.timeline[1];
+    (quiet.requests, quiet.errors, quiet.rps) = (0, 0, 0.0);
+    (quiet.p50_ms, quiet.p90_ms, quiet.p99_ms, quiet.max_ms) = (None, None, None, None);
+    let csv = text_of(&CsvExporter, &record);
+    assert_eq!(csv.lines().nth(2), Some("1,1.000,0,0,0.000,,,,"));
 }
 
 #[test]
@@ -77,8 +88,9 @@ fn the_text_summary_shows_percentiles_verdicts_and_warnings() {
         "µs/request",
         "97% 95%",
         "GENERATOR SATURATED",
-        "WARNINGS",
-        "dropped",
+        "!!! WARNING — ",
+        "warning   2000 arrivals",
+        "warning   the achieved rate",
         "level large",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in\n{text}");
@@ -125,7 +137,10 @@ fn the_text_summary_of_a_run_without_responses_fits_too() {
         text.contains("FAIL  p99<200ms") && text.contains("not measured"),
         "{text}"
     );
-    assert!(text.lines().all(|l| l.chars().count() <= WIDTH));
+    // Nothing is cut: the long URL is whole, on a line of its own, the only wide one.
+    assert!(!text.contains('…'), "{text}");
+    let wide: Vec<&str> = text.lines().filter(|l| l.chars().count() > WIDTH).collect();
+    assert_eq!(wide, [format!("  {}", record.target.url)]);
 }
 
 #[test]

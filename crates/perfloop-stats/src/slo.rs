@@ -4,7 +4,7 @@
 //!
 //! | metric | threshold | example |
 //! | --- | --- | --- |
-//! | `p50` `p90` `p99` `p99.9` `max` `mean` | a latency with a unit: `us` (or `µs`), `ms`, `s` | `p99<200ms`, `p99.9<=1s` |
+//! | `p50` `p75` `p90` `p95` `p99` `p99.9` `max` `mean` | a latency with a unit: `us` (or `µs`), `ms`, `s` | `p99<200ms`, `p95<100ms`, `p99.9<=1s` |
 //! | `error_rate` | a percentage (`0.1%`) or a fraction in \[0, 1\] (`0.001`) | `error_rate<0.1%` |
 //! | `rps` | a positive number of requests per second | `rps>1000`, `rps>=1e3` |
 //!
@@ -35,8 +35,8 @@ pub enum SloError {
     },
     /// The part before the operator is not a known metric.
     #[error(
-        "invalid SLO '{text}': unknown metric '{metric}'; expected one of p50, p90, p99, \
-         p99.9, max, mean, error_rate, rps"
+        "invalid SLO '{text}': unknown metric '{metric}'; expected one of p50, p75, p90, \
+         p95, p99, p99.9, max, mean, error_rate, rps"
     )]
     UnknownMetric {
         /// The text given.
@@ -59,8 +59,12 @@ pub enum SloError {
 pub enum Metric {
     /// Median latency.
     P50,
+    /// 75th percentile latency.
+    P75,
     /// 90th percentile latency.
     P90,
+    /// 95th percentile latency.
+    P95,
     /// 99th percentile latency.
     P99,
     /// 99.9th percentile latency.
@@ -77,9 +81,11 @@ pub enum Metric {
 
 impl Metric {
     /// Every metric, in the order reports list them.
-    pub const ALL: [Metric; 8] = [
+    pub const ALL: [Metric; 10] = [
         Metric::P50,
+        Metric::P75,
         Metric::P90,
+        Metric::P95,
         Metric::P99,
         Metric::P99_9,
         Metric::Max,
@@ -92,7 +98,9 @@ impl Metric {
     pub fn name(self) -> &'static str {
         match self {
             Metric::P50 => "p50",
+            Metric::P75 => "p75",
             Metric::P90 => "p90",
+            Metric::P95 => "p95",
             Metric::P99 => "p99",
             Metric::P99_9 => "p99.9",
             Metric::Max => "max",
@@ -121,7 +129,9 @@ impl Metric {
         let name = name.trim().to_lowercase();
         let metric = match name.as_str() {
             "p50" => Metric::P50,
+            "p75" => Metric::P75,
             "p90" => Metric::P90,
+            "p95" => Metric::P95,
             "p99" => Metric::P99,
             "p99.9" | "p999" => Metric::P99_9,
             "max" => Metric::Max,
@@ -137,7 +147,9 @@ impl Metric {
     pub fn value(self, m: &Metrics) -> f64 {
         match self {
             Metric::P50 => m.p50_ms,
+            Metric::P75 => m.p75_ms,
             Metric::P90 => m.p90_ms,
+            Metric::P95 => m.p95_ms,
             Metric::P99 => m.p99_ms,
             Metric::P99_9 => m.p99_9_ms,
             Metric::Max => m.max_ms,
@@ -213,8 +225,12 @@ impl fmt::Display for Op {
 pub struct Metrics {
     /// Median latency, ms.
     pub p50_ms: f64,
+    /// 75th percentile latency, ms.
+    pub p75_ms: f64,
     /// 90th percentile latency, ms.
     pub p90_ms: f64,
+    /// 95th percentile latency, ms.
+    pub p95_ms: f64,
     /// 99th percentile latency, ms.
     pub p99_ms: f64,
     /// 99.9th percentile latency, ms.
@@ -429,6 +445,8 @@ mod tests {
             ("mean<5ms", Metric::Mean, Op::Lt, 5.0),
             ("max<2s", Metric::Max, Op::Lt, 2000.0),
             ("p90<50ms", Metric::P90, Op::Lt, 50.0),
+            ("p95<80ms", Metric::P95, Op::Lt, 80.0),
+            ("p75<=30ms", Metric::P75, Op::Le, 30.0),
             ("error_rate<0.1%", Metric::ErrorRate, Op::Lt, 0.001),
             ("error_rate<=0.001", Metric::ErrorRate, Op::Le, 0.001),
             ("error_rate<=0", Metric::ErrorRate, Op::Le, 0.0),
@@ -462,7 +480,7 @@ mod tests {
             ),
             (
                 "p98<200ms",
-                "unknown metric 'p98'; expected one of p50, p90, p99, p99.9",
+                "unknown metric 'p98'; expected one of p50, p75, p90, p95, p99, p99.9",
             ),
             ("p99=200ms", "expected METRIC OP THRESHOLD"),
             ("", "expected METRIC OP THRESHOLD"),
@@ -568,7 +586,9 @@ mod tests {
     fn metrics() -> Metrics {
         Metrics {
             p50_ms: 1.0,
+            p75_ms: 2.0,
             p90_ms: 5.0,
+            p95_ms: 9.0,
             p99_ms: 20.0,
             p99_9_ms: 80.0,
             max_ms: 150.0,
@@ -596,6 +616,8 @@ mod tests {
         assert!(check("p50<1001us").pass);
         assert!(!check("mean<2ms").pass);
         assert!(check("p90>=5ms").pass);
+        assert!(check("p95<10ms").pass && !check("p95<9ms").pass);
+        assert!(check("p75<=2ms").pass && !check("p75<2ms").pass);
         let v = check("error_rate<0.1%");
         assert!(!v.pass);
         assert_eq!((v.metric, v.unit, v.value), ("error_rate", "ratio", 0.002));

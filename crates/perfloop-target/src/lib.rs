@@ -35,8 +35,8 @@ pub mod template;
 
 pub use bench::{
     BenchError, BenchEvent, BenchReport, BenchResult, BenchSpec, Executor, MEASURE_ARG,
-    ProcessExecutor, Shell, combinations, measure, parse_param, parse_work_regex, render_text,
-    run_bench, run_bench_with,
+    ProcessExecutor, Shell, ShellStartup, Startup, combinations, measure, parse_param,
+    parse_work_regex, render_text, run_bench, run_bench_with,
 };
 pub use error::{LogTail, TargetError};
 pub use exit::ExitInfo;

@@ -1,9 +1,9 @@
 //! Readiness: when a started target counts as ready.
 //!
-//! - `http://HOST[:PORT][/PATH]` ([`Ready::Url`]): a GET answers with a 2xx status. The
-//!   probe is a minimal HTTP/1.1 client on a std `TcpStream` (connect, one request with
-//!   `Connection: close`, the status line read back) with short timeouts; `https` is not
-//!   supported (use `tcp:PORT` for a TLS service).
+//! - `http://HOST[:PORT][/PATH]` ([`Ready::Url`], a [`TargetUrl`]): a GET answers with a
+//!   2xx status. The probe is a minimal HTTP/1.1 client on a std `TcpStream` (connect, one
+//!   request with `Connection: close`, the status line read back) with short timeouts;
+//!   `https` is not supported (use `tcp:PORT` for a TLS service).
 //! - `tcp:PORT` ([`Ready::Tcp`]): a TCP connection to `127.0.0.1:PORT` (or `[::1]:PORT`) is
 //!   accepted.
 //! - `log:REGEX` ([`Ready::Log`]): a line that the target wrote to its log since it started
@@ -14,10 +14,11 @@
 
 use std::fmt;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::Duration;
 
+use perfloop_url::{Problem, TargetUrl, UrlError};
 use regex::Regex;
 
 use crate::logfile::LogScanner;
@@ -26,7 +27,7 @@ use crate::logfile::LogScanner;
 #[derive(Debug, Clone)]
 pub enum Ready {
     /// An HTTP GET of this `http://` URL answers 2xx.
-    Url(String),
+    Url(TargetUrl),
     /// A TCP connection to this port on the loopback interface is accepted.
     Tcp(u16),
     /// A line of the target's log matches this regex.
@@ -44,60 +45,6 @@ pub struct ReadyError {
     pub text: String,
     /// What is wrong.
     pub reason: String,
-}
-
-/// The parts of an `http://` URL the probe needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct HttpUrl {
-    /// Host as written (brackets kept for IPv6), for the `Host` header.
-    authority: String,
-    /// Host without brackets, for name resolution.
-    host: String,
-    port: u16,
-    path: String,
-}
-
-fn parse_http_url(url: &str) -> Result<HttpUrl, String> {
-    if url.starts_with("https://") {
-        return Err("https is not supported by the readiness probe; use tcp:PORT".into());
-    }
-    let Some(rest) = url.strip_prefix("http://") else {
-        return Err("not an http:// URL".into());
-    };
-    let (authority, path) = match rest.find(['/', '?']) {
-        Some(i) if rest[i..].starts_with('/') => (&rest[..i], rest[i..].to_string()),
-        Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
-        None => (rest, "/".to_string()),
-    };
-    if authority.is_empty() || authority.contains('@') {
-        return Err("the URL has no host (or carries credentials)".into());
-    }
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let (host, after) = v6.split_once(']').ok_or("unclosed [ in the host")?;
-        let port = match after.strip_prefix(':') {
-            Some(p) => p.parse().map_err(|_| format!("bad port `{p}`"))?,
-            None if after.is_empty() => 80,
-            None => return Err(format!("unexpected `{after}` after the host")),
-        };
-        (host.to_string(), port)
-    } else {
-        match authority.rsplit_once(':') {
-            Some((h, p)) => (
-                h.to_string(),
-                p.parse().map_err(|_| format!("bad port `{p}`"))?,
-            ),
-            None => (authority.to_string(), 80),
-        }
-    };
-    if host.is_empty() {
-        return Err("the URL has no host".into());
-    }
-    Ok(HttpUrl {
-        authority: authority.to_string(),
-        host,
-        port,
-        path,
-    })
 }
 
 impl Ready {
@@ -126,8 +73,22 @@ impl Ready {
                 .map(Ready::Log)
                 .map_err(|e| err(format!("bad regex: {e}")));
         }
-        parse_http_url(t).map_err(err)?;
-        Ok(Ready::Url(t.to_string()))
+        // The error shows the URL with its secrets redacted.
+        let url_err = |reason: String| ReadyError {
+            text: perfloop_url::redact_url(text),
+            reason,
+        };
+        match TargetUrl::parse(t) {
+            Ok(url) => Ok(Ready::Url(url)),
+            Err(UrlError::Invalid {
+                problem: Problem::NotSupportedYet(scheme),
+                ..
+            }) => Err(url_err(format!(
+                "{scheme} is not supported by the readiness probe yet; use tcp:PORT"
+            ))),
+            Err(UrlError::Invalid { problem, .. }) => Err(url_err(problem.to_string())),
+            Err(e) => Err(url_err(e.to_string())),
+        }
     }
 
     /// One probe (not for [`Ready::Log`], which needs the log): whether the condition holds
@@ -135,7 +96,7 @@ impl Ready {
     fn probe_network(&self, timeout: Duration) -> bool {
         let timeout = timeout.max(Duration::from_millis(1));
         match self {
-            Ready::Url(url) => parse_http_url(url).is_ok_and(|u| http_ok(&u, timeout)),
+            Ready::Url(url) => http_ok(url, timeout),
             Ready::Tcp(port) => ["127.0.0.1", "::1"].iter().any(|ip| {
                 ip.parse().is_ok_and(|ip| {
                     TcpStream::connect_timeout(&SocketAddr::new(ip, *port), timeout).is_ok()
@@ -149,7 +110,7 @@ impl Ready {
 impl fmt::Display for Ready {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Ready::Url(url) => f.write_str(url),
+            Ready::Url(url) => write!(f, "{url}"),
             Ready::Tcp(port) => write!(f, "tcp:{port}"),
             Ready::Log(re) => write!(f, "log:{}", re.as_str()),
         }
@@ -157,8 +118,8 @@ impl fmt::Display for Ready {
 }
 
 /// Whether a GET of `url` answers with a 2xx status line.
-fn http_ok(url: &HttpUrl, timeout: Duration) -> bool {
-    let Ok(addrs) = (url.host.as_str(), url.port).to_socket_addrs() else {
+fn http_ok(url: &TargetUrl, timeout: Duration) -> bool {
+    let Ok(addrs) = url.socket_addrs() else {
         return false;
     };
     for addr in addrs {
@@ -173,7 +134,8 @@ fn http_ok(url: &HttpUrl, timeout: Duration) -> bool {
         let request = format!(
             "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: perfloop-ready\r\nAccept: */*\r\n\
              Connection: close\r\n\r\n",
-            url.path, url.authority
+            url.request_target(),
+            url.authority()
         );
         if stream.write_all(request.as_bytes()).is_err() {
             continue;
@@ -242,7 +204,7 @@ mod tests {
         let Ok(Ready::Url(url)) = Ready::parse("http://127.0.0.1:9000/health") else {
             panic!("not a URL")
         };
-        assert_eq!(url, "http://127.0.0.1:9000/health");
+        assert_eq!(url.to_string(), "http://127.0.0.1:9000/health");
         assert_eq!(Ready::parse("tcp:1").unwrap().to_string(), "tcp:1");
         assert_eq!(Ready::parse("log:a+").unwrap().to_string(), "log:a+");
     }
@@ -270,17 +232,43 @@ mod tests {
 
     #[test]
     fn url_parts() {
-        let u = parse_http_url("http://[::1]:8080/a?b=1").unwrap();
+        let Ok(Ready::Url(u)) = Ready::parse("http://[::1]:8080/a?b=1") else {
+            panic!("not a URL")
+        };
         assert_eq!(
-            (u.host.as_str(), u.port, u.path.as_str()),
+            (u.host(), u.port(), u.request_target()),
             ("::1", 8080, "/a?b=1")
         );
-        assert_eq!(u.authority, "[::1]:8080");
-        let u = parse_http_url("http://localhost?x").unwrap();
+        assert_eq!(u.authority(), "[::1]:8080");
+        let Ok(Ready::Url(u)) = Ready::parse("http://localhost?x") else {
+            panic!("not a URL")
+        };
         assert_eq!(
-            (u.host.as_str(), u.port, u.path.as_str()),
+            (u.host(), u.port(), u.request_target()),
             ("localhost", 80, "/?x")
         );
+    }
+
+    #[test]
+    fn a_bad_url_gets_its_hint_and_keeps_its_secrets() {
+        for (bad, says) in [
+            ("http://127.0.0.1:99999/", "port '99999'"),
+            ("127.0.0.1:8099/health", "http://127.0.0.1:8099/health"),
+            ("http://u:pw@127.0.0.1/", "user information"),
+            (
+                "https://127.0.0.1/",
+                "not supported by the readiness probe yet",
+            ),
+        ] {
+            let err = Ready::parse(bad).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+        let err = Ready::parse("http://127.0.0.1:0/health?token=SECRET").unwrap_err();
+        assert!(!err.to_string().contains("SECRET"), "{err}");
+        let ready = Ready::parse("http://127.0.0.1:9/health?token=SECRET").unwrap();
+
+        assert!(!ready.to_string().contains("SECRET"), "{ready}");
+        assert!(!format!("{ready:?}").contains("SECRET"), "{ready:?}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Command benchmarks with real, deterministic commands: work counting, the cross product
-//! of parameters, the errors of bad work regexes and failing commands, timeouts, CPU and
-//! peak RSS of a process tree, and the report against its committed schema.
+//! of parameters, the shell's start-up measured and subtracted, the errors of bad work
+//! regexes and failing commands, timeouts, CPU and peak RSS of a process tree, and the
+//! report against its committed schema.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -9,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use perfloop_target::bench::BENCH_SCHEMA;
 use perfloop_target::{
-    BenchError, BenchReport, BenchSpec, CommandTemplate, HelperExe, Shell, parse_param,
+    BenchError, BenchReport, BenchSpec, CommandTemplate, HelperExe, Shell, Startup, parse_param,
     parse_work_regex, render_text, run_bench,
 };
 
@@ -57,7 +58,10 @@ fn validate(report: &BenchReport) {
 
 #[test]
 fn counts_the_work_a_deterministic_command_reports() {
+    // Run directly: through `sh -c`, the builtin printf would take no time beyond the
+    // shell's start-up, which is subtracted.
     let mut s = spec("printf 'starting\\nprocessed 1000 records\\n'");
+    s.shell = Shell::None;
     s.warmup = 1;
     s.work_regex = Some(parse_work_regex(r"processed (\d+) records").unwrap());
     let report = run_bench(&s).unwrap();
@@ -86,6 +90,35 @@ fn counts_the_work_a_deterministic_command_reports() {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
     validate(&report);
+}
+
+#[test]
+fn the_shell_start_up_is_measured_reported_and_subtracted() {
+    let mut s = spec("true");
+    s.startup = Startup::Measure(20);
+    let report = run_bench(&s).unwrap();
+    let startup = report.shell_startup.clone().unwrap();
+    assert_eq!((startup.runs, startup.command.as_str()), (20, "sh -c ''"));
+    assert!(
+        startup.wall_s.mean > 0.0 && startup.wall_s.min > 0.0,
+        "{startup:?}"
+    );
+    let r = &report.results[0];
+    assert!(r.times_s.iter().all(|t| *t >= 0.0), "{:?}", r.times_s);
+    assert!(r.wall_s.ci95_low.unwrap() >= 0.0, "{:?}", r.wall_s);
+    let text = render_text(&report);
+    assert!(
+        text.starts_with("Shell start-up: ") && text.contains("(20 runs of sh -c ''), subtracted"),
+        "{text}"
+    );
+    validate(&report);
+
+    // Without a shell there is nothing to subtract.
+    s.shell = Shell::None;
+    let direct = run_bench(&s).unwrap();
+    assert_eq!(direct.shell_startup, None);
+    assert!(!render_text(&direct).contains("Shell start-up"));
+    validate(&direct);
 }
 
 #[test]

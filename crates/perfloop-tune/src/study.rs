@@ -93,7 +93,9 @@
 //!
 //!   Both also take what each request sends ([`HttpRequest`]): `method`, `headers` (a list
 //!   of `"Name: value"`), one of `body`, `body_file` or `body_lines` (a file whose lines are
-//!   sent in turn, one per request; paths are relative to the study file), and `timeout`.
+//!   sent in turn, one per request; paths are relative to the study file, and
+//!   [`Study::load`] checks that the file can be read), and `timeout`. `warmup` may be
+//!   `"0s"` (no warm-up); every other duration must be positive.
 //!
 //!   A bench target has no `[workload]` (or an empty one): it is measured by its work rate.
 //! - `[objective]`: exactly one of `maximize = "METRIC"`, `minimize = "METRIC"` or
@@ -636,7 +638,13 @@ impl Study {
     ///
     /// The first problem found, with its line and column: see the [module](self) docs.
     pub fn parse(text: &str) -> Result<Study, StudyError> {
-        let src = Source { text };
+        Self::parse_in(text, None)
+    }
+
+    /// Parses and validates a study file's text; with the directory of the file, also checks
+    /// that the workload's body files can be read (paths are relative to that directory).
+    fn parse_in(text: &str, base: Option<&Path>) -> Result<Study, StudyError> {
+        let src = Source { text, base };
         let raw: RawStudy = toml::from_str(text).map_err(|e| {
             let span = e.span().unwrap_or(0..0);
             src.error(&span, e.message().trim_end().to_owned())
@@ -644,11 +652,14 @@ impl Study {
         raw.validate(&src)
     }
 
-    /// Reads, parses and validates a study file; errors name the file.
+    /// Reads, parses and validates a study file; errors name the file. Beyond
+    /// [`Study::parse`], the workload's `body_file` or `body_lines` must be a readable file
+    /// (relative to the study file's directory), `body_lines` with at least one non-empty
+    /// line: a missing file is found here, with its line and column, not by every trial.
     ///
     /// # Errors
     ///
-    /// The file cannot be read, or [`Study::parse`] fails.
+    /// The file cannot be read, [`Study::parse`] fails or a body file cannot be read.
     pub fn load(path: &Path) -> Result<Study, StudyError> {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| StudyError {
@@ -658,7 +669,11 @@ impl Study {
             message: format!("cannot read the study file: {e}"),
             source_line: String::new(),
         })?;
-        Self::parse(&text).map_err(|mut e| {
+        let base = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        Self::parse_in(&text, Some(base)).map_err(|mut e| {
             e.file = Some(file);
             e
         })
@@ -694,6 +709,9 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
 
 struct Source<'a> {
     text: &'a str,
+    /// The study file's directory, against which body files are checked; `None` when only
+    /// the text is validated.
+    base: Option<&'a Path>,
 }
 
 impl Source<'_> {
@@ -1239,6 +1257,9 @@ fn parse_ready(
         return Ok(Ready::Tcp(port.to_owned()));
     }
     if text.starts_with("http://") {
+        if let Some(problem) = url_problem(text) {
+            return Err(bad(&problem.to_string()));
+        }
         return Ok(Ready::Http(text.to_owned()));
     }
     Err(bad("unknown kind of probe"))
@@ -1298,14 +1319,31 @@ fn check_url(
     url: &Spanned<String>,
     uses: &mut Uses,
 ) -> Result<String, StudyError> {
-    if !url.get_ref().starts_with("http://") {
+    collect_placeholders(src, url, uses)?;
+    if let Some(problem) = url_problem(url.get_ref()) {
         return Err(src.at(
             url,
-            format!("invalid url `{}`: expected an http:// URL", url.get_ref()),
+            format!(
+                "invalid url `{}`: {problem}",
+                perfloop_url::redact_url(url.get_ref())
+            ),
         ));
     }
-    collect_placeholders(src, url, uses)?;
     Ok(url.get_ref().clone())
+}
+
+/// What is wrong with a URL template as perfloop will send it: each placeholder filled with
+/// `1` (a valid port, host octet and path segment), then parsed like every target URL.
+fn url_problem(template: &str) -> Option<perfloop_url::Problem> {
+    let mut filled = template.to_owned();
+    for name in placeholders(template).unwrap_or_default() {
+        filled = filled.replace(&format!("{{{name}}}"), "1");
+    }
+    let filled = filled.replace("{{", "{").replace("}}", "}");
+    match perfloop_url::TargetUrl::parse(&filled) {
+        Err(perfloop_url::UrlError::Invalid { problem, .. }) => Some(problem),
+        _ => None,
+    }
 }
 
 fn duration(
@@ -1329,6 +1367,19 @@ fn duration(
                 text.get_ref()
             ),
         )),
+    }
+}
+
+/// A warm-up: a duration, zero included (`"0s"`: none, as `perfloop load --warmup 0s`).
+fn warmup(
+    src: &Source<'_>,
+    text: Option<&Spanned<String>>,
+) -> Result<Option<Duration>, StudyError> {
+    match text {
+        Some(t) if humantime::parse_duration(t.get_ref().trim()).is_ok_and(|d| d.is_zero()) => {
+            Ok(Some(Duration::ZERO))
+        }
+        other => duration(src, other, "warmup"),
     }
 }
 
@@ -1404,7 +1455,7 @@ impl RawLoad {
             connections: positive_count(src, self.connections.as_ref(), "connections")?,
             rate,
             duration: duration(src, self.duration.as_ref(), "duration")?,
-            warmup: duration(src, self.warmup.as_ref(), "warmup")?,
+            warmup: warmup(src, self.warmup.as_ref())?,
             level: self.level,
             request: http_request(
                 src,
@@ -1528,12 +1579,56 @@ fn http_request(src: &Source<'_>, raw: &RawRequest<'_>) -> Result<HttpRequest, S
             return Err(src.at(span, "the body's file name is empty".into()));
         }
     }
+    if let (Some(base), Some((span, body))) = (src.base, &body) {
+        check_body_file(base, body).map_err(|why| src.at(span, why))?;
+    }
     Ok(HttpRequest {
         method,
         headers,
         body: body.map(|(_, b)| b),
         timeout: duration(src, raw.timeout, "timeout")?,
     })
+}
+
+/// Checks that a body file can be read as the trials will read it (as `perfloop load
+/// --body-file` / `--body-lines` do); the reason it cannot.
+fn check_body_file(base: &Path, body: &Body) -> Result<(), String> {
+    let (field, path) = match body {
+        Body::Text(_) => return Ok(()),
+        Body::File(p) => ("body_file", p),
+        Body::Lines(p) => ("body_lines", p),
+    };
+    let full = base.join(path);
+    let cannot = |e: std::io::Error| {
+        format!(
+            "cannot read `{field}` = \"{path}\" ({}): {e}; paths are relative to the study \
+             file's directory",
+            full.display()
+        )
+    };
+    match body {
+        Body::Lines(_) => {
+            let text = std::fs::read_to_string(&full).map_err(cannot)?;
+            if text.lines().all(|l| l.trim().is_empty()) {
+                return Err(format!(
+                    "`{field}` = \"{path}\" ({}) has no non-empty line: each line is one \
+                     request's body",
+                    full.display()
+                ));
+            }
+        }
+        _ => {
+            let meta = std::fs::metadata(&full).map_err(cannot)?;
+            if meta.is_dir() {
+                return Err(format!(
+                    "`{field}` = \"{path}\" ({}) is a directory, not a file",
+                    full.display()
+                ));
+            }
+            std::fs::File::open(&full).map_err(cannot)?;
+        }
+    }
+    Ok(())
 }
 
 impl RawObjective {
@@ -2215,6 +2310,58 @@ sampler = "grid"
     }
 
     #[test]
+    fn a_zero_warmup_is_no_warmup() {
+        let study = Study::parse(&edit("warmup = \"2s\"", "warmup = \"0s\"")).unwrap();
+        let Workload::Load(load) = &study.workload else {
+            panic!("{:?}", study.workload);
+        };
+        assert_eq!(load.warmup, Some(Duration::ZERO));
+        fails(
+            &edit("duration = \"10s\"", "duration = \"0s\""),
+            39,
+            "`duration` = \"0s\" must be positive",
+        );
+    }
+
+    #[test]
+    fn load_checks_the_body_files_with_their_line() {
+        let dir =
+            std::env::temp_dir().join(format!("perfloop-study-bodies-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("study.toml");
+        let with = |field: &str, file: &str| {
+            edit(
+                "warmup = \"2s\" }",
+                &format!("warmup = \"2s\", {field} = \"{file}\" }}"),
+            )
+        };
+        std::fs::write(&path, with("body_lines", "bodies.jsonl")).unwrap();
+        // The text alone is valid; the file it names is missing.
+        assert!(Study::parse(&with("body_lines", "bodies.jsonl")).is_ok());
+        let e = Study::load(&path).unwrap_err();
+        assert_eq!(e.line, 39, "{e}");
+        assert!(e.column > 80, "{e}");
+        assert!(
+            e.message
+                .contains("cannot read `body_lines` = \"bodies.jsonl\""),
+            "{e}"
+        );
+        std::fs::write(dir.join("bodies.jsonl"), "\n  \n").unwrap();
+        let e = Study::load(&path).unwrap_err();
+        assert!(e.message.contains("has no non-empty line"), "{e}");
+        std::fs::write(dir.join("bodies.jsonl"), "{\"a\": 1}\n").unwrap();
+        assert!(Study::load(&path).is_ok());
+
+        std::fs::write(&path, with("body_file", "sub")).unwrap();
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        let e = Study::load(&path).unwrap_err();
+        assert!(e.message.contains("is a directory"), "{e}");
+        std::fs::write(&path, with("body_file", "bodies.jsonl")).unwrap();
+        assert!(Study::load(&path).is_ok());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn constraints_parse_units() {
         let c = |t: &str| Constraint::parse(t).unwrap();
         assert_eq!(c("p50 <= 1.5s").threshold, 1500.0);
@@ -2255,5 +2402,25 @@ sampler = "grid"
         assert_ne!(Study::parse(&changed).unwrap().fingerprint(), base);
         let changed = edit("seed = 1", "seed = 2");
         assert_ne!(Study::parse(&changed).unwrap().fingerprint(), base);
+    }
+
+    #[test]
+    fn a_workload_url_is_checked_as_it_will_be_sent() {
+        let url = "http://127.0.0.1:{port}/match";
+        for (bad, says) in [
+            ("http://127.0.0.1:99999/match", "port '99999'"),
+            ("127.0.0.1:{port}/match", "no scheme"),
+            ("http://:{port}/match", "no host"),
+            ("http://u:p@127.0.0.1:{port}/", "user information"),
+            ("https://127.0.0.1:{port}/", "not supported yet"),
+        ] {
+            fails(&edit(url, bad), 39, says);
+        }
+        let e = fails(
+            &edit(url, "http://127.0.0.1:0/?token=SECRET"),
+            39,
+            "token=REDACTED",
+        );
+        assert!(!e.message.contains("SECRET"), "{e}");
     }
 }

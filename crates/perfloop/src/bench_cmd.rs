@@ -1,10 +1,13 @@
 //! `perfloop bench-cmd`: maps the flags onto a `BenchSpec`, runs it and prints the report
 //! (text on stdout, or on stderr when `--json -` takes stdout).
 
+use std::path::Path;
+
 use anyhow::anyhow;
 use perfloop_engine::parse_duration;
 use perfloop_target::{
-    BenchError, BenchSpec, CommandTemplate, parse_param, parse_work_regex, render_text, run_bench,
+    BenchError, BenchSpec, CommandTemplate, Shell, parse_param, parse_work_regex, render_text,
+    run_bench,
 };
 
 use crate::cli::BenchCmdArgs;
@@ -25,6 +28,9 @@ pub fn run(args: &BenchCmdArgs) -> Result<Exit, Failure> {
     spec.runs = args.runs;
     spec.warmup = args.warmup;
     spec.ignore_failure = args.ignore_failure;
+    if args.no_shell {
+        spec.shell = Shell::None;
+    }
     spec.timeout = Some(parse_duration(&args.timeout).map_err(Failure::usage)?);
     for p in &args.params {
         spec.params.push(parse_param(p).map_err(bench_failure)?);
@@ -33,18 +39,18 @@ pub fn run(args: &BenchCmdArgs) -> Result<Exit, Failure> {
         spec.work_regex = Some(parse_work_regex(re).map_err(bench_failure)?);
     }
     spec.validate().map_err(bench_failure)?;
+    crate::output::check_outputs(&[("--json", args.json.as_deref().map(Path::new))])?;
     let report = run_bench(&spec).map_err(bench_failure)?;
     let text = render_text(&report);
-    let json_to_stdout = args.json.as_deref() == Some("-");
+    if args.json.as_deref() == Some("-") {
+        crate::output::stderr_text(&text);
+    } else {
+        crate::output::stdout_text(&text);
+    }
     if let Some(path) = &args.json {
         let body = serde_json::to_string_pretty(&report)
             .map_err(|e| Failure::run(anyhow!("cannot encode the report: {e}")))?;
         crate::output::write_text(path, &(body + "\n"))?;
-    }
-    if json_to_stdout {
-        crate::output::stderr_text(&text);
-    } else {
-        crate::output::stdout_text(&text);
     }
     Ok(Exit::Ok)
 }

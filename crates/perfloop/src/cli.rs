@@ -72,8 +72,12 @@ pub struct TargetArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   perfloop bench-cmd 'sleep 0.1' --runs 10
+  perfloop bench-cmd -N 'gzip -k -f data.bin'
   perfloop bench-cmd 'perfloop demo-target batch --records 20000 --workers {workers}' \\
-      --param workers=1,2,4 --work-regex 'processed (\\d+)'")]
+      --param workers=1,2,4 --work-regex 'processed (\\d+)'
+
+Through sh -c (the default), the shell's start-up is measured first (50 runs of sh -c '')
+and subtracted from every run, as hyperfine does.")]
 pub struct BenchCmdArgs {
     /// The command template; '{name}' placeholders take --param values.
     pub command: String,
@@ -102,12 +106,17 @@ pub struct BenchCmdArgs {
     #[arg(long)]
     pub ignore_failure: bool,
 
+    /// Run the command directly, split into words by shell quoting rules, without `sh -c`
+    /// (no pipes, redirections or variables; nothing to subtract for a shell's start-up).
+    #[arg(short = 'N', long)]
+    pub no_shell: bool,
+
     /// Write the report as JSON (schema perfloop.bench.v1); '-' for stdout.
     #[arg(long, value_name = "FILE")]
     pub json: Option<String>,
 }
 
-/// `perfloop demo`.
+/// `perfloop tune`.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   perfloop tune study.toml
@@ -148,15 +157,22 @@ pub struct TuneArgs {
     /// No progress lines or bars; only the summary.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+
+    /// Where the summary is written instead of stdout (not a flag: `perfloop demo` keeps
+    /// it in a file).
+    #[arg(skip)]
+    pub summary: Option<PathBuf>,
 }
 
+/// `perfloop demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// A shorter demo (under a minute).
     #[arg(long)]
     pub quick: bool,
 
-    /// Write each run record as JSON into this directory.
+    /// Write the reports (text, JSON, HTML), the study file and its store into this
+    /// directory; without it, into a new directory under the system's temporary one.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }

@@ -3,26 +3,27 @@
 //! It starts `perfloop demo-target` (the record-matching service) with its default knobs as
 //! a managed target, watches its resources, runs the smoke and the medium level against
 //! `POST /match` with varying batches of generated records (planted duplicates and new
-//! people), prints each run's report and a comparison of the two, then searches the
-//! highest request rate the service sustains within `p99<100ms`, sweeps the concurrency,
-//! and prints the capacity report with its findings (`--out` also keeps its JSON and HTML).
-//! Last, it tunes the four knobs (workers, batch size, pool size, cache size) with a study
-//! file run by `perfloop tune` (a fresh store; `--out` keeps the study file, the store,
-//! the study's JSON and HTML and `best.env`), and ends with seed 002's before/after table:
-//! the defaults against the best configuration, measured in the same rounds, with the gain
-//! and its 95 % confidence interval.
+//! people), searches the highest request rate the service sustains within `p99<100ms` and
+//! sweeps the concurrency, and last tunes the four knobs (workers, batch size, pool size,
+//! cache size) with a study file run by `perfloop tune` in a fresh store.
+//!
+//! Each stage prints a short headline — what ran, the figure that matters, where its full
+//! report is — and the demo ends with the loop's summary: the capacity, the bottleneck the
+//! diagnosis found, the tuned gain with its 95 % interval, and the before/after table (the
+//! defaults against the best configuration, measured in the same rounds). The full reports
+//! (text, JSON, HTML), the study file, its store and `best.env` are written to `--out`, or
+//! to a new directory under the system's temporary one, which the demo names.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use perfloop_demo::{DEFAULT_SEED, DEFAULT_USERS, Dataset, MatchRequest, Workload};
 use perfloop_engine::{Level, Limits, LoadConfig, Model, RequestSpec, Target};
-use perfloop_report::RunRecord;
-use perfloop_report::export::{Exporter, JsonExporter, TextExporter};
-use perfloop_target::{CommandTemplate, Ready, Regex, TargetSpec};
-
-use perfloop_report::SearchSettings;
+use perfloop_report::export::{JsonExporter, TextExporter, WIDTH};
+use perfloop_report::{CapacityRecord, RunRecord, SearchSettings, StudyRecord};
 use perfloop_stats::slo::Slo;
+use perfloop_target::{CommandTemplate, Ready, Regex, TargetSpec};
 
 use crate::capacity::{SearchPlan, Searched};
 use crate::cli::DemoArgs;
@@ -110,50 +111,53 @@ impl Plan {
 /// Runs `perfloop demo`.
 pub fn run(args: &DemoArgs) -> Result<Exit, Failure> {
     let plan = Plan::new(args.quick);
+    let dir = report_dir(args)?;
     say(&format!(
-        "perfloop demo · the record-matching service with {} known users, default knobs\n",
-        plan.users
+        "perfloop demo · the record-matching service with {} known users, default knobs\n\
+         full reports go to {}\n",
+        plan.users,
+        dir.display()
     ));
     let bodies = request_bodies(plan.users)?;
     let watch = start_target(&plan)?;
     let addr = listening_address(&watch)?;
-    let result = run_levels(&plan, &watch, &addr, &bodies, args).and_then(|records| {
-        say(&comparison(&records));
-        run_capacity(&plan, &watch, &addr, &bodies, args)
+    let measured = run_levels(&plan, &watch, &addr, &bodies, &dir).and_then(|levels| {
+        let capacity = run_capacity(&plan, &watch, &addr, &bodies, &dir)?;
+        Ok((levels, capacity))
     });
     let stopped = watch.stop();
-    result?;
+    let (levels, capacity) = measured?;
     stopped?;
-    run_tuning(&plan, &bodies, args)?;
+    let study = run_tuning(&plan, &bodies, &dir)?;
+    say(&summary(&levels, &capacity, &study, &dir));
+    if study.best.is_none() {
+        return Err(Failure::run(anyhow!(
+            "the tuning study found no configuration"
+        )));
+    }
     Ok(Exit::Ok)
 }
 
-/// The demo's tuning study of the four knobs, written as a study file and run by
-/// `perfloop tune`, then seed 002's before/after table from what it measured.
-fn run_tuning(plan: &Plan, bodies: &[Vec<u8>], args: &DemoArgs) -> Result<(), Failure> {
-    let (dir, temporary) = match &args.out {
-        Some(dir) => (dir.clone(), false),
-        None => (
-            std::env::temp_dir().join(format!("perfloop-demo-{}", std::process::id())),
-            true,
-        ),
+/// The directory the reports go to: `--out`, or a new one under the temporary directory.
+fn report_dir(args: &DemoArgs) -> Result<PathBuf, Failure> {
+    let dir = match &args.out {
+        Some(dir) => dir.clone(),
+        None => std::env::temp_dir().join(format!("perfloop-demo-{}", std::process::id())),
     };
     std::fs::create_dir_all(&dir)
-        .with_context(|| format!("cannot create '{}'", dir.display()))
-        .map_err(Failure::run)?;
-    let result = tuning_in(plan, bodies, args, &dir);
-    if temporary {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    result
+        .with_context(|| format!("--out '{}': cannot create the directory", dir.display()))
+        .map_err(Failure::usage)?;
+    Ok(dir)
 }
 
-fn tuning_in(
-    plan: &Plan,
-    bodies: &[Vec<u8>],
-    args: &DemoArgs,
-    dir: &std::path::Path,
-) -> Result<(), Failure> {
+/// A file of the report directory, as the output functions take it.
+fn file(dir: &Path, name: &str) -> String {
+    dir.join(name).to_string_lossy().into_owned()
+}
+
+/// The demo's tuning study of the four knobs, written as a study file and run by
+/// `perfloop tune`; its summary goes to `study.txt`.
+fn run_tuning(plan: &Plan, bodies: &[Vec<u8>], dir: &Path) -> Result<StudyRecord, Failure> {
     let lines: Vec<u8> = bodies.join(&b"\n"[..]);
     std::fs::write(dir.join("bodies.jsonl"), lines)
         .context("cannot write the request bodies")
@@ -167,37 +171,71 @@ fn tuning_in(
         let _ = std::fs::remove_file(dir.join(stale));
     }
     let t = &plan.tune;
-    say(&format!(
-        "== tuning: workers, batch size, pool size and cache size; {} trials of {:.1} s (the \
-         defaults among them), then the {} best against the defaults in {} rounds\n",
+    stage(&format!(
+        "4. tuning: the workers, batch size, pool size and cache size that give the most \
+         throughput within {DEMO_SLO}: {} trials of {:.1} s (the defaults among them), then \
+         the {} best against the defaults in {} rounds",
         t.trials,
         (t.duration + t.warmup).as_secs_f64(),
         t.finalists,
         t.rounds
     ));
-    let keep = |name: &str| {
-        args.out
-            .as_ref()
-            .map(|d| d.join(name).to_string_lossy().into_owned())
-    };
     let tune_args = crate::cli::TuneArgs {
         study,
         resume: false,
         db: Some(db),
-        apply: args.out.as_ref().map(|d| d.join("best.env")),
+        apply: Some(dir.join("best.env")),
         apply_format: None,
-        json: keep("study.json"),
-        html: keep("study.html"),
+        json: Some(file(dir, "study.json")),
+        html: Some(file(dir, "study.html")),
         quiet: false,
+        summary: Some(dir.join("study.txt")),
     };
-    let (record, exit) = crate::tune::execute(&tune_args)?;
-    say(&before_after(&record));
-    if exit != Exit::Ok {
-        return Err(Failure::run(anyhow!(
-            "the tuning study found no configuration"
-        )));
+    let (record, _) = crate::tune::execute(&tune_args)?;
+    headline(&tuning_headline(&record));
+    headline("report: study.txt · study.html · study.json · the best configuration: best.env");
+    Ok(record)
+}
+
+/// The tuning study's outcome in a line.
+fn tuning_headline(record: &StudyRecord) -> String {
+    let Some(best) = &record.best else {
+        return "no configuration completed".to_string();
+    };
+    if best.is_default {
+        return "the defaults stand: no configuration beat them beyond this machine's noise"
+            .to_string();
     }
-    Ok(())
+    let config = best
+        .config
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    match &best.gain {
+        Some(g) => format!("best {config}: {}", gain_text(g)),
+        None => format!("best {config}, {UNPAIRED}"),
+    }
+}
+
+/// What the demo says when the best configuration has no gain over the defaults measured
+/// in the same rounds.
+const UNPAIRED: &str = "but it was not confirmed against the defaults in the same rounds: no \
+                        gain can be given (study.txt says why)";
+
+/// A gain with its interval: `+12.3 % throughput, 95 % CI [+8.1 %, +16.5 %], 3 paired
+/// rounds`.
+fn gain_text(g: &perfloop_report::Gain) -> String {
+    let interval = match (g.ci95_low_pct, g.ci95_high_pct) {
+        (Some(lo), Some(hi)) => format!("95 % CI [{lo:+.1} %, {hi:+.1} %]"),
+        _ => "no interval from a single paired round".to_string(),
+    };
+    format!(
+        "{:+.1} % throughput, {interval}, {} paired round{}",
+        g.percent,
+        g.pairs,
+        if g.pairs == 1 { "" } else { "s" }
+    )
 }
 
 /// The demo's study file.
@@ -251,14 +289,21 @@ fn study_text(plan: &Plan) -> Result<String, Failure> {
     ))
 }
 
-/// Seed 002's before/after table, measured: the defaults against the study's best
-/// configuration over the same confirmation rounds.
-fn before_after(record: &perfloop_report::StudyRecord) -> String {
+/// The before/after table, measured: the defaults against the study's best configuration
+/// over the same confirmation rounds.
+fn before_after(record: &StudyRecord) -> String {
     let Some(best) = &record.best else {
-        return "== before / after: no configuration completed\n".to_string();
+        return "  before / after: no configuration completed\n".to_string();
     };
-    let mut out = String::from("== before / after (seed 002's table, measured in this run)\n");
-    out.push_str("  setting                       before         after   change\n");
+    let header = if best.gain.is_some() {
+        "before / after: the defaults against the best configuration, measured in the same \
+         rounds"
+    } else {
+        "before / after: the defaults (their runs' mean) against the best configuration (its \
+         exploration trial): not measured in the same rounds"
+    };
+    let mut out = wrapped("  ", "  ", header);
+    out.push_str("    setting                     before         after   change\n");
     let knob = |name: &str| -> (String, String) {
         let default = record
             .knobs
@@ -280,7 +325,7 @@ fn before_after(record: &perfloop_report::StudyRecord) -> String {
         let (before, after) = knob(name);
         let change = if before == after { "same" } else { "tuned" };
         out.push_str(&format!(
-            "  {label:<24} {before:>11} {after:>13}   {change}\n"
+            "    {label:<22} {before:>11} {after:>13}   {change}\n"
         ));
     }
     let metric = |m: &std::collections::BTreeMap<String, f64>, key: &str| m.get(key).copied();
@@ -292,33 +337,22 @@ fn before_after(record: &perfloop_report::StudyRecord) -> String {
         ("target RSS, MiB", "rss_mb", 1.0, 1),
     ];
     for (label, key, scale, decimals) in rows {
-        let (Some(b), Some(a)) = (metric(&best.before, key), metric(&best.after, key)) else {
+        let (b, a) = (metric(&best.before, key), metric(&best.after, key));
+        if b.is_none() && a.is_none() {
             continue;
+        }
+        let show = |v: Option<f64>| {
+            v.map_or_else(|| DASH.to_string(), |v| format!("{:.decimals$}", v * scale))
         };
-        let change = if b.abs() > 0.0 {
-            format!("{:+.1} %", (a / b - 1.0) * 100.0)
-        } else {
-            "–".to_string()
+        let change = match (b, a) {
+            (Some(b), Some(a)) if b.abs() > 0.0 => format!("{:+.1} %", (a / b - 1.0) * 100.0),
+            _ => DASH.to_string(),
         };
         out.push_str(&format!(
-            "  {label:<24} {:>11.decimals$} {:>13.decimals$}   {change}\n",
-            b * scale,
-            a * scale
+            "    {label:<22} {:>11} {:>13}   {change}\n",
+            show(b),
+            show(a)
         ));
-    }
-    match (&best.gain, best.is_default) {
-        (Some(g), false) => out.push_str(&format!(
-            "  throughput gain {:+.1} %, 95 % CI [{:+.1} %, {:+.1} %] over {} paired rounds\n",
-            g.percent,
-            g.ci95_low_pct.unwrap_or(f64::NAN),
-            g.ci95_high_pct.unwrap_or(f64::NAN),
-            g.pairs
-        )),
-        (_, true) => out.push_str(
-            "  no configuration beat the defaults beyond the noise of this machine: the \
-             defaults stand\n",
-        ),
-        (None, false) => out.push_str("  the gain could not be measured against the defaults\n"),
     }
     out
 }
@@ -328,14 +362,15 @@ const DEMO_SLO: &str = "p99<100ms";
 /// The demo's concurrency sweep.
 const DEMO_SWEEP: [u64; 6] = [1, 2, 4, 8, 16, 32];
 
-/// The capacity search on the demo target, with a concurrency sweep and the diagnosis.
+/// The capacity search on the demo target, with a concurrency sweep and the diagnosis; its
+/// reports go to `capacity.txt`, `.json` and `.html`.
 fn run_capacity(
     plan: &Plan,
     watch: &Watch,
     addr: &str,
     bodies: &[Vec<u8>],
-    args: &DemoArgs,
-) -> Result<(), Failure> {
+    dir: &Path,
+) -> Result<CapacityRecord, Failure> {
     let base = level_run(Level::Medium, addr, bodies, plan.step, plan.step_warmup)?;
     let slos = vec![
         Slo::parse(DEMO_SLO).map_err(Failure::run)?,
@@ -364,23 +399,59 @@ fn run_capacity(
         max_connections: 1024,
         implicit_error_slo: false,
     };
-    say(&format!(
-        "== capacity: the highest request rate within {DEMO_SLO}, then a concurrency sweep \
-         over {DEMO_SWEEP:?} connections\n"
+    stage(&format!(
+        "3. capacity: the highest request rate the service sustains within {DEMO_SLO}, then \
+         a concurrency sweep over 1 to {} connections (its steps on stderr)",
+        DEMO_SWEEP[DEMO_SWEEP.len() - 1]
     ));
     let Searched { record, failure } = crate::capacity::search(&search, Some(watch), false);
-    let json = args
-        .out
-        .as_ref()
-        .map(|dir| dir.join("capacity.json").to_string_lossy().into_owned());
-    let html = args
-        .out
-        .as_ref()
-        .map(|dir| dir.join("capacity.html").to_string_lossy().into_owned());
-    crate::capacity::write_outputs(&record, json.as_deref(), html.as_deref())?;
+    let mut text = Vec::new();
+    perfloop_report::write_capacity_text(&record, &mut text).map_err(Failure::run)?;
+    crate::output::first_failure([
+        crate::output::write_text(&file(dir, "capacity.txt"), &String::from_utf8_lossy(&text)),
+        crate::output::write_with(&file(dir, "capacity.json"), |w| {
+            serde_json::to_writer_pretty(&mut *w, &record)?;
+            w.write_all(b"\n")
+        }),
+        crate::output::write_with(&file(dir, "capacity.html"), |w| {
+            perfloop_report::write_capacity_html(&record, w)
+        }),
+    ])?;
+    headline(&capacity_headline(&record));
+    headline(&format!("bottleneck: {}", bottleneck(&record)));
+    headline("report: capacity.txt · capacity.html (with plots) · capacity.json");
     match failure {
         Some(f) => Err(f),
-        None => Ok(()),
+        None => Ok(record),
+    }
+}
+
+/// The capacity found, and the sweep when it sustained more, in a sentence or two.
+fn capacity_headline(record: &CapacityRecord) -> String {
+    let r = &record.result;
+    let within = record.settings.slo.join(" and ");
+    let mut text = match r.max_sustainable_rps {
+        Some(rps) => format!(
+            "{rps:.0} req/s ({:.0} records/s) sustained within {within}",
+            rps * RECORDS_PER_REQUEST as f64
+        ),
+        None => format!("no rate was sustained within {within}"),
+    };
+    if let Some(above) = &r.sweep_above {
+        text.push_str(&format!(
+            "; the concurrency sweep sustained {:.0} req/s at {} connections (the report says \
+             why the rate search stopped below)",
+            above.throughput_rps, above.concurrency
+        ));
+    }
+    text
+}
+
+/// The most severe finding of the diagnosis, in a line.
+fn bottleneck(record: &CapacityRecord) -> String {
+    match record.findings.first() {
+        Some(f) => format!("{} · {}", f.title, f.severity.name()),
+        None => "the diagnosis found nothing that limits the service".to_string(),
     }
 }
 
@@ -389,35 +460,93 @@ fn run_levels(
     watch: &Watch,
     addr: &str,
     bodies: &[Vec<u8>],
-    args: &DemoArgs,
+    dir: &Path,
 ) -> Result<Vec<(Level, RunRecord)>, Failure> {
     let mut records = Vec::new();
-    for (level, duration, warmup) in [
+    let levels = [
         (Level::Smoke, plan.smoke, Duration::ZERO),
         (Level::Medium, plan.medium, plan.medium_warmup),
-    ] {
+    ];
+    for (n, (level, duration, warmup)) in levels.into_iter().enumerate() {
         let resolved = level_run(level, addr, bodies, duration, warmup)?;
-        say(&format!(
-            "== {} level: {} connections for {:.0} s against POST /match ({} records per request)\n",
+        let after = if warmup.is_zero() {
+            String::new()
+        } else {
+            format!(" after {:.0} s warm-up", warmup.as_secs_f64())
+        };
+        stage(&format!(
+            "{}. {} level: {} connections for {:.0} s{after}, POST /match with {} records per \
+             request",
+            n + 1,
             level.name(),
             level.preset().connections.peak(),
             duration.as_secs_f64(),
             RECORDS_PER_REQUEST
         ));
         let Measured { record, .. } = measure(&resolved, Some(watch), false)?;
-        let text = TextExporter.to_bytes(&record).map_err(Failure::run)?;
-        say(&String::from_utf8_lossy(&text));
-        if let Some(dir) = &args.out {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create '{}'", dir.display()))
-                .map_err(Failure::run)?;
-            let path = dir.join(format!("{}.json", level.name()));
-            crate::output::write_record(&path.to_string_lossy(), &JsonExporter, &record)?;
-        }
+        let name = level.name();
+        crate::output::first_failure([
+            crate::output::write_record(&file(dir, &format!("{name}.txt")), &TextExporter, &record),
+            crate::output::write_record(
+                &file(dir, &format!("{name}.json")),
+                &JsonExporter,
+                &record,
+            ),
+        ])?;
+        say(&run_headline(&record));
+        headline(&format!("report: {name}.txt · {name}.json"));
         watch.check_alive()?;
         records.push((level, record));
     }
     Ok(records)
+}
+
+/// A run's figures in a line — throughput, latency, errors, the target's CPU — and what its
+/// warnings say.
+fn run_headline(r: &RunRecord) -> String {
+    let cpu = r
+        .target
+        .summary
+        .as_ref()
+        .and_then(|s| s.cpu_pct_mean)
+        .map_or_else(String::new, |c| {
+            format!(" · target CPU {c:.0} % of one core")
+        });
+    let mut out = wrapped(
+        "   ",
+        "   ",
+        &format!(
+            "{:.0} req/s ({:.0} records/s) · p50 {} · p99 {} · {} error{}{cpu}",
+            r.throughput_rps,
+            r.throughput_rps * RECORDS_PER_REQUEST as f64,
+            latency(r.latency_ms.count, r.latency_ms.p50),
+            latency(r.latency_ms.count, r.latency_ms.p99),
+            r.requests.errors,
+            if r.requests.errors == 1 { "" } else { "s" }
+        ),
+    );
+    if let Some(w) = r.warnings.iter().find(|w| w.invalidates) {
+        out.push_str(&wrapped("   ", "   ", &format!("WARNING: {}", w.message)));
+    }
+    let others = r.warnings.iter().filter(|w| !w.invalidates).count();
+    if others > 0 {
+        out.push_str(&format!(
+            "   {others} warning{} in the report\n",
+            if others == 1 { "" } else { "s" }
+        ));
+    }
+    out
+}
+
+/// A latency in ms for a headline; `–` without a response.
+fn latency(count: u64, ms: f64) -> String {
+    if count == 0 {
+        DASH.to_string()
+    } else if ms < 10.0 {
+        format!("{ms:.2} ms")
+    } else {
+        format!("{ms:.1} ms")
+    }
 }
 
 /// Varying `POST /match` bodies from the same generated users as the target's.
@@ -508,33 +637,110 @@ fn level_run(
     })
 }
 
-/// The two levels side by side.
-fn comparison(records: &[(Level, RunRecord)]) -> String {
-    let mut out = String::from("== smoke against medium\n");
-    out.push_str(
-        "  level     req/s   records/s    p50 ms    p99 ms   errors  target CPU  RSS MiB\n",
-    );
-    for (level, r) in records {
-        let (cpu, rss) = r
-            .target
-            .summary
-            .as_ref()
-            .map_or((0.0, 0.0), |s| (s.cpu_pct_mean, s.rss_max_mb));
-        out.push_str(&format!(
-            "  {:8} {:>6.0} {:>11.0} {:>9.2} {:>9.2} {:>8} {:>10.0}% {:>8.1}\n",
-            level.name(),
-            r.throughput_rps,
-            r.throughput_rps * RECORDS_PER_REQUEST as f64,
-            r.latency_ms.p50,
-            r.latency_ms.p99,
-            r.requests.errors,
-            cpu,
-            rss
+/// What a figure that was not measured shows as.
+const DASH: &str = "–";
+
+/// The loop's summary: the runs, the capacity, the bottleneck, the tuned gain with its
+/// interval and the before/after table, then where the reports are.
+fn summary(
+    levels: &[(Level, RunRecord)],
+    capacity: &CapacityRecord,
+    study: &StudyRecord,
+    dir: &Path,
+) -> String {
+    let mut out = String::from("\n== the loop, in short\n");
+    let row = |label: &str, text: &str| wrapped(&format!("  {label:<13}"), &" ".repeat(15), text);
+    for (level, r) in levels {
+        out.push_str(&row(
+            &format!("{} run", level.name()),
+            &format!(
+                "{:.0} req/s · p99 {}",
+                r.throughput_rps,
+                latency(r.latency_ms.count, r.latency_ms.p99)
+            ),
         ));
     }
+    out.push_str(&row("capacity", &capacity_headline(capacity)));
+    out.push_str(&row("bottleneck", &bottleneck(capacity)));
+    let gain = match &study.best {
+        Some(best) if !best.is_default => match &best.gain {
+            Some(g) => gain_text(g),
+            None => format!("none measured: the best configuration {UNPAIRED}"),
+        },
+        Some(_) => {
+            "none: no configuration beat the defaults beyond this machine's noise".to_string()
+        }
+        None => "none: no configuration completed".to_string(),
+    };
+    out.push_str(&row("tuned gain", &gain));
+    out.push_str(&before_after(study));
+    out.push_str(&format!("  full reports in {}:\n", dir.display()));
+    out.push_str(&wrapped(
+        "    ",
+        "    ",
+        "smoke.txt, medium.txt, capacity.txt and capacity.html, study.txt and study.html \
+         (each with its .json), best.env",
+    ));
     out
 }
 
 fn say(text: &str) {
     crate::output::stdout_text(text);
+}
+
+/// A stage's title after a blank line, wrapped within the report width.
+fn stage(title: &str) {
+    say(&format!("\n{}", wrapped("== ", "   ", title)));
+}
+
+/// A line of a stage's headline, wrapped within the report width.
+fn headline(text: &str) {
+    say(&wrapped("   ", "   ", text));
+}
+
+/// `text` in lines within [`WIDTH`] columns, the first after `first`, the others after
+/// `rest`; a word longer than a line stays whole.
+fn wrapped(first: &str, rest: &str, text: &str) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    let mut indent = first;
+    for word in text.split_whitespace() {
+        let room = WIDTH.saturating_sub(indent.chars().count());
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > room {
+            out.push_str(&format!("{indent}{line}\n"));
+            line.clear();
+            indent = rest;
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        out.push_str(&format!("{indent}{line}\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headlines_wrap_within_the_width_under_their_indent() {
+        let text = "476 req/s (9520 records/s) sustained within p99<100ms and error_rate<1%; \
+                    the concurrency sweep sustained 677 req/s at 32 connections";
+        let out = wrapped("== ", "   ", text);
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines.len() > 1, "{out}");
+        assert!(lines[0].starts_with("== 476 req/s"), "{out}");
+        assert!(
+            lines[1..]
+                .iter()
+                .all(|l| l.starts_with("   ") && !l.starts_with("    "))
+        );
+        assert!(lines.iter().all(|l| l.chars().count() <= WIDTH), "{out}");
+        let words: Vec<&str> = out.split_whitespace().filter(|w| *w != "==").collect();
+        assert_eq!(words, text.split_whitespace().collect::<Vec<_>>());
+    }
 }

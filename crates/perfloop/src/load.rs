@@ -4,15 +4,17 @@
 //! Precedence for every setting: an explicit flag, then the `--level` preset, then the
 //! built-in default.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, anyhow};
+use nix::sys::resource::{Resource, getrlimit, setrlimit};
 use perfloop_engine::{
-    Ending, Level, Limits, LoadConfig, Model, Plan, RequestSpec, Target, parse_duration,
-    parse_header, parse_rate, parse_stages,
+    Ending, ErrorKind, Level, Limits, LoadConfig, Model, Outcome, Plan, RequestSpec, Target,
+    parse_duration, parse_header, parse_rate, parse_stages,
 };
 use perfloop_report::export::{CsvExporter, JsonExporter, TextExporter};
 use perfloop_report::{BuildInput, RunRecord};
@@ -150,9 +152,6 @@ pub fn resolve(args: &LoadArgs) -> Result<Resolved, Failure> {
         },
     };
     config.validate().map_err(Failure::usage)?;
-    if args.json.as_deref() == Some("-") && args.csv.as_deref() == Some("-") {
-        return Err(usage("--json - and --csv - cannot both write to stdout"));
-    }
     Ok(Resolved {
         config,
         slos,
@@ -210,10 +209,12 @@ pub fn request(args: &RequestArgs) -> Result<Request, Failure> {
     };
     let body = bodies.remove(0);
     let alternate_bodies = bodies;
+    // A body given (even an empty one) makes the default method POST.
+    let has_body = args.body.is_some() || args.body_file.is_some() || args.body_lines.is_some();
     let method = match &args.method {
         Some(m) => m.to_ascii_uppercase(),
-        None if body.is_empty() => "GET".to_string(),
-        None => "POST".to_string(),
+        None if has_body => "POST".to_string(),
+        None => "GET".to_string(),
     };
     let timeout = parse_duration(&args.timeout).map_err(Failure::usage)?;
     let threads = args
@@ -256,7 +257,7 @@ pub struct Measured {
     /// The run record.
     pub record: RunRecord,
     /// What the engine measured.
-    pub outcome: perfloop_engine::Outcome,
+    pub outcome: Outcome,
 }
 
 /// Runs the engine against the (watched) target and builds the record.
@@ -266,6 +267,7 @@ pub fn measure(
     quiet: bool,
 ) -> Result<Measured, Failure> {
     let config = &resolved.config;
+    ensure_open_files(config)?;
     let mut progress = Progress::new(config.limits.duration, config.limits.warmup, quiet);
     let started_at = SystemTime::now();
     let sampler = watch.map(|w| w.sample(Instant::now())).transpose()?;
@@ -293,9 +295,20 @@ pub fn measure(
 }
 
 /// Runs `perfloop load`.
+///
+/// Exit codes: 0 the run completed and every objective held; 1 an objective failed; 2 bad
+/// input, found before any load (flags, output paths, the open-file limit); 3 the run
+/// failed: no connection could ever be made, the run was interrupted (Ctrl-C: its report is
+/// printed, but a partial run is no pass), the managed target died, or an output could not
+/// be written at the end (the report is printed first).
 pub fn run(args: &LoadArgs) -> Result<Exit, Failure> {
     let resolved = resolve(args)?;
     let config = &resolved.config;
+    crate::output::check_outputs(&[
+        ("--json", args.json.as_deref().map(Path::new)),
+        ("--csv", args.csv.as_deref().map(Path::new)),
+    ])?;
+    ensure_open_files(config)?;
     let default_ready = Some(Ready::Tcp(config.target.addr.port()));
     let plan = WatchPlan::resolve(&args.target, default_ready)?;
     let watch = plan.start()?;
@@ -304,35 +317,106 @@ pub fn run(args: &LoadArgs) -> Result<Exit, Failure> {
     let stopped = watch.stop();
     let Measured { record, outcome } = measured?;
 
-    let stdout_taken = args.json.as_deref() == Some("-") || args.csv.as_deref() == Some("-");
-    if let Some(path) = &args.json {
-        crate::output::write_record(path, &JsonExporter, &record)?;
-    }
-    if let Some(path) = &args.csv {
-        crate::output::write_record(path, &CsvExporter, &record)?;
-    }
-    if outcome.ending == Ending::Unreachable {
+    let written = crate::output::first_failure([
+        args.json.as_deref().map_or(Ok(()), |p| {
+            crate::output::write_record(p, &JsonExporter, &record)
+        }),
+        args.csv.as_deref().map_or(Ok(()), |p| {
+            crate::output::write_record(p, &CsvExporter, &record)
+        }),
+    ]);
+    if unreachable(&outcome) {
+        if let Err(f) = written {
+            crate::output::stderr_text(&format!("error: {:#}\n", f.error));
+        }
         let why = outcome
             .last_connect_error
             .as_deref()
-            .unwrap_or("connection failed");
+            .unwrap_or("connection refused");
         return Err(Failure::run(anyhow!(
             "no connection to {} ({}) could be established: {why}; is the target running?",
             config.target.url,
             config.target.addr
         )));
     }
+    let stdout_taken = args.json.as_deref() == Some("-") || args.csv.as_deref() == Some("-");
     let summary = if stdout_taken {
         crate::output::record_stderr(&TextExporter, &record)
     } else {
         crate::output::record_stdout(&TextExporter, &record)
     };
     summary.map_err(|e| Failure::run(anyhow!("cannot write the summary: {e}")))?;
+    written?;
     alive?;
     stopped?;
+    if outcome.ending == Ending::Interrupted {
+        return Err(Failure::run(anyhow!(
+            "the run was interrupted after {:.1} s of its measured window: its figures are \
+             partial and its objectives were not judged over the whole run",
+            outcome.window.as_secs_f64()
+        )));
+    }
     Ok(if record.slo_failed() {
         Exit::SloFailed
     } else {
         Exit::Ok
     })
+}
+
+/// Whether no connection could ever be made: the engine says so, or every attempt of the
+/// run failed to connect (a short run can end before the engine gives up).
+pub fn unreachable(outcome: &Outcome) -> bool {
+    let c = &outcome.counts;
+    outcome.ending == Ending::Unreachable
+        || (c.ok == 0 && c.errors > 0 && c.errors_of(ErrorKind::Connect) == c.errors)
+}
+
+/// Open files kept free beside the connections: the standard streams, the monitor's /proc
+/// reads and scrapes, the store, a managed target's pipes and log.
+const FD_MARGIN: u64 = 64;
+/// Open files per worker thread beside its connections: its event loop and waker.
+const FD_PER_THREAD: u64 = 2;
+
+/// A count from a plan's level (connections), rounded up.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn whole(level: f64) -> u64 {
+    level.ceil().max(0.0) as u64
+}
+
+/// Makes room for a run's connections under the open-file limit (`RLIMIT_NOFILE`): the soft
+/// limit is raised as far as needed (up to the hard limit); when even the hard limit is too
+/// low, exit 2 at once naming both figures, rather than failing connections mid-run.
+pub fn ensure_open_files(config: &LoadConfig) -> Result<(), Failure> {
+    let (connections, flag) = match &config.model {
+        Model::Closed { connections } => (whole(connections.peak()), "-c (or the stages' peak)"),
+        Model::Open {
+            max_connections, ..
+        } => (
+            u64::try_from(*max_connections).unwrap_or(u64::MAX),
+            "--max-connections",
+        ),
+    };
+    let threads = u64::try_from(config.threads).unwrap_or(u64::MAX);
+    let needed = connections
+        .saturating_add(FD_MARGIN)
+        .saturating_add(threads.saturating_mul(FD_PER_THREAD));
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)
+        .map_err(|e| Failure::run(anyhow!("cannot read the open-file limit: {e}")))?;
+    if soft >= needed {
+        return Ok(());
+    }
+    if hard >= needed {
+        return setrlimit(Resource::RLIMIT_NOFILE, needed, hard).map_err(|e| {
+            Failure::run(anyhow!(
+                "cannot raise the open-file limit from {soft} to {needed}: {e}"
+            ))
+        });
+    }
+    let room = hard.saturating_sub(needed - connections);
+    Err(Failure::usage(anyhow!(
+        "{connections} connections need {needed} open files (with {} for perfloop itself), but \
+         the open-file limit is {hard} (`ulimit -Hn`); lower {flag} to at most {room}, or \
+         raise the hard limit (`ulimit -n`, limits.conf, or LimitNOFILE= for a service)",
+        needed - connections
+    )))
 }

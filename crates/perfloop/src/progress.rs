@@ -73,9 +73,12 @@ impl Observer for Progress {
         self.errors += row.errors;
         if let Some(bar) = &self.bar {
             bar.set_position(row.t_s + 1);
+            let p99 = row
+                .p99_ms
+                .map_or_else(|| "–".to_string(), |v| format!("{v:.2}"));
             bar.set_message(format!(
-                "{:>9.0} req/s   p99 {:>8.2} ms   requests {}   errors {}",
-                row.rps, row.p99_ms, self.requests, self.errors
+                "{:>9.0} req/s   p99 {p99:>8} ms   requests {}   errors {}",
+                row.rps, self.requests, self.errors
             ));
         }
     }

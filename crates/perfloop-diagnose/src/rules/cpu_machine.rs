@@ -14,10 +14,9 @@
 //!
 //! The step reported is the one near the limit with the largest target share.
 
-use perfloop_monitor::Summary;
 use perfloop_report::{Finding, Severity};
 
-use crate::search::{Point, Search, machine_share};
+use crate::search::{Point, Search, TargetFigures, machine_share};
 use crate::strategy;
 use crate::text::{evidence, num, pct};
 
@@ -41,12 +40,12 @@ pub(crate) fn cpu_machine(search: &Search<'_>) -> Option<Finding> {
         .iter()
         .filter_map(|p| p.target().map(|s| (*p, s)))
         .filter(|(_, s)| machine_share(s) >= TARGET_SHARE || s.host_cpu_pct_mean >= HOST_BUSY_PCT)
-        .max_by(|a, b| machine_share(a.1).total_cmp(&machine_share(b.1)))?;
-    let share = machine_share(summary);
+        .max_by(|a, b| machine_share(&a.1).total_cmp(&machine_share(&b.1)))?;
+    let share = machine_share(&summary);
     let critical = share >= TARGET_SHARE;
     let cores = f64::from(summary.cores);
     let generator_share = summary.generator_cpu_pct_mean / (cores * 100.0);
-    let cpu_ms = cpu_ms_per_request(point, summary);
+    let cpu_ms = cpu_ms_per_request(point, &summary);
 
     let mut text = format!(
         "At step {} ({} req/s offered, {} req/s served) the target used {} % of one core, \
@@ -116,7 +115,7 @@ pub(crate) fn cpu_machine(search: &Search<'_>) -> Option<Finding> {
         if let Some(s) = other.target() {
             rows.push(evidence(
                 "target CPU, share of the machine",
-                machine_share(s) * 100.0,
+                machine_share(&s) * 100.0,
                 "%",
                 Some(other.index),
             ));
@@ -174,7 +173,7 @@ pub(crate) fn cpu_machine(search: &Search<'_>) -> Option<Finding> {
 }
 
 /// The target's CPU milliseconds per completed request, when both are known.
-fn cpu_ms_per_request(point: &Point<'_>, summary: &Summary) -> Option<f64> {
+fn cpu_ms_per_request(point: &Point<'_>, summary: &TargetFigures) -> Option<f64> {
     let throughput = point.run.throughput_rps;
     (throughput > 0.0 && summary.cpu_pct_mean > 0.0)
         .then(|| summary.cpu_pct_mean / 100.0 * 1000.0 / throughput)

@@ -18,7 +18,7 @@
 
 use perfloop_report::{Finding, Severity};
 
-use crate::search::{Search, machine_share};
+use crate::search::{Search, TargetFigures, machine_share};
 use crate::strategy;
 use crate::text::{evidence, num, pct};
 
@@ -38,7 +38,7 @@ pub(crate) const CONTENDED_THREAD_PCT: f64 = 60.0;
 pub(crate) const SERIAL_SHARE: f64 = 0.80;
 
 /// The busiest thread is saturated, by the rules of the module documentation.
-fn saturated_thread(s: &perfloop_monitor::Summary) -> bool {
+fn saturated_thread(s: &TargetFigures) -> bool {
     let top = s.top_thread_cpu_pct_mean;
     let contended = s.host_cpu_pct_mean >= crate::rules::cpu_machine::HOST_BUSY_PCT
         && top >= CONTENDED_THREAD_PCT
@@ -58,7 +58,7 @@ pub(crate) fn cpu_one_thread(search: &Search<'_>) -> Option<Finding> {
             a.1.top_thread_cpu_pct_mean
                 .total_cmp(&b.1.top_thread_cpu_pct_mean)
         })?;
-    let share = machine_share(summary);
+    let share = machine_share(&summary);
     let step = Some(point.index);
     let text = format!(
         "At step {} ({} req/s offered, {} req/s served) the target's busiest thread ran at \

@@ -138,13 +138,18 @@ pub(crate) fn heavy_tail(search: &Search<'_>) -> Option<Finding> {
 
     let indices: Vec<usize> = hits.iter().map(|p| p.index).collect();
     let text = format!(
-        "At {} that passed, p99 latency was at least {} × p50; the worst is step {} ({} \
-         offered): p50 {} ms, p99 {} ms ({} ×), max {} ms. A few requests wait far longer \
-         than the typical one. Likely causes, most supported first: {}.",
+        "At {} that passed, p99 latency was at least {} × p50; the worst is step {} ({} {}): \
+         p50 {} ms, p99 {} ms ({} ×), max {} ms. A few requests wait far longer than the \
+         typical one. Likely causes, most supported first: {}.",
         steps(&indices),
         num(TAIL_RATIO),
         worst.index,
         num(worst.offered),
+        if worst.is_rate() {
+            "req/s offered"
+        } else {
+            "connections"
+        },
         num(latency.p50),
         num(latency.p99),
         num(tail(worst)),

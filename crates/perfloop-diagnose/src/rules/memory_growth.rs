@@ -154,24 +154,26 @@ fn rss_series(points: &[&Point<'_>]) -> (Vec<f64>, Vec<f64>) {
     let mut offset = 0.0;
     let mut level: Option<f64> = None;
     for p in points {
-        let live: Vec<_> = p
+        // (time, RSS, interval) of the samples that measured the target's RSS.
+        let live: Vec<(f64, f64, f64)> = p
             .run
             .target
             .samples
             .iter()
-            .filter(|s| s.processes > 0 && s.rss_mb > 0.0 && s.rss_mb.is_finite())
-            .filter(|s| s.t_s.is_finite())
+            .filter_map(|s| s.rss_mb.map(|rss| (s.t_s, rss, s.interval_s)))
+            .filter(|&(t, rss, _)| rss > 0.0 && rss.is_finite() && t.is_finite())
             .collect();
-        let (Some(first), Some(last)) = (live.first(), live.last()) else {
+        let (Some(&(t0, rss0, _)), Some(&(t1, rss1, last_interval))) = (live.first(), live.last())
+        else {
             continue;
         };
-        let base = *level.get_or_insert(first.rss_mb);
-        for s in &live {
-            ts.push(offset + (s.t_s - first.t_s));
-            rss.push(base + (s.rss_mb - first.rss_mb));
+        let base = *level.get_or_insert(rss0);
+        for &(t, r, _) in &live {
+            ts.push(offset + (t - t0));
+            rss.push(base + (r - rss0));
         }
-        offset += (last.t_s - first.t_s) + last.interval_s.max(0.0);
-        level = Some(base + (last.rss_mb - first.rss_mb));
+        offset += (t1 - t0) + last_interval.max(0.0);
+        level = Some(base + (rss1 - rss0));
     }
     let stride = ts.len().div_ceil(MAX_POINTS).max(1);
     if stride > 1 {

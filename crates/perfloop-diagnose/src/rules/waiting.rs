@@ -26,11 +26,10 @@
 //! `cpu_machine` needs 80 % of the machine (or a 90 % busy host), `cpu_one_thread` a thread at
 //! 85 %. Without target figures the rule cannot rule out CPU and stays silent.
 
-use perfloop_monitor::Summary;
 use perfloop_report::{Finding, Severity};
 
 use crate::rules::cpu_machine::HOST_BUSY_PCT;
-use crate::search::{Point, Search, machine_share};
+use crate::search::{Point, Search, TargetFigures, machine_share};
 use crate::strategy;
 use crate::text::{evidence, num, pct};
 
@@ -77,11 +76,11 @@ pub(crate) fn waiting(search: &Search<'_>) -> Option<Finding> {
         return None;
     }
     let upper_cpu = upper.target()?;
-    if !idle(upper_cpu) || lower.target().is_some_and(|s| !idle(s)) {
+    if !idle(&upper_cpu) || lower.target().is_some_and(|s| !idle(&s)) {
         return None;
     }
 
-    let share = machine_share(upper_cpu);
+    let share = machine_share(&upper_cpu);
     let host_busy = upper_cpu.host_cpu_pct_mean >= HOST_BUSY_PCT;
     let mut text = format!(
         "From step {} to step {} the offered load grew {} ({} → {} req/s) but throughput only \
@@ -106,7 +105,7 @@ pub(crate) fn waiting(search: &Search<'_>) -> Option<Finding> {
         upper_cpu.cores,
         num(upper_cpu.top_thread_cpu_pct_mean),
     );
-    let switches = voluntary_switches_per_request(upper, upper_cpu);
+    let switches = voluntary_switches_per_request(upper, &upper_cpu);
     if let Some(v) = switches.filter(|v| *v >= 1.0) {
         text.push_str(&format!(
             " The target blocked (switched context voluntarily) {} times per request.",
@@ -189,13 +188,13 @@ pub(crate) fn waiting(search: &Search<'_>) -> Option<Finding> {
 }
 
 /// The target's CPU is idle by the rule's two conditions.
-fn idle(summary: &Summary) -> bool {
+fn idle(summary: &TargetFigures) -> bool {
     machine_share(summary) < MAX_TARGET_SHARE
         && summary.top_thread_cpu_pct_mean < MAX_TOP_THREAD_PCT
 }
 
 /// The target's voluntary context switches per completed request.
-fn voluntary_switches_per_request(point: &Point<'_>, summary: &Summary) -> Option<f64> {
+fn voluntary_switches_per_request(point: &Point<'_>, summary: &TargetFigures) -> Option<f64> {
     let total = point.run.requests.total;
     (total > 0 && summary.ctx_voluntary_total > 0)
         .then(|| summary.ctx_voluntary_total as f64 / total as f64)

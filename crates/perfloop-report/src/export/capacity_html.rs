@@ -11,14 +11,14 @@ use std::fmt::Write as _;
 use std::io;
 
 use super::CapacityExporter;
-use super::capacity_text::strategy;
+use super::capacity_text::sweep_above;
 use super::figures::{
     self, DASH, StepFigures, figure, fixed, fraction, ms, offered_long, with_unit,
 };
-use super::plot::{Plot, plots};
+use super::plot::{Plot, legend_html, plots};
 use super::text::{number, seconds};
 use crate::capacity::{CapacityRecord, Step, Sweep};
-use crate::finding::Finding;
+use crate::finding::{Finding, Recommendation};
 
 /// Writes the HTML report of a capacity search.
 #[derive(Debug, Clone, Copy, Default)]
@@ -54,6 +54,9 @@ font-variant-numeric:tabular-nums;white-space:nowrap}
 table.kv th{background:none;white-space:nowrap;color:#616161;font-weight:normal}
 .pass{color:#2e7d32;font-weight:600}.fail{color:#c62828;font-weight:600}
 tr.untrusted td{color:#757575;background:#fafafa}
+table.steps{width:100%;font-size:.92em}table.steps th{white-space:normal;vertical-align:bottom}
+table.steps tr.stated td{border-bottom:none}
+table.steps tr.reasons td{padding-top:0;color:#616161;overflow-wrap:anywhere}
 .badge{display:inline-block;font-size:.8em;padding:0 .4em;border-radius:3px;
 background:#eeeeee;color:#424242;margin-left:.3em}
 .finding{border-left:4px solid #9e9e9e;padding:.4em .9em;margin:.8em 0;background:#fafafa}
@@ -66,6 +69,8 @@ figure{margin:1em 0 1.6em}figure svg{max-width:100%;height:auto;border:1px solid
 figcaption{color:#616161;font-size:.92em;max-width:760px}
 .warnings{border:2px solid #c62828;padding:.5em 1em;background:#fff8f8}
 .note{color:#616161}
+.legend{font-size:.9em;color:#424242;margin:.3em 0}.legend span.key{margin-right:1.1em;
+white-space:nowrap}
 footer{margin-top:3em;color:#9e9e9e;font-size:.85em}
 ";
 
@@ -196,6 +201,9 @@ fn result(h: &mut String, r: &CapacityRecord) -> std::fmt::Result {
     kv(h, "knee", &knee)?;
     kv(h, "time spent", &escape(&figures::time_spent(r)))?;
     kv(h, "bounded by", &escape(&res.bounded_by))?;
+    if let Some(text) = sweep_above(res) {
+        kv(h, "sweep above the search", &escape(&text))?;
+    }
     let slo = if r.settings.slo.is_empty() {
         "none".to_string()
     } else {
@@ -207,6 +215,9 @@ fn result(h: &mut String, r: &CapacityRecord) -> std::fmt::Result {
             .join(" ")
     };
     kv(h, "objectives", &slo)?;
+    for note in &r.notes {
+        kv(h, "note", &escape(note))?;
+    }
     writeln!(h, "</table>")?;
     writeln!(h, "</section>")
 }
@@ -251,8 +262,8 @@ fn findings(h: &mut String, list: &[Finding]) -> std::fmt::Result {
             for rec in &f.recommendations {
                 writeln!(
                     h,
-                    "<li><b>{}</b>: {}</li>",
-                    escape(&strategy(rec)),
+                    "<li>{}: {}</li>",
+                    strategy_html(rec),
                     escape(&rec.advice)
                 )?;
             }
@@ -287,6 +298,10 @@ fn plot_section(h: &mut String, plots: &[Plot]) -> std::fmt::Result {
                 escape(e)
             )?,
         }
+        let legend = legend_html(&p.keys);
+        if !legend.is_empty() {
+            writeln!(h, "{legend}")?;
+        }
         writeln!(h, "<figcaption>{}</figcaption>", escape(&p.caption))?;
         writeln!(h, "</figure>")?;
     }
@@ -305,14 +320,16 @@ fn steps(h: &mut String, r: &CapacityRecord) -> std::fmt::Result {
          of one core, for the whole process tree and for its busiest thread. {DASH}: not \
          measured.</p>"
     )?;
+    // The reasons get a row of their own under their step, across the figures: the table
+    // fits the page and the sentences wrap.
     writeln!(h, "<table class=\"steps\">")?;
     writeln!(
         h,
         "<thead><tr><th class=\"num\">#</th><th>kind</th><th class=\"num\">offered</th>\
-         <th class=\"num\">throughput, req/s</th><th class=\"num\">p50</th>\
+         <th class=\"num\">throughput req/s</th><th class=\"num\">p50</th>\
          <th class=\"num\">p90</th><th class=\"num\">p99</th><th class=\"num\">errors %</th>\
          <th class=\"num\">CPU %</th><th class=\"num\">busiest thread %</th>\
-         <th class=\"num\">RSS max, MiB</th><th>verdict</th><th>reasons</th></tr></thead>"
+         <th class=\"num\">RSS max MiB</th><th>verdict</th></tr></thead>"
     )?;
     writeln!(h, "<tbody>")?;
     for step in &r.steps {
@@ -323,12 +340,23 @@ fn steps(h: &mut String, r: &CapacityRecord) -> std::fmt::Result {
     writeln!(h, "</section>")
 }
 
+/// Columns of the steps table.
+const STEP_COLUMNS: usize = 12;
+
 fn step_row(h: &mut String, r: &CapacityRecord, step: &Step) -> std::fmt::Result {
     let f = StepFigures::of(step);
-    let class = if step.verdict.trusted {
-        ""
+    let stated = !step.verdict.reasons.is_empty();
+    let classes: Vec<&str> = [
+        (!step.verdict.trusted).then_some("untrusted"),
+        stated.then_some("stated"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let class = if classes.is_empty() {
+        String::new()
     } else {
-        " class=\"untrusted\""
+        format!(" class=\"{}\"", classes.join(" "))
     };
     let mut verdict = if step.verdict.pass {
         "<span class=\"pass\">pass</span>".to_string()
@@ -353,7 +381,7 @@ fn step_row(h: &mut String, r: &CapacityRecord, step: &Step) -> std::fmt::Result
         "<tr{class}><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td>\
          <td class=\"num\">{:.1}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
          <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-         <td class=\"num\">{}</td><td class=\"num\">{}</td><td>{verdict}</td><td>{reasons}</td></tr>",
+         <td class=\"num\">{}</td><td class=\"num\">{}</td><td>{verdict}</td></tr>",
         step.index,
         figures::kind(step.kind),
         escape(&offered_long(step)),
@@ -365,7 +393,37 @@ fn step_row(h: &mut String, r: &CapacityRecord, step: &Step) -> std::fmt::Result
         fixed(f.cpu_pct, 0),
         fixed(f.top_thread_pct, 0),
         fixed(f.rss_max_mb, 1),
+    )?;
+    if !stated {
+        return Ok(());
+    }
+    let untrusted = if step.verdict.trusted {
+        ""
+    } else {
+        " untrusted"
+    };
+    writeln!(
+        h,
+        "<tr class=\"reasons{untrusted}\"><td></td><td colspan=\"{}\">{reasons}</td></tr>",
+        STEP_COLUMNS - 1
     )
+}
+
+/// A recommended strategy by its section and English name; the catalogue's own title, when
+/// it differs, only as the name's tooltip, so that the page reads the same whatever fonts
+/// are installed.
+fn strategy_html(rec: &Recommendation) -> String {
+    let s = &rec.strategy;
+    let name = format!("{} {}", s.section, s.name_en);
+    if s.name.is_empty() || s.name == s.name_en {
+        format!("<b>{}</b>", escape(&name))
+    } else {
+        format!(
+            "<b title=\"{}\">{}</b>",
+            escape(&format!("catalogue title: {}", s.name)),
+            escape(&name)
+        )
+    }
 }
 
 fn sweep_section(h: &mut String, sweep: &Sweep) -> std::fmt::Result {

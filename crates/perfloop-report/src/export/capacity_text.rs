@@ -3,10 +3,12 @@
 //!
 //! Sections, in order: what was measured and how the search was set up, the result (the
 //! maximum sustainable throughput at the objectives, the rate bracket and its resolution,
-//! the knee, the time spent, what bounded the search), the steps table, the concurrency
-//! sweep with its Universal Scalability Law fit (or why the fit failed), the findings with
-//! their evidence and recommendations, and last a loud block of warnings. A figure that was
-//! not measured shows as `–`; nothing is estimated.
+//! the knee, the time spent, what bounded the search, and the sweep when it sustained more
+//! than the search found), the steps table, the concurrency sweep with its Universal
+//! Scalability Law fit (or why the fit failed), the findings with their evidence and
+//! recommendations, and last a loud block of the warnings that can change a figure (notes
+//! that change none stay in the header). A figure that was not measured shows as `–`;
+//! nothing is estimated.
 
 use std::io;
 
@@ -15,7 +17,7 @@ use super::figures::{
     self, DASH, StepFigures, figure, fixed, fraction, ms, offered_short, with_unit,
 };
 use super::text::{Page, WIDTH, number, seconds, warning_block, wrap};
-use crate::capacity::{CapacityRecord, Step, Sweep};
+use crate::capacity::{CapacityRecord, CapacityResult, Step, Sweep};
 use crate::finding::{Finding, Recommendation};
 
 /// Left column of the labelled lines.
@@ -107,6 +109,9 @@ fn header(page: &mut Page, r: &CapacityRecord) {
     } else {
         page.flow("SLO", &s.slo);
     }
+    for note in &r.notes {
+        labelled(page, "note", note, LABEL);
+    }
     if !s.concurrency.is_empty() {
         let levels: Vec<String> = s.concurrency.iter().map(u64::to_string).collect();
         labelled(
@@ -132,6 +137,32 @@ fn result(page: &mut Page, r: &CapacityRecord) {
     }
     labelled(page, "  time", &figures::time_spent(r), RESULT);
     labelled(page, "  bounded by", &res.bounded_by, RESULT);
+    if let Some(text) = sweep_above(res) {
+        labelled(page, "  sweep above", &text, RESULT);
+    }
+}
+
+/// When the concurrency sweep sustained more within the objectives than the rate search
+/// found: by how much, and why the search stopped below it.
+pub(super) fn sweep_above(res: &CapacityResult) -> Option<String> {
+    let above = res.sweep_above.as_ref()?;
+    let than = match res.max_sustainable_rps {
+        Some(rps) if rps > 0.0 => format!(
+            "{}× the search's {} req/s",
+            figure(above.throughput_rps / rps),
+            figure(rps)
+        ),
+        _ => "while no rate step passed".to_string(),
+    };
+    Some(format!(
+        "the concurrency sweep sustained {} req/s within the objectives ({} connections, step \
+         {}, p99 {} ms), {than}; {}",
+        figure(above.throughput_rps),
+        above.concurrency,
+        above.step,
+        figure(above.p99_ms),
+        above.why
+    ))
 }
 
 fn steps(page: &mut Page, r: &CapacityRecord) {

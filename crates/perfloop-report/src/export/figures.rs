@@ -31,20 +31,16 @@ impl StepFigures {
     pub(super) fn of(step: &Step) -> StepFigures {
         let run = &step.run;
         let latency = (run.latency_ms.count > 0).then_some(&run.latency_ms);
-        let target = run
-            .target
-            .summary
-            .as_ref()
-            .filter(|s| s.target_pid.is_some() && s.samples > 0);
+        let target = run.target.summary.as_ref();
         StepFigures {
             throughput_rps: run.throughput_rps,
             p50_ms: latency.map(|l| l.p50),
             p90_ms: latency.map(|l| l.p90),
             p99_ms: latency.map(|l| l.p99),
             errors_pct: (run.requests.total > 0).then_some(step.verdict.error_rate * 100.0),
-            cpu_pct: target.map(|s| s.cpu_pct_mean),
-            top_thread_pct: target.map(|s| s.top_thread_cpu_pct_mean),
-            rss_max_mb: target.map(|s| s.rss_max_mb),
+            cpu_pct: target.and_then(|s| s.cpu_pct_mean),
+            top_thread_pct: target.and_then(|s| s.top_thread_cpu_pct_mean),
+            rss_max_mb: target.and_then(|s| s.rss_max_mb),
         }
     }
 }

@@ -11,12 +11,16 @@
 //! Each plot is an `<svg>` string without the `xmlns` attribute (inline SVG in HTML does
 //! not need it), so the page refers to no address but the target's. The study's plots
 //! (`study_plot.rs`) are drawn with the same helpers, colours and fonts.
+//!
+//! No legend is drawn inside a plot, where it would hide data: each plot comes with its
+//! [`Key`]s, which the page writes under it in the same colours ([`legend_html`]).
 
 use std::error::Error;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use super::capacity_html::escape;
 use super::figures::{StepFigures, figure, is_rate};
 use crate::capacity::{CapacityRecord, Step, Sweep};
 
@@ -48,6 +52,48 @@ pub(super) struct Plot {
     pub caption: String,
     /// The `<svg>` element, or why it could not be drawn.
     pub svg: Result<String, String>,
+    /// Its legend.
+    pub keys: Vec<Key>,
+}
+
+/// One entry of a legend: a symbol in a colour, and what it stands for.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Key {
+    /// The symbol, as text: `●`, `▲`, `━`.
+    pub symbol: &'static str,
+    /// Its colour, `#rrggbb`.
+    pub color: String,
+    /// What it stands for.
+    pub label: String,
+}
+
+impl Key {
+    pub(super) fn new(symbol: &'static str, color: RGBColor, label: impl Into<String>) -> Key {
+        Key {
+            symbol,
+            color: format!("#{:02x}{:02x}{:02x}", color.0, color.1, color.2),
+            label: label.into(),
+        }
+    }
+}
+
+/// A plot's legend as HTML: each symbol in its colour, then what it stands for; nothing
+/// without keys.
+pub(super) fn legend_html(keys: &[Key]) -> String {
+    if keys.is_empty() {
+        return String::new();
+    }
+    let mut h = String::from("<p class=\"legend\">");
+    for k in keys {
+        h.push_str(&format!(
+            "<span class=\"key\"><span style=\"color:{}\">{}</span> {}</span>",
+            escape(&k.color),
+            k.symbol,
+            escape(&k.label)
+        ));
+    }
+    h.push_str("</p>");
+    h
 }
 
 /// An SVG of [`SIZE`] drawn by `draw`, without the `xmlns` attribute.
@@ -129,6 +175,38 @@ fn throughput_plot(record: &CapacityRecord, steps: &[&Step]) -> Plot {
     let x_max = max_or(points.iter().map(|p| p.0), 1.0) * 1.08;
     let y_max = max_or(points.iter().map(|p| p.1), 1.0).max(x_max / 1.08) * 1.08;
     let best = record.result.max_sustainable_rps;
+    let mut keys = vec![
+        Key::new("┄", MUTED, "y = x (all offered served)"),
+        Key::new("━", BLUE_LINE, "throughput"),
+    ];
+    if let Some(best) = best.filter(|b| b.is_finite()) {
+        keys.push(Key::new(
+            "┄",
+            PASS,
+            format!("max sustainable {} req/s", figure(best)),
+        ));
+    }
+    for (shown, symbol, color, label) in [
+        (points.iter().any(|p| p.2.verdict.pass), "●", PASS, "pass"),
+        (
+            points
+                .iter()
+                .any(|p| !p.2.verdict.pass && p.2.verdict.trusted),
+            "×",
+            FAIL,
+            "FAIL",
+        ),
+        (
+            points.iter().any(|p| !p.2.verdict.trusted),
+            "○",
+            MUTED,
+            "not trusted",
+        ),
+    ] {
+        if shown {
+            keys.push(Key::new(symbol, color, label));
+        }
+    }
     let svg = svg_of(|root| {
         let mut chart = ChartBuilder::on(root)
             .margin(14)
@@ -148,33 +226,24 @@ fn throughput_plot(record: &CapacityRecord, steps: &[&Step]) -> Plot {
             .y_desc("throughput, req/s")
             .draw()?;
         let diagonal = x_max.min(y_max);
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(0.0, 0.0), (diagonal, diagonal)],
-                6,
-                4,
-                MUTED.stroke_width(1),
-            ))?
-            .label("y = x (all offered served)")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], MUTED.stroke_width(1)));
+        chart.draw_series(DashedLineSeries::new(
+            [(0.0, 0.0), (diagonal, diagonal)],
+            6,
+            4,
+            MUTED.stroke_width(1),
+        ))?;
         if let Some(best) = best.filter(|b| b.is_finite()) {
-            chart
-                .draw_series(DashedLineSeries::new(
-                    [(0.0, best), (x_max, best)],
-                    3,
-                    3,
-                    PASS.stroke_width(1),
-                ))?
-                .label(format!("max sustainable {} req/s", figure(best)))
-                .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], PASS.stroke_width(1)));
+            chart.draw_series(DashedLineSeries::new(
+                [(0.0, best), (x_max, best)],
+                3,
+                3,
+                PASS.stroke_width(1),
+            ))?;
         }
-        chart
-            .draw_series(LineSeries::new(
-                points.iter().map(|p| (p.0, p.1)),
-                BLUE_LINE.stroke_width(2),
-            ))?
-            .label("throughput")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], BLUE_LINE.stroke_width(2)));
+        chart.draw_series(LineSeries::new(
+            points.iter().map(|p| (p.0, p.1)),
+            BLUE_LINE.stroke_width(2),
+        ))?;
         let passed: Vec<(f64, f64)> = points
             .iter()
             .filter(|p| p.2.verdict.pass)
@@ -191,38 +260,22 @@ fn throughput_plot(record: &CapacityRecord, steps: &[&Step]) -> Plot {
             .map(|p| (p.0, p.1))
             .collect();
         if !passed.is_empty() {
-            chart
-                .draw_series(passed.iter().map(|&p| Circle::new(p, 5, PASS.filled())))?
-                .label("pass")
-                .legend(|p| Circle::new(p, 5, PASS.filled()));
+            chart.draw_series(passed.iter().map(|&p| Circle::new(p, 5, PASS.filled())))?;
         }
         if !failed.is_empty() {
-            chart
-                .draw_series(
-                    failed
-                        .iter()
-                        .map(|&p| Cross::new(p, 5, FAIL.stroke_width(2))),
-                )?
-                .label("FAIL")
-                .legend(|p| Cross::new(p, 5, FAIL.stroke_width(2)));
+            chart.draw_series(
+                failed
+                    .iter()
+                    .map(|&p| Cross::new(p, 5, FAIL.stroke_width(2))),
+            )?;
         }
         if !untrusted.is_empty() {
-            chart
-                .draw_series(
-                    untrusted
-                        .iter()
-                        .map(|&p| Circle::new(p, 6, MUTED.stroke_width(2))),
-                )?
-                .label("not trusted")
-                .legend(|p| Circle::new(p, 6, MUTED.stroke_width(2)));
+            chart.draw_series(
+                untrusted
+                    .iter()
+                    .map(|&p| Circle::new(p, 6, MUTED.stroke_width(2))),
+            )?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font((FONT, 12))
-            .background_style(WHITE.mix(0.9))
-            .border_style(AXIS)
-            .draw()?;
         Ok(())
     });
     Plot {
@@ -234,6 +287,7 @@ fn throughput_plot(record: &CapacityRecord, steps: &[&Step]) -> Plot {
             steps.len()
         ),
         svg,
+        keys,
     }
 }
 
@@ -277,6 +331,20 @@ fn latency_plot(steps: &[&Step]) -> Option<Plot> {
     let lo = values().fold(f64::INFINITY, f64::min) / 1.6;
     let hi = values().fold(0.0, f64::max) * 1.6;
     let x_max = max_or(rows.iter().map(|r| r.0), 1.0) * 1.08;
+    let mut keys: Vec<Key> = [
+        ("p50", &p50, BLUE_LINE),
+        ("p90", &p90, ORANGE_LINE),
+        ("p99", &p99, PURPLE_LINE),
+    ]
+    .into_iter()
+    .filter(|(_, points, _)| !points.is_empty())
+    .map(|(name, _, color)| Key::new("━", color, name))
+    .collect();
+    keys.extend(
+        objectives
+            .iter()
+            .map(|(expr, _)| Key::new("┄", FAIL, format!("objective {expr}"))),
+    );
     let svg = svg_of(|root| {
         let mut chart = ChartBuilder::on(root)
             .margin(14)
@@ -295,44 +363,29 @@ fn latency_plot(steps: &[&Step]) -> Option<Plot> {
             .x_desc("offered rate, req/s")
             .y_desc("latency, ms (log scale)")
             .draw()?;
-        for (expr, threshold) in &objectives {
-            chart
-                .draw_series(DashedLineSeries::new(
-                    [(0.0, *threshold), (x_max, *threshold)],
-                    6,
-                    4,
-                    FAIL.stroke_width(1),
-                ))?
-                .label(format!("objective {expr}"))
-                .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], FAIL.stroke_width(1)));
+        for (_, threshold) in &objectives {
+            chart.draw_series(DashedLineSeries::new(
+                [(0.0, *threshold), (x_max, *threshold)],
+                6,
+                4,
+                FAIL.stroke_width(1),
+            ))?;
         }
-        for (name, points, color) in [
+        for (_, points, color) in [
             ("p50", &p50, BLUE_LINE),
             ("p90", &p90, ORANGE_LINE),
             ("p99", &p99, PURPLE_LINE),
         ] {
-            chart
-                .draw_series(LineSeries::new(
-                    points.iter().copied(),
-                    color.stroke_width(2),
-                ))?
-                .label(name)
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2))
-                });
+            chart.draw_series(LineSeries::new(
+                points.iter().copied(),
+                color.stroke_width(2),
+            ))?;
             chart.draw_series(
                 points
                     .iter()
                     .map(move |&p| Circle::new(p, 3, color.filled())),
             )?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font((FONT, 12))
-            .background_style(WHITE.mix(0.9))
-            .border_style(AXIS)
-            .draw()?;
         Ok(())
     });
     Some(Plot {
@@ -342,6 +395,7 @@ fn latency_plot(steps: &[&Step]) -> Option<Plot> {
                   measured from the intended send time; dashed: the latency objectives."
             .to_string(),
         svg,
+        keys,
     })
 }
 
@@ -380,6 +434,26 @@ fn usl_plot(sweep: &Sweep) -> Plot {
             .chain(curve.iter().map(|p| p.1)),
         1.0,
     ) * 1.1;
+    let mut keys = Vec::new();
+    if let Some(u) = &sweep.usl {
+        keys.push(Key::new(
+            "━",
+            ORANGE_LINE,
+            format!(
+                "USL fit (σ {}, κ {}, λ {}, R² {:.3})",
+                figure(u.sigma),
+                figure(u.kappa),
+                figure(u.lambda),
+                u.r_squared
+            ),
+        ));
+    }
+    if !trusted.is_empty() {
+        keys.push(Key::new("●", BLUE_LINE, "measured"));
+    }
+    if !untrusted.is_empty() {
+        keys.push(Key::new("○", MUTED, "not trusted (not fitted)"));
+    }
     let svg = svg_of(|root| {
         let mut chart = ChartBuilder::on(root)
             .margin(14)
@@ -398,50 +472,26 @@ fn usl_plot(sweep: &Sweep) -> Plot {
             .x_desc("concurrency (connections)")
             .y_desc("throughput, req/s")
             .draw()?;
-        if let Some(u) = &sweep.usl {
-            chart
-                .draw_series(LineSeries::new(
-                    curve.iter().copied(),
-                    ORANGE_LINE.stroke_width(2),
-                ))?
-                .label(format!(
-                    "USL fit (σ {}, κ {}, λ {}, R² {:.3})",
-                    figure(u.sigma),
-                    figure(u.kappa),
-                    figure(u.lambda),
-                    u.r_squared
-                ))
-                .legend(|(x, y)| {
-                    PathElement::new([(x, y), (x + 18, y)], ORANGE_LINE.stroke_width(2))
-                });
+        if sweep.usl.is_some() {
+            chart.draw_series(LineSeries::new(
+                curve.iter().copied(),
+                ORANGE_LINE.stroke_width(2),
+            ))?;
         }
         if !trusted.is_empty() {
-            chart
-                .draw_series(
-                    trusted
-                        .iter()
-                        .map(|&p| Circle::new(p, 5, BLUE_LINE.filled())),
-                )?
-                .label("measured")
-                .legend(|p| Circle::new(p, 5, BLUE_LINE.filled()));
+            chart.draw_series(
+                trusted
+                    .iter()
+                    .map(|&p| Circle::new(p, 5, BLUE_LINE.filled())),
+            )?;
         }
         if !untrusted.is_empty() {
-            chart
-                .draw_series(
-                    untrusted
-                        .iter()
-                        .map(|&p| Circle::new(p, 6, MUTED.stroke_width(2))),
-                )?
-                .label("not trusted (not fitted)")
-                .legend(|p| Circle::new(p, 6, MUTED.stroke_width(2)));
+            chart.draw_series(
+                untrusted
+                    .iter()
+                    .map(|&p| Circle::new(p, 6, MUTED.stroke_width(2))),
+            )?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font((FONT, 12))
-            .background_style(WHITE.mix(0.9))
-            .border_style(AXIS)
-            .draw()?;
         Ok(())
     });
     let caption = match (&sweep.usl, &sweep.usl_error) {
@@ -458,6 +508,7 @@ fn usl_plot(sweep: &Sweep) -> Plot {
         id: "plot-usl",
         title: "Throughput against concurrency",
         caption,
+        keys,
         svg,
     }
 }
@@ -484,19 +535,17 @@ fn timeline(record: &CapacityRecord) -> Timeline {
         let warmup = run.load.warmup_s.max(0.0);
         let last = max_or(run.target.samples.iter().map(|s| s.t_s + warmup), 0.0);
         let span = (run.load.duration_s + warmup).max(last);
-        let watched = run
-            .target
-            .summary
-            .as_ref()
-            .is_some_and(|s| s.target_pid.is_some());
         t.starts.push((offset, step.index));
-        if watched {
-            for s in run.target.samples.iter().filter(|s| s.processes > 0) {
-                let at = offset + warmup + s.t_s;
-                t.cpu.push((at, s.cpu_pct));
-                t.top_thread.push((at, s.top_thread_cpu_pct));
-                t.rss.push((at, s.rss_mb));
-            }
+        for s in &run.target.samples {
+            let at = offset + warmup + s.t_s;
+            let point = |series: &mut Vec<(f64, f64)>, v: Option<f64>| {
+                if let Some(v) = v {
+                    series.push((at, v));
+                }
+            };
+            point(&mut t.cpu, s.cpu_pct);
+            point(&mut t.top_thread, s.top_thread_cpu_pct);
+            point(&mut t.rss, s.rss_mb);
         }
         offset += span;
     }
@@ -553,34 +602,18 @@ fn resources_plot(record: &CapacityRecord) -> Option<Plot> {
                 (FONT, 11).into_font().color(&MUTED),
             )
         }))?;
-        chart
-            .draw_series(LineSeries::new(
-                t.cpu.iter().copied(),
-                BLUE_LINE.stroke_width(2),
-            ))?
-            .label("target CPU")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], BLUE_LINE.stroke_width(2)));
-        chart
-            .draw_series(LineSeries::new(
-                t.top_thread.iter().copied(),
-                ORANGE_LINE.stroke_width(2),
-            ))?
-            .label("busiest thread")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], ORANGE_LINE.stroke_width(2)));
-        chart
-            .draw_secondary_series(LineSeries::new(
-                t.rss.iter().copied(),
-                PURPLE_LINE.stroke_width(1),
-            ))?
-            .label("RSS (right axis)")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], PURPLE_LINE.stroke_width(1)));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font((FONT, 12))
-            .background_style(WHITE.mix(0.9))
-            .border_style(AXIS)
-            .draw()?;
+        chart.draw_series(LineSeries::new(
+            t.cpu.iter().copied(),
+            BLUE_LINE.stroke_width(2),
+        ))?;
+        chart.draw_series(LineSeries::new(
+            t.top_thread.iter().copied(),
+            ORANGE_LINE.stroke_width(2),
+        ))?;
+        chart.draw_secondary_series(LineSeries::new(
+            t.rss.iter().copied(),
+            PURPLE_LINE.stroke_width(1),
+        ))?;
         Ok(())
     });
     Some(Plot {
@@ -591,6 +624,11 @@ fn resources_plot(record: &CapacityRecord) -> Option<Plot> {
                   other (warm-up included); the vertical lines mark where each step begins."
             .to_string(),
         svg,
+        keys: vec![
+            Key::new("━", BLUE_LINE, "target CPU"),
+            Key::new("━", ORANGE_LINE, "busiest thread"),
+            Key::new("━", PURPLE_LINE, "RSS (right axis)"),
+        ],
     })
 }
 

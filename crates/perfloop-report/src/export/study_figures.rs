@@ -394,11 +394,13 @@ mod tests {
                 name: "workers".to_string(),
                 domain: "int 1..32, log".to_string(),
                 default: json!(4),
+                choices: vec![],
             },
             KnobInfo {
                 name: "cache".to_string(),
                 domain: "one of none, lru".to_string(),
                 default: json!("none"),
+                choices: vec![json!("none"), json!("lru")],
             },
         ]
     }

@@ -11,13 +11,14 @@ use std::fmt::Write as _;
 use std::io;
 
 use super::StudyExporter;
-use super::capacity_html::{STYLE, escape, warnings};
+use super::capacity_html::{STYLE, escape};
 use super::figures::{DASH, elapsed, fixed};
+use super::plot::{Key, legend_html};
 use super::study_figures::{
     self as sf, before_after, better, changes, config, gain, gain_basis, objective,
     objective_with_unit, role_tag, significance,
 };
-use super::study_plot::{Key, StudyPlot, StudyPlots};
+use super::study_plot::{StudyPlot, StudyPlots};
 use crate::study::{Best, Gain, StudyRecord, TrialEntry};
 
 /// Writes the HTML report of a tuning study.
@@ -42,10 +43,9 @@ const STUDY_STYLE: &str = "
 .knob-plots{display:flex;flex-wrap:wrap;gap:0 1.2em}.knob-plots figure{margin:.6em 0;
 max-width:390px}.scroll{overflow-x:auto}
 tr.missing td{color:#757575;background:#fafafa}
+.caveats{border-left:4px solid #ef6c00;padding:.1em 1em;background:#fffaf3}
 .track{width:240px;height:.8em;background:#f5f5f5;border-radius:2px}
 .bar{height:100%;background:#1565c0;border-radius:2px}
-.legend{font-size:.9em;color:#424242;margin:.3em 0}.legend span.key{margin-right:1.1em;
-white-space:nowrap}
 ";
 
 fn render(h: &mut String, r: &StudyRecord) -> std::fmt::Result {
@@ -68,7 +68,7 @@ fn render(h: &mut String, r: &StudyRecord) -> std::fmt::Result {
     trials(h, r)?;
     importance(h, r)?;
     settings(h, r)?;
-    warnings(h, &r.warnings)?;
+    caveats(h, &r.warnings)?;
     writeln!(
         h,
         "<footer>perfloop {} · study record {}</footer>",
@@ -267,22 +267,29 @@ fn figure_html(h: &mut String, p: &StudyPlot) -> std::fmt::Result {
     writeln!(h, "</figure>")
 }
 
-/// A plot's legend: each symbol in its colour, then what it stands for.
-fn legend(h: &mut String, keys: &[Key]) -> std::fmt::Result {
-    if keys.is_empty() {
+/// The study's warnings: what qualifies the conclusion (none invalidates a figure), one
+/// item each; nothing when there are none.
+fn caveats(h: &mut String, list: &[String]) -> std::fmt::Result {
+    if list.is_empty() {
         return Ok(());
     }
-    write!(h, "<p class=\"legend\">")?;
-    for k in keys {
-        write!(
-            h,
-            "<span class=\"key\"><span style=\"color:{}\">{}</span> {}</span>",
-            escape(&k.color),
-            k.symbol,
-            escape(&k.label)
-        )?;
+    writeln!(h, "<section id=\"warnings\" class=\"caveats\">")?;
+    writeln!(h, "<h2>What qualifies the conclusion</h2>")?;
+    writeln!(h, "<ul>")?;
+    for w in list {
+        writeln!(h, "<li>{}</li>", escape(w))?;
     }
-    writeln!(h, "</p>")
+    writeln!(h, "</ul>")?;
+    writeln!(h, "</section>")
+}
+
+/// A plot's legend: each symbol in its colour, then what it stands for.
+fn legend(h: &mut String, keys: &[Key]) -> std::fmt::Result {
+    let html = legend_html(keys);
+    if html.is_empty() {
+        return Ok(());
+    }
+    writeln!(h, "{html}")
 }
 
 fn plot_section(h: &mut String, plots: &StudyPlots) -> std::fmt::Result {

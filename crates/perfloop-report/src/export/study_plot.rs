@@ -11,7 +11,7 @@
 //! - The confirmation rounds: each finalist and the baseline, round by round.
 //!
 //! The legends are not drawn inside the plots, where they would hide points, but given as
-//! [`Key`]s for the page to write beside them in the same colours.
+//! `Key`s (see `plot.rs`) for the page to write beside them in the same colours.
 
 use std::collections::BTreeMap;
 
@@ -22,8 +22,8 @@ use serde_json::Value;
 
 use super::figures::figure;
 use super::plot::{
-    AXIS, BLUE_LINE, FAIL, Fallible, GRID, MUTED, ORANGE_LINE, PASS, PURPLE_LINE, SIZE, desc_font,
-    label_font, max_or, svg_sized, tick,
+    AXIS, BLUE_LINE, FAIL, Fallible, GRID, Key, MUTED, ORANGE_LINE, PASS, PURPLE_LINE, SIZE,
+    desc_font, label_font, max_or, svg_sized, tick,
 };
 use super::study_figures::{gain, is_complete, same, value};
 use crate::study::{KnobInfo, StudyRecord, TrialEntry, TrialRole};
@@ -44,27 +44,6 @@ pub(super) struct StudyPlot {
     pub svg: Result<String, String>,
     /// Its legend.
     pub keys: Vec<Key>,
-}
-
-/// One entry of a legend: a symbol in a colour, and what it stands for.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) struct Key {
-    /// The symbol, as text: `●`, `▲`, `━`.
-    pub symbol: &'static str,
-    /// Its colour, `#rrggbb`.
-    pub color: String,
-    /// What it stands for.
-    pub label: String,
-}
-
-impl Key {
-    fn new(symbol: &'static str, color: RGBColor, label: impl Into<String>) -> Key {
-        Key {
-            symbol,
-            color: format!("#{:02x}{:02x}{:02x}", color.0, color.1, color.2),
-            label: label.into(),
-        }
-    }
 }
 
 /// The plots of the study: the trials, then one per knob, then the confirmation rounds.
@@ -340,8 +319,9 @@ impl KnobAxis {
                 }
             }
             _ => {
-                let mut names: Vec<String> = Vec::new();
-                if values.iter().all(|v| v.is_boolean()) {
+                // The study file's order, then any value it did not list, as met.
+                let mut names: Vec<String> = knob.choices.iter().map(value).collect();
+                if names.is_empty() && values.iter().all(|v| v.is_boolean()) {
                     names = vec!["false".to_string(), "true".to_string()];
                 }
                 for v in values {
@@ -647,6 +627,7 @@ mod tests {
             name: "k".to_string(),
             domain: domain.to_string(),
             default: json!(4),
+            choices: vec![],
         }
     }
 
@@ -682,6 +663,26 @@ mod tests {
         );
         assert_eq!(axis.x(&four, 0.1), Some(1.1));
         assert_eq!(axis.x(&json!("other"), 0.0), None);
+    }
+
+    #[test]
+    fn categories_keep_the_study_files_order() {
+        // Met in the order lru, none (the default first), listed as none, small, lru.
+        let cache = KnobInfo {
+            name: "cache".to_string(),
+            domain: "one of none, small, lru".to_string(),
+            default: json!("lru"),
+            choices: vec![json!("none"), json!("small"), json!("lru")],
+        };
+        let (lru, none) = (json!("lru"), json!("none"));
+        assert_eq!(
+            KnobAxis::of(&cache, &[&lru, &none, &lru]),
+            KnobAxis::Categories(vec![
+                "none".to_string(),
+                "small".to_string(),
+                "lru".to_string()
+            ])
+        );
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! the order measured (a record: a long study shows them all), the finalists re-measured
 //! against the baseline with their gain and 95 % interval, the conclusion with its
 //! before/after table — near the end, so that it stays on screen — the knobs' importance,
-//! and last a loud block of warnings. A figure that was not measured shows as `–`.
+//! and last one line per warning (what qualifies the conclusion: a best configuration not
+//! re-measured, no importance; none of them invalidates a figure). A figure that was not
+//! measured shows as `–`; nothing is cut.
 
 use std::io;
 
@@ -15,7 +17,7 @@ use super::study_figures::{
     self as sf, MetricRow, before_after, better, changes, config, config_short, gain, gain_basis,
     objective, objective_with_unit, role_tag, significance,
 };
-use super::text::{Page, WIDTH, truncate, warning_block, wrap};
+use super::text::{Page, WIDTH, warning_lines, wrap};
 use crate::study::{Best, StudyRecord, TrialEntry};
 
 /// Left column of the header's labelled lines.
@@ -57,7 +59,7 @@ pub fn write_study_text(record: &StudyRecord, out: &mut dyn io::Write) -> io::Re
     conclusion(&mut page, record);
     importance(&mut page, record);
     let warnings: Vec<&str> = record.warnings.iter().map(String::as_str).collect();
-    warning_block(&mut page, &warnings);
+    warning_lines(&mut page, &warnings);
     for line in &page.lines {
         writeln!(out, "{}", line.trim_end())?;
     }
@@ -114,11 +116,7 @@ fn header(page: &mut Page, r: &StudyRecord) {
         "perfloop {} · study {} · {} target",
         r.perfloop_version, r.name, r.target.kind
     ));
-    page.line(format!(
-        "{:LABEL$}{}",
-        "command",
-        truncate(&r.target.command, WIDTH - LABEL)
-    ));
+    labelled(page, "command", &r.target.command, LABEL);
     labelled(page, "workload", &r.workload, LABEL);
     let o = &r.objective;
     let unit = if o.unit.is_empty() {
@@ -183,11 +181,12 @@ fn header(page: &mut Page, r: &StudyRecord) {
         ],
         LABEL,
     );
-    page.line(format!(
-        "{:LABEL$}fingerprint {}",
+    labelled(
+        page,
         "study",
-        truncate(&r.fingerprint, WIDTH - LABEL - 12)
-    ));
+        &format!("fingerprint {}", r.fingerprint),
+        LABEL,
+    );
 }
 
 fn trials(page: &mut Page, r: &StudyRecord) {
@@ -207,7 +206,7 @@ fn trials(page: &mut Page, r: &StudyRecord) {
         .max()
         .unwrap_or(0)
         .clamp(CONFIG_MIN, CONFIG_MAX);
-    let unit = truncate(&r.objective.unit, OBJECTIVE);
+    let unit = r.objective.unit.clone();
     page.line(format!(
         "  {:>3} {:<3} {:<width$} {unit:>OBJECTIVE$}  state",
         "#", "", "configuration"
@@ -236,11 +235,11 @@ fn trial_row(page: &mut Page, r: &StudyRecord, t: &TrialEntry, cfg: &str, width:
         page.line(format!("{:INDENT$}{chunk}", ""));
     }
     if let Some(reason) = t.reason.as_deref().filter(|r| !complete && !r.is_empty()) {
-        page.line(format!(
-            "{:INDENT$}{}",
-            "",
-            truncate(&format!("↳ {reason}"), WIDTH - INDENT)
-        ));
+        // Continued under the reason's text, past the `↳ `.
+        for (i, chunk) in wrap(reason, WIDTH - INDENT - 2).into_iter().enumerate() {
+            let mark = if i == 0 { "↳ " } else { "  " };
+            page.line(format!("{:INDENT$}{mark}{chunk}", ""));
+        }
     }
 }
 
@@ -364,9 +363,15 @@ fn before_after_table(page: &mut Page, rows: &[MetricRow]) {
         "metric", "before", "after", "change"
     ));
     for row in rows {
+        // A label too long for its column gets a line of its own, not a cut.
+        let label = if row.label.chars().count() < 20 {
+            row.label.as_str()
+        } else {
+            page.line(format!("  {}", row.label));
+            ""
+        };
         page.line(format!(
-            "  {:<20}{:>12}{:>12}{:>12}",
-            truncate(&row.label, 19),
+            "  {label:<20}{:>12}{:>12}{:>12}",
             row.show(row.before),
             row.show(row.after),
             row.change()
@@ -389,7 +394,7 @@ fn importance(page: &mut Page, r: &StudyRecord) {
         let len = (share * BAR as f64).round() as usize;
         page.line(format!(
             "  {:<16} {:<BAR$} {:>7}",
-            truncate(&k.knob, 16),
+            k.knob,
             "#".repeat(len),
             format!("{:.1} %", share * 100.0)
         ));
@@ -410,9 +415,10 @@ mod tests {
         }];
         let mut page = Page::default();
         before_after_table(&mut page, &rows);
-        assert_eq!(page.lines.len(), 3);
+        assert_eq!(page.lines.len(), 4);
         assert!(page.lines.iter().all(|l| l.chars().count() <= WIDTH));
-        assert!(page.lines[2].starts_with("  a metric with a ve…"));
-        assert!(page.lines[2].ends_with("123456789.0           –           –"));
+        assert_eq!(page.lines[2], "  a metric with a very long name");
+        assert!(page.lines[3].ends_with("123456789.0           –           –"));
+        assert!(!page.lines.concat().contains('…'));
     }
 }

@@ -4,13 +4,19 @@
 //! Sections, in order: what was measured and how, the request summary, the latency
 //! percentiles, the latency distribution drawn as bars (from the record's log-spaced
 //! buckets), status codes, errors by kind, the open model's rates and lag, the generator's
-//! own CPU use, the SLO verdicts, and last — so that it is what stays on screen — a loud
-//! block of warnings when the figures should not be trusted.
+//! own CPU use, the target's resources, the SLO verdicts, then one line per warning that
+//! bounds or qualifies a figure and last — so that it is what stays on screen — a loud
+//! block for the warnings that invalidate the figures (a saturated generator, an
+//! unreachable target, no successful response). A figure that was not measured shows as
+//! `–`. Nothing is cut: long text is wrapped at spaces (a word longer than the width is
+//! split across lines), and a target URL too long for the header stays whole on a line of
+//! its own, so that it can be copied.
 
 use std::io;
 
 use super::Exporter;
-use crate::record::{LoadModel, RunRecord, SloResult};
+use super::figures::DASH;
+use crate::record::{LoadModel, RunRecord, SloResult, Warning, WarningKind};
 
 /// The widest line the summary writes, in characters.
 pub const WIDTH: usize = 80;
@@ -43,7 +49,8 @@ impl Exporter for TextExporter {
     }
 }
 
-/// Lines of the summary, each cut to [`WIDTH`].
+/// Lines of the summary, written whole: callers wrap long text (see [`wrap`]), nothing is
+/// cut.
 #[derive(Default)]
 pub(super) struct Page {
     pub(super) lines: Vec<String>,
@@ -51,7 +58,7 @@ pub(super) struct Page {
 
 impl Page {
     pub(super) fn line(&mut self, text: impl AsRef<str>) {
-        self.lines.push(truncate(text.as_ref(), WIDTH));
+        self.lines.push(text.as_ref().to_string());
     }
 
     pub(super) fn blank(&mut self) {
@@ -84,10 +91,20 @@ impl Page {
 }
 
 fn header(page: &mut Page, r: &RunRecord) {
-    page.line(format!(
+    let first = format!(
         "perfloop {} · {} {}",
         r.perfloop_version, r.target.method, r.target.url
-    ));
+    );
+    if first.chars().count() <= WIDTH {
+        page.line(first);
+    } else {
+        // The URL whole on a line of its own: cut, it could not be copied.
+        page.line(format!(
+            "perfloop {} · {}",
+            r.perfloop_version, r.target.method
+        ));
+        page.line(format!("  {}", r.target.url));
+    }
     let load = &r.load;
     let mut parts = vec![match load.model {
         LoadModel::Closed => "closed model".to_string(),
@@ -157,6 +174,26 @@ fn summary(page: &mut Page, r: &RunRecord) {
     if q.unfinished > 0 {
         page.line(format!("  unfinished  {:>12}", q.unfinished));
     }
+    if q.drained > 0 {
+        page.line(format!(
+            "  drained     {:>12}  answered after the window, counted",
+            q.drained
+        ));
+    }
+    if q.connections > 0 {
+        let reconnects = if q.reconnects > 0 {
+            format!(
+                " · {} requests sent again after the server closed",
+                q.reconnects
+            )
+        } else {
+            String::new()
+        };
+        page.line(format!(
+            "  connections {:>12}  opened{reconnects}",
+            q.connections
+        ));
+    }
     page.line(format!(
         "  throughput  {:>12} req/s",
         format!("{:.1}", r.throughput_rps)
@@ -174,7 +211,7 @@ fn summary(page: &mut Page, r: &RunRecord) {
         String::new()
     };
     page.line(format!(
-        "  received    {:>12}{rate}",
+        "  received    {:>12}{rate} of response bodies",
         bytes(r.bytes_received as f64)
     ));
 }
@@ -246,9 +283,12 @@ fn errors(page: &mut Page, r: &RunRecord) {
     kinds.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
     page.section("Errors by kind");
     for (kind, n) in kinds {
+        let why = match kind.as_str() {
+            "framing" => "  more bytes than the response's Content-Length",
+            _ => "",
+        };
         page.line(format!(
-            "  {:<18}{n:>12}  {}",
-            truncate(kind, 18),
+            "  {kind:<18}{n:>12}  {}{why}",
             share(*n, r.requests.total)
         ));
     }
@@ -276,6 +316,13 @@ fn open_model(page: &mut Page, r: &RunRecord) {
         format!("{:.1}", o.achieved_rate)
     ));
     page.line(format!("  peak connections {:>12}", o.peak_connections));
+    if o.answering_s > r.load.duration_s * 1.01 {
+        page.line(format!(
+            "  answered over    {:>12} s  (the target fell behind: throughput is per second \
+             of this)",
+            format!("{:.2}", o.answering_s)
+        ));
+    }
     page.line(format!(
         "  scheduling lag   p50 {} · p99 {} · max {}",
         duration(o.lag_ms.p50),
@@ -312,9 +359,15 @@ fn generator(page: &mut Page, r: &RunRecord) {
     ));
 }
 
-/// The watched target's resources, when a target was watched.
+/// The watched target's resources, when a target was watched; a figure that was not
+/// measured shows as `–`. Then what the monitor noted on the way.
 fn resources(page: &mut Page, r: &RunRecord) {
+    let notes = &r.target.monitor_errors;
     let Some(s) = r.target.summary.as_ref().filter(|s| s.target_pid.is_some()) else {
+        if !notes.is_empty() {
+            page.section("Monitor");
+            monitor_notes(page, notes);
+        }
         return;
     };
     let pid = s
@@ -324,43 +377,73 @@ fn resources(page: &mut Page, r: &RunRecord) {
         "Target resources ({pid}, {} samples every {:.1} s)",
         s.samples, s.interval_s
     ));
+    let pct = |v: Option<f64>| v.map_or_else(|| DASH.to_string(), |v| format!("{v:.0}%"));
+    let mib = |v: Option<f64>| v.map_or_else(|| DASH.to_string(), |v| format!("{v:.1} MiB"));
+    let count = |v: Option<u64>| v.map_or_else(|| DASH.to_string(), |v| v.to_string());
+    let size = |v: Option<u64>| v.map_or_else(|| DASH.to_string(), |v| bytes(v as f64));
     page.line(format!(
-        "  cpu           mean {:.0}% · max {:.0}% of one core · {:.0}% of the machine ({} cores)",
-        s.cpu_pct_mean, s.cpu_pct_max, s.cpu_machine_pct_mean, s.cores
+        "  cpu           mean {} · max {} of one core · {} of the machine ({} cores)",
+        pct(s.cpu_pct_mean),
+        pct(s.cpu_pct_max),
+        pct(s.cpu_machine_pct_mean),
+        s.cores
     ));
     page.line(format!(
-        "  cpu split     user {:.0}% · sys {:.0}% of one core",
-        s.cpu_user_pct_mean, s.cpu_sys_pct_mean
+        "  cpu split     user {} · sys {} of one core",
+        pct(s.cpu_user_pct_mean),
+        pct(s.cpu_sys_pct_mean)
     ));
     page.line(format!(
-        "  memory        rss max {:.1} MiB · mean {:.1} MiB",
-        s.rss_max_mb, s.rss_mean_mb
+        "  memory        rss max {} · mean {}",
+        mib(s.rss_max_mb),
+        mib(s.rss_mean_mb)
     ));
     page.line(format!(
         "  threads       max {} · fds max {} · processes max {}",
-        s.threads_max, s.fds_max, s.processes_max
+        count(s.threads_max),
+        count(s.fds_max),
+        count(s.processes_max.map(u64::from))
     ));
     page.line(format!(
         "  ctx switches  voluntary {} · involuntary {}",
-        s.ctx_voluntary_total, s.ctx_involuntary_total
+        count(s.ctx_voluntary_total),
+        count(s.ctx_involuntary_total)
     ));
     page.line(format!(
         "  storage i/o   read {} · written {}",
-        bytes(s.read_bytes_total as f64),
-        bytes(s.write_bytes_total as f64)
+        size(s.read_bytes_total),
+        size(s.write_bytes_total)
     ));
     page.line(format!(
         "  all i/o       read {} · written {} (read/write calls, pipes included)",
-        bytes(s.rchar_total as f64),
-        bytes(s.wchar_total as f64)
+        size(s.rchar_total),
+        size(s.wchar_total)
     ));
     if let Some(at) = s.target_exited_at_s {
         page.line(format!(
             "  EXITED        the target exited at t = {at:.1} s"
         ));
     }
-    if !r.target.scraped.is_empty() {
-        page.line(format!("  scraped       {} series", r.target.scraped.len()));
+    if s.scrapes > 0 {
+        page.line(format!(
+            "  scraped       {} series kept of {} exposed · {} scrapes, {} failed",
+            r.target.scraped.len(),
+            s.scrape_series_exposed,
+            s.scrapes,
+            s.scrape_failures
+        ));
+    }
+    monitor_notes(page, notes);
+}
+
+/// What the monitor noted (failed scrapes, unreadable files, the target's exit), one
+/// wrapped line each.
+fn monitor_notes(page: &mut Page, notes: &[String]) {
+    for (i, note) in notes.iter().enumerate() {
+        let label = if i == 0 { "  monitor" } else { "" };
+        for (j, chunk) in wrap(note, WIDTH - 16).into_iter().enumerate() {
+            page.line(format!("{:16}{chunk}", if j == 0 { label } else { "" }));
+        }
     }
 }
 
@@ -374,11 +457,14 @@ fn slo(page: &mut Page, r: &RunRecord) {
         r.slo.len() - failed,
         r.slo.len()
     ));
+    if r.ending == crate::record::RunEnding::Interrupted {
+        page.line("  INTERRUPTED  stopped before its end: verdicts on part of the run, not a pass");
+    }
     for s in &r.slo {
         page.line(format!(
             "  {}  {:<26} {:>16}  threshold {}",
             if s.pass { "PASS" } else { "FAIL" },
-            truncate(&s.expr, 26),
+            s.expr,
             s.value
                 .map_or_else(|| "not measured".to_string(), |v| slo_value(s, v)),
             slo_value(s, s.threshold)
@@ -386,16 +472,40 @@ fn slo(page: &mut Page, r: &RunRecord) {
     }
 }
 
+/// One line per warning that bounds or qualifies a figure, then the loud block for those
+/// that invalidate the figures.
 fn warnings(page: &mut Page, r: &RunRecord) {
-    let mut list: Vec<&str> = r.warnings.iter().map(String::as_str).collect();
+    let (invalid, caveats): (Vec<&Warning>, Vec<&Warning>) =
+        r.warnings.iter().partition(|w| w.invalidates);
+    let caveats: Vec<&str> = caveats.iter().map(|w| w.message.as_str()).collect();
+    warning_lines(page, &caveats);
+    let mut invalid: Vec<&str> = invalid.iter().map(|w| w.message.as_str()).collect();
     let saturation = "GENERATOR SATURATED: the load generator was the bottleneck of this run.";
-    if r.generator.saturated && !list.iter().any(|w| w.starts_with("GENERATOR SATURATED")) {
-        list.insert(0, saturation);
+    if r.generator.saturated && r.warning(WarningKind::GeneratorSaturated).is_none() {
+        invalid.insert(0, saturation);
     }
-    warning_block(page, &list);
+    warning_block(page, &invalid);
 }
 
-/// A loud block of warnings, one wrapped paragraph each; nothing when there are none.
+/// One wrapped line per warning after a `warning` label; nothing when there are none.
+pub(super) fn warning_lines(page: &mut Page, list: &[&str]) {
+    const LABEL: usize = 10;
+    if list.is_empty() {
+        return;
+    }
+    page.blank();
+    for w in list {
+        for (i, chunk) in wrap(w, WIDTH - LABEL).into_iter().enumerate() {
+            page.line(format!(
+                "{:LABEL$}{chunk}",
+                if i == 0 { "warning" } else { "" }
+            ));
+        }
+    }
+}
+
+/// A loud block for warnings that invalidate the figures, one wrapped paragraph each;
+/// nothing when there are none.
 pub(super) fn warning_block(page: &mut Page, list: &[&str]) {
     if list.is_empty() {
         return;
@@ -479,16 +589,6 @@ pub(super) fn bytes(n: f64) -> String {
     }
 }
 
-/// `text` cut to `width` characters, with `…` where it was cut.
-pub(super) fn truncate(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_string();
-    }
-    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
-}
-
 /// `text` in lines of at most `width` characters, broken at spaces where possible.
 pub(super) fn wrap(text: &str, width: usize) -> Vec<String> {
     let width = width.max(1);
@@ -553,7 +653,5 @@ mod tests {
             );
             assert_eq!(lines.concat().replace(' ', ""), text.replace(' ', ""));
         }
-        assert_eq!(truncate("héllo wörld", 6), "héllo…");
-        assert_eq!(truncate("short", 6), "short");
     }
 }

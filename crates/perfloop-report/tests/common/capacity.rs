@@ -7,7 +7,7 @@ use std::time::Duration;
 use perfloop_report::{
     CAPACITY_SCHEMA, CapacityRecord, CapacityResult, CapacityTarget, Evidence, Finding, Knee,
     LittlesLaw, Recommendation, RunRecord, SearchEnding, SearchSettings, Severity, Step, StepKind,
-    StepVerdict, StrategyRef, Sweep, SweepPoint, Trend, UslRecord,
+    StepVerdict, StrategyRef, Sweep, SweepAbove, SweepPoint, Trend, UslRecord,
 };
 
 /// The objectives every step is held to.
@@ -104,8 +104,11 @@ pub fn measure(url: &str, index: usize, plan: Plan) -> Step {
 
 /// A step around `run` with the fixture's verdict and the figures taken from the run.
 pub fn step_of(index: usize, plan: Plan, run: RunRecord) -> Step {
-    let xs: Vec<f64> = run.timeline.iter().map(|t| t.t_s as f64).collect();
-    let ys: Vec<f64> = run.timeline.iter().map(|t| t.p99_ms).collect();
+    let (xs, ys): (Vec<f64>, Vec<f64>) = run
+        .timeline
+        .iter()
+        .filter_map(|t| Some((t.t_s as f64, t.p99_ms?)))
+        .unzip();
     let latency_trend = match perfloop_stats::trend::mann_kendall(&xs, &ys) {
         Some(mk) => Trend {
             series: "p99 latency per second, ms".to_string(),
@@ -203,22 +206,22 @@ pub fn sweep_of(steps: &[Step]) -> Sweep {
 pub fn findings(steps: &[Step]) -> Vec<Finding> {
     let busiest = steps
         .iter()
-        .filter_map(|s| s.run.target.summary.as_ref().map(|m| (s.index, m)))
-        .max_by(|a, b| {
-            a.1.top_thread_cpu_pct_max
-                .total_cmp(&b.1.top_thread_cpu_pct_max)
-        });
+        .filter_map(|s| {
+            let m = s.run.target.summary.as_ref()?;
+            Some((s.index, m.top_thread_cpu_pct_max?, m.cpu_pct_mean?))
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1));
     let mut evidence = Vec::new();
-    if let Some((step, summary)) = busiest {
+    if let Some((step, top_thread, cpu)) = busiest {
         evidence.push(Evidence {
             label: "target CPU, busiest thread".to_string(),
-            value: summary.top_thread_cpu_pct_max,
+            value: top_thread,
             unit: "%".to_string(),
             step: Some(step),
         });
         evidence.push(Evidence {
             label: "target CPU, whole process".to_string(),
-            value: summary.cpu_pct_mean,
+            value: cpu,
             unit: "%".to_string(),
             step: Some(step),
         });
@@ -314,18 +317,7 @@ pub fn record(
         .map(|s| s.run.load.duration_s + s.run.load.warmup_s)
         .sum();
     let findings = findings(&steps);
-    let warnings = steps
-        .iter()
-        .filter(|s| !s.verdict.trusted)
-        .map(|s| {
-            format!(
-                "step {} ({} req/s) was not trusted: {}",
-                s.index,
-                s.offered,
-                s.verdict.reasons.join("; ")
-            )
-        })
-        .collect();
+    let warnings = warnings(&steps);
     CapacityRecord {
         schema: CAPACITY_SCHEMA.to_string(),
         perfloop_version: "0.1.0".to_string(),
@@ -344,7 +336,56 @@ pub fn record(
         findings,
         ending: SearchEnding::Completed,
         warnings,
+        notes: vec![],
     }
+}
+
+/// The warnings as the search writes them: only about the step that stopped it, when it
+/// was not trusted; the failing steps above it were meant to overload the target.
+pub fn warnings(steps: &[Step]) -> Vec<String> {
+    stopper(steps)
+        .filter(|s| !s.verdict.trusted)
+        .map(|s| {
+            format!(
+                "step {} ({}/s), which stopped the rate search, was not trusted ({}): the \
+                 target may sustain more than the result says",
+                s.index,
+                s.offered,
+                s.verdict.reasons.join("; ")
+            )
+        })
+        .into_iter()
+        .collect()
+}
+
+/// The rate step with the lowest failing rate.
+pub fn stopper(steps: &[Step]) -> Option<&Step> {
+    steps
+        .iter()
+        .filter(|s| s.kind != StepKind::Sweep && !s.verdict.pass)
+        .min_by(|a, b| a.offered.total_cmp(&b.offered))
+}
+
+/// The sweep step with the highest passing throughput, above `search_rps`.
+pub fn sweep_above(steps: &[Step], search_rps: f64) -> Option<SweepAbove> {
+    let top = steps
+        .iter()
+        .filter(|s| s.kind == StepKind::Sweep && s.verdict.pass)
+        .max_by(|a, b| a.run.throughput_rps.total_cmp(&b.run.throughput_rps))?;
+    let stopped = stopper(steps)?;
+    (top.run.throughput_rps > search_rps).then(|| SweepAbove {
+        step: top.index,
+        concurrency: top.offered as u64,
+        throughput_rps: top.run.throughput_rps,
+        p99_ms: top.run.latency_ms.p99,
+        search_stopped_at: Some(stopped.index),
+        why: format!(
+            "the rate search stopped at step {} ({}/s): {}",
+            stopped.index,
+            stopped.offered,
+            stopped.verdict.reasons.join("; ")
+        ),
+    })
 }
 
 /// A capacity search measured for real against the in-process server: a ramp, a bisection
@@ -384,7 +425,12 @@ pub fn realistic() -> CapacityRecord {
         bounded_by: "the bisection reached the resolution: 1300 req/s fails within 10 % \
                      above 1200 req/s"
             .to_string(),
+        sweep_above: sweep_above(&steps, best.run.throughput_rps),
     };
+    assert!(
+        result.sweep_above.is_some(),
+        "the sweep of the in-process server sustains more than 1200/s"
+    );
     record(&url, steps, result, Some(sweep))
 }
 
@@ -416,6 +462,7 @@ pub fn nothing_passed() -> CapacityRecord {
         resolved: false,
         knee: None,
         bounded_by: "the first step already failed its objectives".to_string(),
+        sweep_above: None,
     };
     let mut record = record(url, steps, result, None);
     record.ending = SearchEnding::FailedAtStart;

@@ -27,6 +27,7 @@ use perfloop_engine::{Limits, LoadConfig, Model, Plan, RequestSpec, Silent, Targ
 use perfloop_report::{
     BuildInput, Generator, LagMs, LatencyBucket, LatencyMs, LoadInfo, LoadModel, OpenModel,
     Requests, RunEnding, RunRecord, SCHEMA, SloResult, StageInfo, TargetInfo, TimelinePoint,
+    Warning, WarningKind,
 };
 
 /// Starts an axum server answering `/` on its own runtime thread; returns its address.
@@ -91,6 +92,26 @@ pub fn open(url: &str, rate: f64, duration: Duration) -> LoadConfig {
         max_connections: 64,
     };
     c
+}
+
+/// Runs `config` against its target with the host sampled but no process watched, and
+/// builds the record without objectives.
+pub fn record_unwatched(config: &LoadConfig) -> RunRecord {
+    let started_at = SystemTime::now();
+    let mut watch = perfloop_monitor::SamplerConfig::new(Instant::now());
+    watch.interval = Duration::from_millis(100);
+    let sampler = perfloop_monitor::Sampler::start(watch).unwrap();
+    let outcome = run(config, Arc::new(AtomicBool::new(false)), &mut Silent).unwrap();
+    let recording = sampler.stop();
+    RunRecord::build(&BuildInput {
+        config,
+        outcome: &outcome,
+        slos: &[],
+        level: None,
+        started_at,
+        monitor: Some(&recording),
+        target_command: None,
+    })
 }
 
 /// Runs `config` against its target while watching this very process (so the record
@@ -230,6 +251,9 @@ pub fn saturated_record() -> RunRecord {
             errors: 500,
             dropped: 2_000,
             unfinished: 0,
+            drained: 0,
+            connections: 0,
+            reconnects: 0,
             by_status: BTreeMap::from([("200".to_string(), 40_500), ("503".to_string(), 450)]),
             errors_by_kind: BTreeMap::from([
                 ("status_5xx".to_string(), 450),
@@ -286,6 +310,7 @@ pub fn saturated_record() -> RunRecord {
             asked_rate: 16_666.7,
             achieved_rate: 14_000.0,
             peak_connections: 1000,
+            answering_s: 0.0,
             lag_ms: LagMs {
                 p50: 0.02,
                 p99: 3.5,
@@ -302,13 +327,14 @@ pub fn saturated_record() -> RunRecord {
         timeline: (0..3)
             .map(|t| TimelinePoint {
                 t_s: t,
+                length_s: 1.0,
                 requests: 13_000 + t * 1000,
                 errors: 100 + t * 100,
                 rps: 13_000.0 + t as f64 * 1000.0,
-                p50_ms: 0.6,
-                p90_ms: 4.9,
-                p99_ms: 48.1 + t as f64,
-                max_ms: 1_203.2,
+                p50_ms: Some(0.6),
+                p90_ms: Some(4.9),
+                p99_ms: Some(48.1 + t as f64),
+                max_ms: Some(1_203.2),
             })
             .collect(),
         slo: vec![
@@ -339,14 +365,23 @@ pub fn saturated_record() -> RunRecord {
         ],
         ending: RunEnding::Completed,
         warnings: vec![
-            "GENERATOR SATURATED: a worker thread was busy 97 % of the run (limit 90 %). These \
-             figures measure perfloop, not the target: give it more cores (--threads) or offer \
-             less load per machine."
-                .to_string(),
-            "the measured window lasted 3.0 s: runs shorter than 5 s give unsteady figures"
-                .to_string(),
-            "2000 arrivals could not be sent before the end of the run and were dropped"
-                .to_string(),
+            Warning::new(
+                WarningKind::GeneratorSaturated,
+                "GENERATOR SATURATED: a worker thread was busy 97 % of the run (limit 90 %). \
+                 These figures measure perfloop, not the target: give it more cores (--threads) \
+                 or offer less load per machine.",
+            ),
+            Warning::new(
+                WarningKind::Dropped,
+                "2000 arrivals (4.7 % of the requests) were never sent (no connection was free): \
+                 they have no latency, and so many could put p99 and p99.9 above any response \
+                 measured",
+            ),
+            Warning::new(
+                WarningKind::RateShort,
+                "the achieved rate 13333.3/s is 4.8 % below the asked 14000.0/s: the target was \
+                 offered less than asked",
+            ),
         ],
     }
 }

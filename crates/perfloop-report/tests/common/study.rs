@@ -258,21 +258,25 @@ pub fn knobs() -> Vec<KnobInfo> {
             name: "workers".to_string(),
             domain: "int 1..32, log".to_string(),
             default: json!(DEFAULTS.workers),
+            choices: vec![],
         },
         KnobInfo {
             name: "batch".to_string(),
             domain: "int 50..500".to_string(),
             default: json!(DEFAULTS.batch),
+            choices: vec![],
         },
         KnobInfo {
             name: "cache".to_string(),
             domain: format!("one of none, lru, {ODD_CACHE}"),
             default: json!(DEFAULTS.cache),
+            choices: vec![json!("none"), json!("lru"), json!(ODD_CACHE)],
         },
         KnobInfo {
             name: "compress".to_string(),
             domain: "bool".to_string(),
             default: json!(DEFAULTS.compress),
+            choices: vec![],
         },
     ]
 }

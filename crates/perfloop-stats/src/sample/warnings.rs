@@ -69,7 +69,7 @@ impl fmt::Display for BenchWarning {
                 f,
                 "a run took less than 5 ms ({:.2} ms): the results might be inaccurate, since \
                  starting the process (and the shell) costs about as much; give each run more \
-                 work or run the command without a shell",
+                 work or run the command without a shell (-N)",
                 fastest_s * 1e3
             ),
             BenchWarning::SlowFirstRun { first_s, median_s } => write!(

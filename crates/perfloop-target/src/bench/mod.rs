@@ -9,10 +9,13 @@
 //! a hyperfine-like text ([`render_text`]).
 //!
 //! How the command runs ([`Shell`]): by default through `sh -c` with the filled text, as
-//! hyperfine does, so that pipes, redirections and variables work; the shell's start-up
-//! (about a millisecond) is part of every measurement and is not subtracted, which the
-//! "less than 5 ms" warning points out. [`Shell::None`] splits the template into words and
-//! runs the program directly.
+//! hyperfine does, so that pipes, redirections and variables work. The shell's start-up
+//! (about a millisecond) is then measured before the benchmark, as hyperfine does: `sh -c
+//! ''` is run [`DEFAULT_STARTUP_RUNS`] times through the same measurer, and the means of
+//! its wall, user and system times are subtracted from every measured run (a difference
+//! below zero counts as zero). The figure is reported ([`ShellStartup`]). [`Shell::None`]
+//! (`-N`) splits the template into words and runs the program directly: nothing to
+//! subtract, only the cost of starting the program itself is measured with it.
 //!
 //! The work regex must have a capture group: the group named `work` if there is one, else
 //! the first group that took part in the match, holds the count (`,` and `_` separators are
@@ -32,7 +35,7 @@ use serde::{Deserialize, Serialize};
 pub use error::BenchError;
 pub use exec::{Executor, Invocation, ProcessExecutor, RunMeasurement};
 pub use measure::{MEASURE_ARG, measure};
-pub use report::{BENCH_SCHEMA, BenchReport, BenchResult, SampleStats, Warning};
+pub use report::{BENCH_SCHEMA, BenchReport, BenchResult, SampleStats, ShellStartup, Warning};
 pub use text::render_text;
 
 use crate::helper_exe::HelperExe;
@@ -41,6 +44,9 @@ use report::MeasuredRun;
 
 /// The default number of measured runs.
 pub const DEFAULT_RUNS: usize = 10;
+
+/// Runs of the empty shell command whose mean is the shell's start-up (hyperfine's count).
+pub const DEFAULT_STARTUP_RUNS: usize = 50;
 
 /// How many lines of output an error message shows.
 const OUTPUT_LINES: usize = 10;
@@ -54,6 +60,17 @@ pub enum Shell {
     Sh,
     /// The template split into words (shell quoting rules), the program run directly.
     None,
+}
+
+/// How the shell's start-up is taken out of the measured times (with [`Shell::Sh`] only).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Startup {
+    /// Measured before the benchmark, over this many runs of `sh -c ''` (0: not at all).
+    Measure(usize),
+    /// Measured already (by an earlier benchmark through the same shell).
+    Known(ShellStartup),
+    /// Neither measured nor subtracted.
+    Ignore,
 }
 
 /// What to benchmark and how. Build it with [`BenchSpec::new`] and set the fields.
@@ -75,6 +92,8 @@ pub struct BenchSpec {
     pub work_unit: String,
     /// How the command is run.
     pub shell: Shell,
+    /// How the shell's start-up is subtracted (with [`Shell::Sh`]).
+    pub startup: Startup,
     /// Kill a run that takes longer, and fail the benchmark.
     pub timeout: Option<Duration>,
     /// Measure runs that exit with a non-zero status instead of failing (`--ignore-failure`).
@@ -89,8 +108,8 @@ pub struct BenchSpec {
 
 impl BenchSpec {
     /// A spec with the defaults: no parameters, 10 runs, no warm-up, no work regex, work
-    /// counted in `records`, `sh -c`, no timeout, failures not ignored, knob variables
-    /// exported, perfloop itself as the measurer.
+    /// counted in `records`, `sh -c` with its start-up measured and subtracted, no timeout,
+    /// failures not ignored, knob variables exported, perfloop itself as the measurer.
     pub fn new(command_template: CommandTemplate) -> BenchSpec {
         BenchSpec {
             command_template,
@@ -100,6 +119,7 @@ impl BenchSpec {
             work_regex: None,
             work_unit: "records".to_string(),
             shell: Shell::Sh,
+            startup: Startup::Measure(DEFAULT_STARTUP_RUNS),
             timeout: None,
             ignore_failure: false,
             knob_env: true,
@@ -283,6 +303,7 @@ pub fn run_bench_with(
     observer: &mut dyn FnMut(&BenchEvent<'_>),
 ) -> Result<BenchReport, BenchError> {
     spec.validate()?;
+    let startup = shell_startup(spec, executor)?;
     let combos = combinations(&spec.params);
     let mut results = Vec::with_capacity(combos.len());
     for (index, knobs) in combos.iter().enumerate() {
@@ -305,8 +326,11 @@ pub fn run_bench_with(
         }
         let mut runs = Vec::with_capacity(spec.runs);
         for i in 0..spec.runs {
-            let m = executor.run(&inv)?;
+            let mut m = executor.run(&inv)?;
             check_exit(spec, &inv, &m)?;
+            if let Some(s) = &startup {
+                s.subtract(&mut m);
+            }
             let work = match &spec.work_regex {
                 Some(re) => extract_work(re, &inv, &m)?,
                 None => None,
@@ -334,8 +358,44 @@ pub fn run_bench_with(
         warmup: spec.warmup,
         work_regex: spec.work_regex.as_ref().map(|r| r.as_str().to_string()),
         work_unit: spec.work_unit.clone(),
+        shell_startup: startup,
         results,
     })
+}
+
+/// The shell's start-up to subtract: measured now, known, or none (no shell, or ignored).
+fn shell_startup(
+    spec: &BenchSpec,
+    executor: &mut dyn Executor,
+) -> Result<Option<ShellStartup>, BenchError> {
+    if spec.shell != Shell::Sh {
+        return Ok(None);
+    }
+    let runs = match &spec.startup {
+        Startup::Ignore | Startup::Measure(0) => return Ok(None),
+        Startup::Known(s) => return Ok(Some(s.clone())),
+        Startup::Measure(runs) => *runs,
+    };
+    let inv = Invocation {
+        program: "sh".to_string(),
+        args: vec!["-c".to_string(), String::new()],
+        env: Vec::new(),
+        display: "sh -c ''".to_string(),
+        timeout: spec.timeout,
+    };
+    let mut measured = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let m = executor.run(&inv)?;
+        if !m.exit.success() {
+            return Err(BenchError::CommandFailed {
+                command: inv.display.clone(),
+                status: m.exit,
+                output: last_lines(&m.stderr, OUTPUT_LINES),
+            });
+        }
+        measured.push(m);
+    }
+    Ok(ShellStartup::of(&measured))
 }
 
 /// The last `n` lines of `text`, indented; a note when it is empty.
@@ -444,8 +504,11 @@ mod tests {
         }
     }
 
+    /// A spec whose shell start-up is not measured (the fake's times are the command's).
     fn spec(template: &str) -> BenchSpec {
-        BenchSpec::new(CommandTemplate::parse(template).unwrap())
+        let mut s = BenchSpec::new(CommandTemplate::parse(template).unwrap());
+        s.startup = Startup::Ignore;
+        s
     }
 
     #[test]
@@ -530,6 +593,38 @@ mod tests {
         run_bench_with(&s, &mut fake, &mut |_| {}).unwrap();
         assert_eq!(fake.calls[0].program, "sh");
         assert_eq!(fake.calls[0].args, ["-c", "echo abc | wc -c"]);
+    }
+
+    #[test]
+    fn the_shell_start_up_is_measured_first_and_subtracted() {
+        let mut s = spec("work");
+        s.startup = Startup::Measure(4);
+        s.runs = 2;
+        // Four runs of the empty command (1, 1, 2, 2 ms: 1.5 ms on average), then runs of 3 ms
+        // and of 1 ms, which is less than the start-up.
+        let mut fake = Fake::new(&[1, 1, 2, 2, 3, 1], "");
+        let report = run_bench_with(&s, &mut fake, &mut |_| {}).unwrap();
+        assert_eq!(fake.calls[0].program, "sh");
+        assert_eq!(fake.calls[0].args, ["-c", ""]);
+        assert_eq!(fake.calls[4].args, ["-c", "work"]);
+        let startup = report.shell_startup.as_ref().unwrap();
+        assert!((startup.wall_s.mean - 0.0015).abs() < 1e-12, "{startup:?}");
+        let r = &report.results[0];
+        assert!((r.times_s[0] - 0.0015).abs() < 1e-12, "{:?}", r.times_s);
+        assert_eq!(r.times_s[1], 0.0);
+        assert!(r.wall_s.ci95_low.unwrap() >= 0.0);
+
+        // Known: not measured again; without a shell: nothing to subtract.
+        s.startup = Startup::Known(startup.clone());
+        let mut fake = Fake::new(&[3], "");
+        let again = run_bench_with(&s, &mut fake, &mut |_| {}).unwrap();
+        assert_eq!(fake.calls.len(), 2);
+        assert!((again.results[0].times_s[0] - 0.0015).abs() < 1e-12);
+        s.shell = Shell::None;
+        let mut fake = Fake::new(&[3], "");
+        let direct = run_bench_with(&s, &mut fake, &mut |_| {}).unwrap();
+        assert_eq!(direct.shell_startup, None);
+        assert_eq!(direct.results[0].times_s, [0.003, 0.003]);
     }
 
     #[test]

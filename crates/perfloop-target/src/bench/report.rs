@@ -5,6 +5,7 @@
 //! Times are in seconds, memory in bytes, work rates in units of work per second.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use perfloop_stats::sample::{BenchWarning, Summary, bench_warnings, outlier_indices};
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,9 @@ pub struct BenchReport {
     pub work_regex: Option<String>,
     /// The unit of work, e.g. `records`.
     pub work_unit: String,
+    /// The shell's start-up, subtracted from every measured run (`null` without a shell).
+    #[serde(default)]
+    pub shell_startup: Option<ShellStartup>,
     /// One result per parameter combination, in run order.
     pub results: Vec<BenchResult>,
 }
@@ -61,7 +65,8 @@ pub struct SampleStats {
 }
 
 impl SampleStats {
-    /// The statistics of `values`; `None` if empty or not all finite.
+    /// The statistics of `values`, quantities that cannot be negative (times, rates): the
+    /// interval's lower bound is cut at zero. `None` if empty or not all finite.
     pub fn of(values: &[f64]) -> Option<SampleStats> {
         let s = Summary::of(values)?;
         Some(SampleStats {
@@ -70,10 +75,51 @@ impl SampleStats {
             std_dev: s.std_dev,
             min: s.min,
             max: s.max,
-            ci95_low: s.ci95.map(|c| c.low),
+            ci95_low: s.ci95.map(|c| c.low.max(0.0)),
             ci95_high: s.ci95.map(|c| c.high),
             outliers: outlier_indices(values).len(),
         })
+    }
+}
+
+/// The start-up of the shell that runs each command: runs of `sh -c ''` measured before the
+/// benchmark, whose means are subtracted from every measured run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShellStartup {
+    /// The command measured.
+    pub command: String,
+    /// How many times it was run.
+    pub runs: usize,
+    /// Wall time of those runs, in seconds.
+    pub wall_s: SampleStats,
+    /// Mean user CPU time, in seconds.
+    pub user_s_mean: f64,
+    /// Mean system CPU time, in seconds.
+    pub sys_s_mean: f64,
+}
+
+impl ShellStartup {
+    /// The start-up from the runs of the empty command; `None` when there are none.
+    pub(crate) fn of(runs: &[RunMeasurement]) -> Option<ShellStartup> {
+        let times: Vec<f64> = runs.iter().map(|m| m.wall.as_secs_f64()).collect();
+        let n = runs.len() as f64;
+        let mean = |f: &dyn Fn(&RunMeasurement) -> f64| runs.iter().map(f).sum::<f64>() / n;
+        Some(ShellStartup {
+            command: "sh -c ''".to_string(),
+            runs: runs.len(),
+            wall_s: SampleStats::of(&times)?,
+            user_s_mean: mean(&|m| m.user.as_secs_f64()),
+            sys_s_mean: mean(&|m| m.sys.as_secs_f64()),
+        })
+    }
+
+    /// Takes the start-up out of one run's times (a difference below zero is zero).
+    pub(crate) fn subtract(&self, m: &mut RunMeasurement) {
+        let less = |d: Duration, s: f64| d.saturating_sub(Duration::from_secs_f64(s.max(0.0)));
+        m.wall = less(m.wall, self.wall_s.mean);
+        m.user = less(m.user, self.user_s_mean);
+        m.sys = less(m.sys, self.sys_s_mean);
     }
 }
 
@@ -188,5 +234,22 @@ impl BenchResult {
                 .collect(),
             times_s: times,
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_interval_reaches_below_zero() {
+        // Two rates far apart: the t interval of their mean (t = 12.7 for one degree of
+        // freedom) reaches far below zero, which no rate can be.
+        let s = SampleStats::of(&[1.0, 100.0]).unwrap();
+        assert_eq!(s.ci95_low, Some(0.0));
+        assert!(s.ci95_high.unwrap() > 600.0, "{s:?}");
+        let s = SampleStats::of(&[10.0, 11.0, 12.0]).unwrap();
+        assert!(s.ci95_low.unwrap() > 0.0, "{s:?}");
     }
 }

@@ -182,6 +182,20 @@ fn write_ranking(out: &mut String, report: &BenchReport) {
 /// The human summary of `report`.
 pub fn render_text(report: &BenchReport) -> String {
     let mut out = String::new();
+    if let Some(s) = &report.shell_startup {
+        let w = &s.wall_s;
+        let u = Unit::fit(w.mean);
+        let sigma = w
+            .std_dev
+            .map_or_else(String::new, |sd| format!(" ± {}", u.show(sd)));
+        let _ = writeln!(
+            out,
+            "Shell start-up: {}{sigma} ({} runs of {}), subtracted from every run\n",
+            u.show(w.mean),
+            s.runs,
+            s.command
+        );
+    }
     for (i, r) in report.results.iter().enumerate() {
         if i > 0 {
             out.push('\n');
@@ -245,6 +259,7 @@ mod tests {
             warmup: 0,
             work_regex: Some("processed (\\d+)".into()),
             work_unit: "records".into(),
+            shell_startup: None,
             results: vec![result("1", 0.5, 1000.0), result("2", 0.4, 2500.0)],
         };
         let text = render_text(&report);
@@ -277,9 +292,23 @@ mod tests {
             warmup: 0,
             work_regex: None,
             work_unit: "records".into(),
+            shell_startup: Some(crate::bench::ShellStartup {
+                command: "sh -c ''".into(),
+                runs: 50,
+                wall_s: stats(0.00094, 0.0001),
+                user_s_mean: 0.0002,
+                sys_s_mean: 0.0005,
+            }),
             results: vec![a, b],
         };
         let text = render_text(&report);
+        assert!(
+            text.starts_with(
+                "Shell start-up: 940.0 µs ± 100.0 µs (50 runs of sh -c ''), subtracted from \
+                 every run\n\n"
+            ),
+            "{text}"
+        );
         assert!(
             text.contains("Time (mean ± σ):     2.000 s ± 0.020 s"),
             "{text}"

@@ -20,7 +20,7 @@ use anyhow::anyhow;
 use perfloop_engine::{Ending, Limits, LoadConfig, Model, Plan, parse_duration, parse_rate};
 use perfloop_report::{
     CAPACITY_SCHEMA, CapacityRecord, CapacityResult, CapacityTarget, RunRecord, SearchEnding,
-    SearchSettings, Step, StepKind, Sweep, SweepPoint, UslRecord,
+    SearchSettings, Step, StepKind, Sweep, SweepAbove, SweepPoint, UslRecord,
 };
 use perfloop_stats::slo::{Metric, Slo};
 use perfloop_target::Ready;
@@ -229,7 +229,13 @@ impl Searcher<'_> {
             Ok(m) => m,
             Err(f) => return Err(Halt(SearchEnding::Failed, Some(f))),
         };
-        let verdict = verdict::judge(&record, kind, offered, self.plan.settings.rate_margin);
+        let asked = verdict::Asked {
+            kind,
+            offered,
+            window_s: self.plan.settings.step_duration_s,
+            rate_margin: self.plan.settings.rate_margin,
+        };
+        let verdict = verdict::judge(&record, &asked);
         let pass = verdict.pass;
         let index = self.steps.len();
         if !self.quiet {
@@ -338,27 +344,22 @@ pub fn search(plan: &SearchPlan, watch: Option<&Watch>, quiet: bool) -> Searched
     let steps = searcher.steps;
     let sweep = (!s.concurrency.is_empty()).then(|| sweep_record(&steps));
     let result = result(&rates, &steps, ending, s);
-    let mut warnings = Vec::new();
-    let untrusted: Vec<String> = steps
-        .iter()
+    let warnings = stopper(&steps)
         .filter(|st| !st.verdict.trusted)
-        .map(|st| st.index.to_string())
+        .map(|st| {
+            format!(
+                "step {} ({}/s), which stopped the rate search, was not trusted ({}): the \
+                 target may sustain more than the result says",
+                st.index,
+                verdict::rate(st.offered),
+                st.verdict.reasons.join("; ")
+            )
+        })
+        .into_iter()
         .collect();
-    if !untrusted.is_empty() {
-        warnings.push(format!(
-            "{} {} failed {} validity checks: {} figures are not trusted",
-            if untrusted.len() == 1 {
-                "step"
-            } else {
-                "steps"
-            },
-            untrusted.join(", "),
-            if untrusted.len() == 1 { "its" } else { "their" },
-            if untrusted.len() == 1 { "its" } else { "their" },
-        ));
-    }
+    let mut notes = Vec::new();
     if plan.implicit_error_slo {
-        warnings.push(format!(
+        notes.push(format!(
             "no error_rate objective was given: {DEFAULT_ERROR_SLO} applied to every step"
         ));
     }
@@ -368,7 +369,7 @@ pub fn search(plan: &SearchPlan, watch: Option<&Watch>, quiet: bool) -> Searched
         started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
         elapsed_s: searcher.began.elapsed().as_secs_f64(),
         target: CapacityTarget {
-            url: plan.request.target.url.clone(),
+            url: plan.request.target.url.to_string(),
             method: plan.request.spec.method.clone(),
             command: watch.and_then(Watch::command).map(str::to_string),
             pid: watch.and_then(Watch::pid),
@@ -380,6 +381,7 @@ pub fn search(plan: &SearchPlan, watch: Option<&Watch>, quiet: bool) -> Searched
         findings: Vec::new(),
         ending,
         warnings,
+        notes,
     };
     record.findings = perfloop_diagnose::diagnose(&record);
     Searched { record, failure }
@@ -413,6 +415,51 @@ fn sweep_record(steps: &[Step]) -> Sweep {
         usl,
         usl_error,
     }
+}
+
+/// The rate step that stopped the search: the lowest asked rate that failed. Untrusted
+/// failing steps above it were meant to overload the target and change no figure.
+fn stopper(steps: &[Step]) -> Option<&Step> {
+    steps
+        .iter()
+        .filter(|st| st.kind != StepKind::Sweep && !st.verdict.pass)
+        .min_by(|a, b| a.offered.total_cmp(&b.offered))
+}
+
+/// The sweep step that sustained the most within the objectives, when that is more than
+/// the rate search's maximum by more than its resolution, and why the search stopped below.
+fn sweep_above(
+    steps: &[Step],
+    search_rps: Option<f64>,
+    bounded_by: &str,
+    resolution: f64,
+) -> Option<SweepAbove> {
+    let top = steps
+        .iter()
+        .filter(|st| st.kind == StepKind::Sweep && st.verdict.pass)
+        .max_by(|a, b| a.run.throughput_rps.total_cmp(&b.run.throughput_rps))?;
+    let rps = top.run.throughput_rps;
+    if search_rps.is_some_and(|s| rps <= s * (1.0 + resolution)) {
+        return None;
+    }
+    let stopped = stopper(steps);
+    let why = match stopped {
+        Some(st) => format!(
+            "the rate search stopped at step {} ({}/s): {}",
+            st.index,
+            verdict::rate(st.offered),
+            st.verdict.reasons.join("; ")
+        ),
+        None => format!("the rate search ended: {bounded_by}"),
+    };
+    Some(SweepAbove {
+        step: top.index,
+        concurrency: top.offered as u64,
+        throughput_rps: rps,
+        p99_ms: top.run.latency_ms.p99,
+        search_stopped_at: stopped.map(|st| st.index),
+        why,
+    })
 }
 
 fn result(
@@ -462,8 +509,10 @@ fn result(
             s.resolution * 100.0
         ),
     };
+    let max_sustainable_rps = best.map(|st| st.run.throughput_rps);
     CapacityResult {
-        max_sustainable_rps: best.map(|st| st.run.throughput_rps),
+        sweep_above: sweep_above(steps, max_sustainable_rps, &bounded_by, s.resolution),
+        max_sustainable_rps,
         max_passing_rate: best.map(|st| st.offered),
         max_passing_step: best.map(|st| st.index),
         min_failing_rate: rates.failing(),
@@ -483,12 +532,14 @@ fn step_line(index: usize, kind: StepKind, offered: f64, run: &RunRecord, pass: 
         StepKind::Bisect => "bisect",
         StepKind::Sweep => "sweep",
     };
-    let cpu = run.target.summary.as_ref().map_or(String::new(), |s| {
-        format!(
-            " · CPU {:.0} % (thread {:.0} %)",
-            s.cpu_pct_mean, s.top_thread_cpu_pct_mean
-        )
-    });
+    let cpu = run
+        .target
+        .summary
+        .as_ref()
+        .and_then(|s| Some((s.cpu_pct_mean?, s.top_thread_cpu_pct_mean?)))
+        .map_or(String::new(), |(cpu, thread)| {
+            format!(" · CPU {cpu:.0} % (thread {thread:.0} %)")
+        });
     format!(
         "step {index:>2} {kind:<6} {load} → {:>9.1} req/s · p50 {:.2} ms · p99 {:.2} ms{cpu} · {}\n",
         run.throughput_rps,
@@ -501,11 +552,10 @@ fn step_line(index: usize, kind: StepKind, offered: f64, run: &RunRecord, pass: 
 /// Runs `perfloop capacity`.
 pub fn run(args: &CapacityArgs) -> Result<Exit, Failure> {
     let plan = plan(args)?;
-    if args.json.as_deref() == Some("-") && args.html.as_deref() == Some("-") {
-        return Err(Failure::usage(anyhow!(
-            "--json - and --html - cannot both write to stdout"
-        )));
-    }
+    crate::output::check_outputs(&[
+        ("--json", args.json.as_deref().map(std::path::Path::new)),
+        ("--html", args.html.as_deref().map(std::path::Path::new)),
+    ])?;
     let default_ready = Some(Ready::Tcp(plan.request.target.addr.port()));
     let watch = WatchPlan::resolve(&args.target, default_ready)?.start()?;
     let Searched { record, failure } = search(&plan, Some(&watch), args.quiet);

@@ -290,6 +290,24 @@ pub fn best(study: &Study, done: &[Done], finalists: &[Finalist]) -> Option<Best
             runner_up: Some(top.config.clone()),
         });
     }
+    // Every finalist broke a round: none of them can win, and the defaults, measured in the
+    // same rounds, stand.
+    if !finalists.is_empty() {
+        if let Some(base_mean) = mean(&baseline.objective) {
+            let all = mean_metrics(&baseline.metrics, &baseline.metrics);
+            return Some(Best {
+                config: config_json(&default),
+                is_default: true,
+                changed: Vec::new(),
+                objective: base_mean,
+                baseline_objective: Some(base_mean),
+                gain: None,
+                before: all.clone(),
+                after: all,
+                runner_up: None,
+            });
+        }
+    }
     // Nothing confirmed: the best complete trial of the exploration, unconfirmed.
     let best = done
         .iter()
@@ -513,6 +531,24 @@ confirm_rounds = 3
             why[0].contains("threads=16") && why[0].contains("round 2"),
             "{why:?}"
         );
+    }
+
+    #[test]
+    fn when_every_finalist_broke_a_round_the_defaults_stand() {
+        let s = study("maximize = \"throughput\"\nconstraints = [\"p99<100ms\"]");
+        let mut done = history(
+            100.0,
+            150.0,
+            &[(100.0, 121.0), (90.0, 108.0), (110.0, 130.0)],
+        );
+        let last = done.len() - 1;
+        done[last].state = TrialState::Violated;
+        let finalists = finalist_table(&s, &done);
+        assert_eq!(finalists.len(), 1);
+        let best = best(&s, &done, &finalists).unwrap();
+        assert!(best.is_default, "{best:?}");
+        assert!(best.gain.is_none() && best.changed.is_empty());
+        assert!((best.objective - 100.0).abs() < 1e-9, "{best:?}");
     }
 
     #[test]

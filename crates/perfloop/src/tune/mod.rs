@@ -57,6 +57,11 @@ pub fn run(args: &TuneArgs) -> Result<Exit, Failure> {
 /// Runs a study and returns its record with the exit code.
 pub fn execute(args: &TuneArgs) -> Result<(StudyRecord, Exit), Failure> {
     let study = Study::load(&args.study).map_err(|e| Failure::usage(anyhow!("{e}")))?;
+    crate::output::check_outputs(&[
+        ("--json", args.json.as_deref().map(Path::new)),
+        ("--html", args.html.as_deref().map(Path::new)),
+        ("--apply", args.apply.as_deref()),
+    ])?;
     let apply = args
         .apply
         .as_deref()
@@ -94,20 +99,34 @@ pub fn execute(args: &TuneArgs) -> Result<(StudyRecord, Exit), Failure> {
         .map_err(Failure::run)?;
     let done = session.done()?;
     let record = record(&study, &row, &done, ending);
-    outputs(args, &record)?;
-    if let (Some((path, format)), Some(best)) = (apply, &record.best) {
-        let config: Config =
-            serde_json::from_value(serde_json::to_value(&best.config).map_err(Failure::run)?)
-                .map_err(Failure::run)?;
-        apply::write(path, &apply::render(&study, &config, format)?)?;
-        say(&format!(
-            "wrote {} to {}\n",
-            apply::describe(&best.config),
-            path.display()
-        ));
-    }
+    let written = outputs(args, &record);
+    let applied = match (apply, &record.best) {
+        (Some((path, format)), Some(best)) => write_best(&study, best, path, format),
+        _ => Ok(()),
+    };
+    written?;
+    applied?;
     let exit = finish(&record, &done)?;
     Ok((record, exit))
+}
+
+/// `--apply`: the best configuration written where the target reads its settings.
+fn write_best(
+    study: &Study,
+    best: &perfloop_report::Best,
+    path: &Path,
+    format: ApplyFormat,
+) -> Result<(), Failure> {
+    let config: Config =
+        serde_json::from_value(serde_json::to_value(&best.config).map_err(Failure::run)?)
+            .map_err(Failure::run)?;
+    apply::write(path, &apply::render(study, &config, format)?)?;
+    say(&format!(
+        "wrote {} to {}\n",
+        apply::describe(&best.config),
+        path.display()
+    ));
+    Ok(())
 }
 
 /// The exit code and message of a finished study.
@@ -145,12 +164,37 @@ fn finish(record: &StudyRecord, done: &[Done]) -> Result<Exit, Failure> {
     }
 }
 
+/// The study as stored for reading: URLs and headers with their secrets redacted (trials
+/// run from the study file, never from this copy).
+fn stored_spec(study: &Study) -> Study {
+    use perfloop_tune::study::Ready;
+    use perfloop_url::{redact_header, redact_url};
+    let mut s = study.clone();
+    if let Target::Managed {
+        ready: Some(Ready::Http(u)),
+        ..
+    } = &mut s.target
+    {
+        *u = redact_url(u);
+    }
+    let (url, request) = match &mut s.workload {
+        Workload::Load(l) => (&mut l.url, &mut l.request),
+        Workload::Capacity(c) => (&mut c.url, &mut c.request),
+        Workload::WorkRate => return s,
+    };
+    *url = redact_url(url);
+    for h in &mut request.headers {
+        *h = redact_header(h);
+    }
+    s
+}
+
 /// Creates the study, or finds it to resume.
 fn open_study(store: &Store, study: &Study, resume: bool, db: &Path) -> Result<StudyRow, Failure> {
     let fingerprint = study.fingerprint();
     let existing = store.find_study(&study.name).map_err(Failure::run)?;
     let Some(row) = existing else {
-        let spec_json = serde_json::to_string(study).map_err(Failure::run)?;
+        let spec_json = serde_json::to_string(&stored_spec(study)).map_err(Failure::run)?;
         let id = store
             .create_study(&NewStudy {
                 name: study.name.clone(),
@@ -546,7 +590,7 @@ fn workload_description(study: &Study) -> String {
     let secs = |d: Option<Duration>| d.map(|d| format!("{}", humantime::format_duration(d)));
     match &study.workload {
         Workload::Load(l) => {
-            let mut parts = vec![format!("load {}", l.url)];
+            let mut parts = vec![format!("load {}", perfloop_url::redact_url(&l.url))];
             parts.push(format!("{:?} model", l.model).to_lowercase());
             if let Some(c) = l.connections {
                 parts.push(format!("{c} connections"));
@@ -562,7 +606,11 @@ fn workload_description(study: &Study) -> String {
             }
             parts.join(", ")
         }
-        Workload::Capacity(c) => format!("capacity search {} within {}", c.url, c.slo.join(", ")),
+        Workload::Capacity(c) => format!(
+            "capacity search {} within {}",
+            perfloop_url::redact_url(&c.url),
+            c.slo.join(", ")
+        ),
         Workload::WorkRate => "the command's work rate".to_string(),
     }
 }
@@ -656,6 +704,13 @@ fn record(study: &Study, row: &StudyRow, done: &[Done], ending: StudyEnding) -> 
                 name: k.name.clone(),
                 domain: knob_domain(&k.kind),
                 default: serde_json::to_value(&k.default).unwrap_or_default(),
+                choices: match &k.kind {
+                    KnobKind::Categorical { values } => values
+                        .iter()
+                        .map(|v| serde_json::Value::String(v.clone()))
+                        .collect(),
+                    _ => Vec::new(),
+                },
             })
             .collect(),
         budget: BudgetInfo {
@@ -676,7 +731,7 @@ fn record(study: &Study, row: &StudyRow, done: &[Done], ending: StudyEnding) -> 
     }
 }
 
-/// The summary on stdout, and the files asked for.
+/// The summary on stdout, then the files asked for (each tried, even after one failed).
 fn outputs(args: &TuneArgs, record: &StudyRecord) -> Result<(), Failure> {
     use perfloop_report::{StudyExporter, StudyHtml, StudyJson, StudyText};
     let stdout_taken = args.json.as_deref() == Some("-");
@@ -684,18 +739,26 @@ fn outputs(args: &TuneArgs, record: &StudyRecord) -> Result<(), Failure> {
         .to_bytes(record)
         .map_err(|e| Failure::run(anyhow!("cannot write the summary: {e}")))?;
     let text = String::from_utf8_lossy(&text);
-    if stdout_taken {
-        crate::output::stderr_text(&text);
-    } else {
-        say(&text);
-    }
-    if let Some(path) = &args.json {
-        crate::output::write_with(path, |out| StudyJson.write(record, out))?;
-    }
-    if let Some(path) = &args.html {
-        crate::output::write_with(path, |out| StudyHtml.write(record, out))?;
-    }
-    Ok(())
+    let summary = match &args.summary {
+        Some(path) => crate::output::write_text(&path.to_string_lossy(), &text),
+        None if stdout_taken => {
+            crate::output::stderr_text(&text);
+            Ok(())
+        }
+        None => {
+            say(&text);
+            Ok(())
+        }
+    };
+    crate::output::first_failure([
+        args.json.as_deref().map_or(Ok(()), |path| {
+            crate::output::write_with(path, |out| StudyJson.write(record, out))
+        }),
+        args.html.as_deref().map_or(Ok(()), |path| {
+            crate::output::write_with(path, |out| StudyHtml.write(record, out))
+        }),
+        summary,
+    ])
 }
 
 fn say(text: &str) {

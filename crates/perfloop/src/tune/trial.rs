@@ -6,6 +6,7 @@
 //! `load = { ... }` is turned into the same command line and resolved by the same code, so
 //! a trial measures exactly what the command would.
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -14,9 +15,10 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use clap::Parser;
-use perfloop_engine::Ending;
 use perfloop_report::{CapacityRecord, RunRecord};
-use perfloop_target::{BenchSpec, CommandTemplate, Knobs, Regex, TargetSpec};
+use perfloop_target::{
+    BenchSpec, CommandTemplate, Knobs, Regex, ShellStartup, Startup, TargetSpec,
+};
 use perfloop_tune::Config;
 use perfloop_tune::study::{
     Body, CapacitySpec, HttpRequest, LoadSpec, Metric, Model, Ready, Study, Target, Workload,
@@ -66,6 +68,8 @@ pub struct Runner<'a> {
     /// The study file's directory, against which body files are found.
     base: PathBuf,
     quiet: bool,
+    /// A bench target's shell start-up, measured by the first trial and subtracted by all.
+    startup: OnceCell<ShellStartup>,
 }
 
 impl<'a> Runner<'a> {
@@ -75,15 +79,20 @@ impl<'a> Runner<'a> {
             study,
             base: base.to_path_buf(),
             quiet,
+            startup: OnceCell::new(),
         }
     }
 
-    /// Checks that the workload resolves with the default configuration (bad request
-    /// options, unreadable body files): exit 2 before anything starts.
+    /// Checks that the workload resolves with the default configuration as `perfloop load`
+    /// or `capacity` would resolve it (bad request options, unreadable body files): exit 2
+    /// before anything starts.
     pub fn check(&self) -> Result<(), Failure> {
         let knobs = knobs_of(&self.study.space.default_config(), Some(1));
         match &self.study.workload {
-            Workload::Load(spec) => self.load_args(spec, &knobs).map(|_| ()),
+            Workload::Load(spec) => self
+                .load_args(spec, &knobs)
+                .and_then(|args| crate::load::resolve(&args))
+                .map(|_| ()),
             Workload::Capacity(spec) => self.capacity_plan(spec, &knobs).map(|_| ()),
             Workload::WorkRate => self.bench_spec(&knobs).map(|_| ()),
         }
@@ -215,7 +224,7 @@ impl<'a> Runner<'a> {
     fn load_once(&self, resolved: &Resolved, watch: &Watch) -> Result<RunRecord, String> {
         let Measured { record, outcome } =
             crate::load::measure(resolved, Some(watch), self.quiet).map_err(failure_text)?;
-        if outcome.ending == Ending::Unreachable {
+        if crate::load::unreachable(&outcome) {
             let why = outcome
                 .last_connect_error
                 .as_deref()
@@ -338,10 +347,13 @@ impl<'a> Runner<'a> {
 
     fn run_bench(&self, config: &Config) -> Outcome {
         let knobs = knobs_of(config, None);
-        let spec = match self.bench_spec(&knobs) {
+        let mut spec = match self.bench_spec(&knobs) {
             Ok(s) => s,
             Err(f) => return failed(format!("{:#}", f.error), &[]),
         };
+        if let Some(startup) = self.startup.get() {
+            spec.startup = Startup::Known(startup.clone());
+        }
         let mut all = Vec::new();
         let mut runs = Vec::new();
         for _ in 0..self.study.budget.repeats {
@@ -349,6 +361,10 @@ impl<'a> Runner<'a> {
                 Ok(r) => r,
                 Err(e) => return failed(e.to_string(), &[]),
             };
+            if let Some(startup) = &report.shell_startup {
+                spec.startup = Startup::Known(startup.clone());
+                let _ = self.startup.set(startup.clone());
+            }
             if stop_flag().load(Ordering::SeqCst) {
                 return Outcome::Interrupted;
             }
@@ -406,7 +422,10 @@ pub fn run_metrics(record: &RunRecord) -> Metrics {
         .summary
         .as_ref()
         .map_or((f64::NAN, f64::NAN), |s| {
-            (s.cpu_pct_mean / 100.0, s.rss_max_mb)
+            (
+                s.cpu_pct_mean.map_or(f64::NAN, |c| c / 100.0),
+                s.rss_max_mb.unwrap_or(f64::NAN),
+            )
         });
     Metrics::from([
         (Metric::Throughput, record.throughput_rps),
@@ -426,7 +445,7 @@ fn capacity_metrics(record: &CapacityRecord) -> (Metrics, Option<String>) {
     let rss = record
         .steps
         .iter()
-        .filter_map(|s| s.run.target.summary.as_ref().map(|m| m.rss_max_mb))
+        .filter_map(|s| s.run.target.summary.as_ref().and_then(|m| m.rss_max_mb))
         .fold(f64::NAN, f64::max);
     let passing = record
         .result
