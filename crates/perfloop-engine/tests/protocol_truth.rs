@@ -118,6 +118,7 @@ fn an_overloaded_target_is_credited_with_what_it_answered_not_what_it_was_asked(
     let o = run_to_end(&c);
     assert_consistent(&o);
     assert_eq!(o.counts.ok, 200, "{:?}", o.counts);
+    assert_eq!(served.load(Ordering::Relaxed), 200);
     let got = o.throughput_rps();
     assert!(
         got > 40.0 && got < 52.0,
