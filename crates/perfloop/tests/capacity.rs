@@ -197,7 +197,9 @@ fn the_rate_found_lies_just_below_a_known_capacity() {
         0.8 * capacity
     );
     assert!(
-        (throughput - rate).abs() <= 0.5 + 1e-9 && throughput >= 0.8 * capacity,
+        // Measured at the passing step: at most the asked rate, and short of it by no more
+        // than the rate margin (5 %) when the target began to fall behind.
+        throughput <= rate + 0.5 && throughput >= 0.95 * rate - 0.5 && throughput >= 0.8 * capacity,
         "throughput {throughput}\n{stdout}"
     );
     assert!(result["resolved"].as_bool().unwrap(), "{stdout}");
