@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::args::Knobs;
+use crate::config::Knobs;
 use crate::data::Dataset;
 use crate::data::workload::Workload;
 use crate::engine::Engine;

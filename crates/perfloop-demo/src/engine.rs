@@ -25,7 +25,7 @@ use std::thread::{self, JoinHandle};
 
 use lru::LruCache;
 
-use crate::args::Knobs;
+use crate::config::Knobs;
 use crate::data::Dataset;
 use crate::error::DemoError;
 use crate::index::{BlockKey, Index, block_keys};

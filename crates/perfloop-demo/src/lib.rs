@@ -11,10 +11,11 @@
 //!   there) behind a bounded connection pool;
 //! - `engine`: workers, cache and the batch pipeline shared by both modes;
 //! - `server`: the HTTP API; `batch`: the batch mode; `metrics`: Prometheus text;
-//! - `args`: the command line and the [`Knobs`].
+//! - `config`: the [`Knobs`] and the validated [`DemoConfig`] (the command line is the
+//!   `perfloop` binary's).
 //!
 //! [`run`] is the whole program behind `perfloop demo-target`. This crate depends on no
-//! other perfloop crate.
+//! other perfloop crate and on no argument parser.
 //!
 //! # Why the knobs matter
 //!
@@ -28,8 +29,8 @@
 //! and helps most where the store is the bottleneck. Where the best values lie depends
 //! on the speed and number of the cores, measured, not assumed.
 
-mod args;
 mod batch;
+mod config;
 mod data;
 mod engine;
 mod error;
@@ -45,11 +46,10 @@ use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use args::{
-    DEFAULT_BATCH_RECORDS, DEFAULT_SEED, DEFAULT_USERS, DemoConfig, DemoMode, DemoTargetArgs,
-    KnobRange, Knobs, Mode,
-};
 pub use batch::{BatchReport, run_batch};
+pub use config::{
+    DEFAULT_BATCH_RECORDS, DEFAULT_SEED, DEFAULT_USERS, DemoConfig, KnobRange, Knobs, Mode,
+};
 pub use data::workload::{LabelledRecord, PLANTED_SHARE, Workload};
 pub use data::{Dataset, User};
 pub use engine::{Engine, Reply};
@@ -66,10 +66,11 @@ pub use store::{CAPACITY, KEY_WORK, OVERLOAD_PENALTY, QUERY_WORK, ROUND_TRIP, SL
 /// `listening on http://ADDR` is written to standard output, and the service is ready.
 /// In batch mode the first line is `processed N records in X s (R records/s)`.
 ///
-/// It builds its own async runtime, so it must not be called from inside one (use
-/// [`Engine::start`] and [`serve`] there).
-pub fn run(args: &DemoTargetArgs) -> Result<(), DemoError> {
-    let config = args.config()?;
+/// The configuration is validated first ([`DemoConfig::validate`]). It builds its own
+/// async runtime, so it must not be called from inside one (use [`Engine::start`] and
+/// [`serve`] there).
+pub fn run(config: &DemoConfig) -> Result<(), DemoError> {
+    config.validate()?;
     let data = Arc::new(Dataset::generate(config.users, config.seed));
     match config.mode {
         Mode::Batch { records } => {

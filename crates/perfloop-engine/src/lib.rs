@@ -13,7 +13,7 @@ mod level;
 mod outcome;
 mod recorder;
 mod schedule;
-mod usage;
+pub mod spec;
 mod worker;
 
 use std::collections::BTreeMap;
@@ -23,6 +23,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
+use perfloop_monitor::ProcessCpu;
 
 pub use config::{
     ConfigError, Limits, LoadConfig, Model, RequestSpec, Target, parse_duration, parse_header,
@@ -34,7 +35,6 @@ pub use outcome::{
     Counts, Ending, ErrorKind, GeneratorUsage, Outcome, SATURATION_BUSY, TimelineRow,
 };
 pub use schedule::{Arrivals, Plan, Stage};
-pub use usage::{ProcessCpu, thread_cpu};
 
 use recorder::{Basis, Interval, Recorder, Report, Window, WorkerResult, histogram};
 use worker::{Share, Shared, Worker};

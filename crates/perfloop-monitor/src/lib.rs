@@ -8,23 +8,35 @@
 //! time axis (`t_s`, seconds since an origin shared with the load engine), the scraped
 //! series, a [`Summary`] and the errors met on the way.
 //!
+//! The modules depend one way: the data types ([`Sample`] in `sample`, [`Series`] in
+//! `series`, the time axis in `time_axis`) depend on no thread; `scrape` and `summary` use
+//! them; `sampler` starts both threads and builds the [`Recording`]. [`thread_cpu`] and
+//! [`ProcessCpu`] (`own_cpu`) are perfloop's own CPU clocks, shared with the load engine.
+//!
 //! The monitor knows nothing of load generation: it watches a pid and a URL. Linux only.
 
 mod errors;
 mod http_get;
+mod own_cpu;
 pub mod proc;
 pub mod prometheus;
+mod sample;
 mod sampler;
 mod scrape;
+mod series;
 mod summary;
+mod time_axis;
 mod tree;
 
 use std::time::Duration;
 
+pub use own_cpu::{ProcessCpu, thread_cpu};
 pub use proc::pid_exists;
 pub use prometheus::{MetricKind, ParseError, PromSample, parse_text};
-pub use sampler::{Sample, Sampler, SamplerConfig, SamplerHandle};
-pub use scrape::{Point, ScrapeConfig, Series};
+pub use sample::Sample;
+pub use sampler::{Sampler, SamplerConfig, SamplerHandle};
+pub use scrape::ScrapeConfig;
+pub use series::{Point, Series};
 pub use summary::{Recording, Summary};
 
 /// The sampling interval when none is given.

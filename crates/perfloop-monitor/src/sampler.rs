@@ -36,15 +36,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use nix::sys::resource::{UsageWho, getrusage};
-use nix::sys::time::TimeValLike;
-use nix::time::{ClockId, clock_gettime};
-use serde::{Deserialize, Serialize};
-
 use crate::errors::ErrorLog;
+use crate::own_cpu::{ProcessCpu, thread_cpu};
 use crate::proc::{self, HostCpu, ProcReader, TreeSnapshot};
+use crate::sample::Sample;
 use crate::scrape::{self, ScrapeConfig, ScrapeOutcome};
 use crate::summary::{Recording, RunFacts, Summary, Totals};
+use crate::time_axis::seconds_since;
 use crate::tree::TreeTracker;
 use crate::{DEFAULT_INTERVAL, MIN_INTERVAL, MonitorError};
 
@@ -73,82 +71,6 @@ impl SamplerConfig {
             origin,
             scrape: None,
         }
-    }
-}
-
-/// One interval of the target, the host and the generator. A target figure that was not
-/// measured is `None` (`null` in JSON), never zero: every target figure is `None` when no
-/// target is watched, and all but `processes` (then 0) once it has exited.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct Sample {
-    /// End of the interval, seconds since the run's origin (negative before it).
-    pub t_s: f64,
-    /// Length of the interval, seconds.
-    pub interval_s: f64,
-    /// Target user CPU, % of one core.
-    #[serde(default)]
-    pub cpu_user_pct: Option<f64>,
-    /// Target system CPU, % of one core.
-    #[serde(default)]
-    pub cpu_sys_pct: Option<f64>,
-    /// Target CPU, % of one core (200 = two cores busy).
-    #[serde(default)]
-    pub cpu_pct: Option<f64>,
-    /// Target CPU, % of the whole machine (`cpu_pct` / online CPUs).
-    #[serde(default)]
-    pub cpu_machine_pct: Option<f64>,
-    /// The target's busiest thread over the interval (user + system CPU of one thread of
-    /// any of its processes), % of one core: near 100 while `cpu_pct` is far below
-    /// `100 × cores` means a serial hot path.
-    #[serde(default)]
-    pub top_thread_cpu_pct: Option<f64>,
-    /// Target resident set size summed over its processes, MiB.
-    #[serde(default)]
-    pub rss_mb: Option<f64>,
-    /// Target threads.
-    #[serde(default)]
-    pub threads: Option<u64>,
-    /// Target open file descriptors.
-    #[serde(default)]
-    pub fds: Option<u64>,
-    /// Live processes in the target's tree: 0 once it has exited, `None` when no target
-    /// is watched.
-    #[serde(default)]
-    pub processes: Option<u32>,
-    /// Target voluntary context switches per second (blocking: I/O, locks, sleeps).
-    #[serde(default)]
-    pub ctx_voluntary_per_s: Option<f64>,
-    /// Target involuntary context switches per second (preemption: CPU contention).
-    #[serde(default)]
-    pub ctx_involuntary_per_s: Option<f64>,
-    /// Target bytes fetched from storage per second (`read_bytes`).
-    #[serde(default)]
-    pub read_bytes_per_s: Option<f64>,
-    /// Target bytes sent to storage per second (`write_bytes`).
-    #[serde(default)]
-    pub write_bytes_per_s: Option<f64>,
-    /// Target bytes through `read`-family calls per second, sockets and pipes included
-    /// (`rchar`).
-    #[serde(default)]
-    pub rchar_per_s: Option<f64>,
-    /// Target bytes through `write`-family calls per second (`wchar`).
-    #[serde(default)]
-    pub wchar_per_s: Option<f64>,
-    /// Host CPU busy, % of the whole machine.
-    pub host_cpu_pct: f64,
-    /// Host memory in use (`MemTotal − MemAvailable`), MiB.
-    pub host_mem_used_mb: f64,
-    /// Host memory, MiB.
-    pub host_mem_total_mb: f64,
-    /// This process's CPU (the generator's), % of one core.
-    pub generator_cpu_pct: f64,
-}
-
-impl Sample {
-    /// Whether the target was watched and alive during this interval (its figures are
-    /// measured).
-    pub fn target_alive(&self) -> bool {
-        self.processes.is_some_and(|n| n > 0)
     }
 }
 
@@ -340,7 +262,7 @@ impl SamplerState {
             root_start,
             tracker,
             host,
-            generator: process_cpu(),
+            generator: ProcessCpu::now().total(),
             last,
             cores: out.cores,
             out,
@@ -446,7 +368,7 @@ impl SamplerState {
             }
             Err(e) => self.out.errors.note(format!("host memory: {e}")),
         }
-        let generator = process_cpu();
+        let generator = ProcessCpu::now().total();
         sample.generator_cpu_pct =
             generator.saturating_sub(self.generator).as_secs_f64() / dt * 100.0;
         self.generator = generator;
@@ -480,41 +402,10 @@ impl SamplerState {
     }
 }
 
-/// Seconds from `origin` to `t`, negative when `t` is earlier.
-pub(crate) fn seconds_since(origin: Instant, t: Instant) -> f64 {
-    match t.checked_duration_since(origin) {
-        Some(d) => d.as_secs_f64(),
-        None => -origin.duration_since(t).as_secs_f64(),
-    }
-}
-
-/// User plus system CPU time of this process so far.
-fn process_cpu() -> Duration {
-    getrusage(UsageWho::RUSAGE_SELF).map_or(Duration::ZERO, |u| {
-        let us = u.user_time().num_microseconds() + u.system_time().num_microseconds();
-        Duration::from_micros(u64::try_from(us).unwrap_or(0))
-    })
-}
-
-/// CPU time of the calling thread so far.
-pub(crate) fn thread_cpu() -> Duration {
-    clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID)
-        .map(Duration::from)
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn time_axis_is_signed() {
-        let origin = Instant::now() + Duration::from_secs(2);
-        let t = seconds_since(origin, Instant::now());
-        assert!(t < -1.9 && t > -2.1, "{t}");
-        assert!(seconds_since(Instant::now() - Duration::from_secs(1), Instant::now()) >= 1.0);
-    }
 
     #[test]
     fn intervals_below_the_minimum_are_refused() {

@@ -8,19 +8,20 @@
 //! timed out, not 200, unparsable) is counted and logged, never fatal. At most
 //! [`MAX_SERIES`] series are kept; further new series are counted in the errors.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use perfloop_url::{TargetUrl, UrlError};
 use regex::Regex;
-use serde::{Deserialize, Serialize};
 
 use crate::MonitorError;
 use crate::errors::ErrorLog;
 use crate::http_get;
-use crate::prometheus::{self, MetricKind, PromSample, float_text};
-use crate::sampler::seconds_since;
+use crate::own_cpu::thread_cpu;
+use crate::prometheus::{self, PromSample};
+use crate::series::{Point, Series};
+use crate::time_axis::seconds_since;
 
 /// Series kept per recording at most.
 pub const MAX_SERIES: usize = 1000;
@@ -82,32 +83,6 @@ impl ScrapeConfig {
     fn keeps(&self, key: &str) -> bool {
         self.match_regex.as_ref().is_none_or(|r| r.is_match(key))
     }
-}
-
-/// One value of a series.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Point {
-    /// Seconds since the run's origin when the scrape began.
-    pub t_s: f64,
-    /// The value; `NaN` and infinities are written as the strings `"NaN"`, `"+Inf"` and
-    /// `"-Inf"` in JSON.
-    #[serde(with = "float_text")]
-    pub value: f64,
-}
-
-/// One scraped series over the recording.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Series {
-    /// `name{label="value",...}`, labels sorted: what the match expression was tried on.
-    pub key: String,
-    /// The series name.
-    pub name: String,
-    /// Its labels.
-    pub labels: BTreeMap<String, String>,
-    /// The type of its family.
-    pub kind: MetricKind,
-    /// Its values in time order.
-    pub points: Vec<Point>,
 }
 
 /// What the scrape thread hands back.
@@ -199,7 +174,7 @@ pub(crate) fn run(
     origin: Instant,
     stop: &Receiver<()>,
 ) -> ScrapeOutcome {
-    let cpu0 = crate::sampler::thread_cpu();
+    let cpu0 = thread_cpu();
     let mut out = ScrapeOutcome::default();
     let mut store = SeriesStore::default();
     let start = Instant::now();
@@ -234,7 +209,7 @@ pub(crate) fn run(
     }
     out.exposed = store.exposed as u64;
     out.series = store.series;
-    out.cpu = crate::sampler::thread_cpu().saturating_sub(cpu0);
+    out.cpu = thread_cpu().saturating_sub(cpu0);
     out
 }
 

@@ -12,8 +12,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::proc::IoCounters;
-use crate::sampler::Sample;
-use crate::scrape::Series;
+use crate::sample::Sample;
+use crate::series::Series;
 
 /// Everything a [`crate::SamplerHandle`] recorded; goes into the run record as
 /// `target: {samples: [...], summary: {...}}`.

@@ -9,8 +9,8 @@ use common::{as_xml, check_xml, svgs};
 
 use perfloop_report::export::WIDTH;
 use perfloop_report::{
-    CapacityExporter, CapacityHtml, CapacityRecord, CapacityText, Sweep, SweepPoint,
-    write_capacity_html, write_capacity_text,
+    CapacityHtml, CapacityRecord, CapacityText, Exporter, Sweep, SweepPoint, write_capacity_html,
+    write_capacity_text,
 };
 
 fn text_of(record: &CapacityRecord) -> String {

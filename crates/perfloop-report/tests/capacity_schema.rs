@@ -5,11 +5,11 @@
 
 mod common;
 
-use perfloop_report::{CapacityExporter, CapacityJson, CapacityRecord, StepKind};
+use perfloop_report::{CapacityRecord, Exporter, JsonExporter, StepKind};
 use serde_json::Value;
 
 fn json_of(record: &CapacityRecord) -> Value {
-    let bytes = CapacityJson.to_bytes(record).unwrap();
+    let bytes = JsonExporter.to_bytes(record).unwrap();
     assert!(bytes.ends_with(b"}\n"));
     serde_json::from_slice(&bytes).unwrap()
 }

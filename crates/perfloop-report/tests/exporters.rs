@@ -7,7 +7,10 @@ mod common;
 use perfloop_report::export::{CSV_HEADER, WIDTH};
 use perfloop_report::{CsvExporter, Exporter, Format, TextExporter};
 
-fn text_of(exporter: &dyn Exporter, record: &perfloop_report::RunRecord) -> String {
+fn text_of(
+    exporter: &dyn Exporter<perfloop_report::RunRecord>,
+    record: &perfloop_report::RunRecord,
+) -> String {
     String::from_utf8(exporter.to_bytes(record).unwrap()).unwrap()
 }
 

@@ -11,13 +11,13 @@ use common::study::{COMMAND, DEFAULTS, ODD_CACHE};
 use common::{Validator, as_xml, check_xml, svgs};
 use perfloop_report::export::WIDTH;
 use perfloop_report::{
-    Gain, StudyEnding, StudyExporter, StudyHtml, StudyJson, StudyRecord, StudyText, TrialRole,
+    Exporter, Gain, JsonExporter, StudyEnding, StudyHtml, StudyRecord, StudyText, TrialRole,
     write_study_html, write_study_text,
 };
 use serde_json::Value;
 
 fn json_of(record: &StudyRecord) -> Value {
-    let bytes = StudyJson.to_bytes(record).unwrap();
+    let bytes = JsonExporter.to_bytes(record).unwrap();
     assert!(bytes.ends_with(b"}\n"));
     assert!(bytes.starts_with(b"{\n  \"schema\""), "not pretty");
     serde_json::from_slice(&bytes).unwrap()

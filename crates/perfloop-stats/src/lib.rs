@@ -1,7 +1,8 @@
 //! perfloop's statistics: pure maths over measurements, no I/O.
 //!
-//! - [`slo`]: service-level objectives (`p99<200ms`, `error_rate<0.1%`, `rps>1000`), parsed
-//!   from the text users type and evaluated against a run's [`Metrics`].
+//! - [`slo`]: service-level objectives and constraints (`p99<200ms`, `error_rate<0.1%`,
+//!   `rps>1000`, `cpu<2`, `rss_mb<500`), parsed from the text users type and evaluated
+//!   against a run's [`Metrics`]: the one grammar of `--slo` and of a study's constraints.
 //! - [`sample`]: statistics of repeated measurements (command benchmarks): summaries,
 //!   Student's t confidence intervals, modified Z-score outliers and benchmark warnings.
 //! - [`usl`]: the Universal Scalability Law fitted to throughput against concurrency
@@ -16,5 +17,5 @@ pub mod slo;
 pub mod trend;
 pub mod usl;
 
-pub use slo::{Metric, Metrics, Op, Slo, SloError, Verdict};
+pub use slo::{Metric, Metrics, Op, Slo, SloError, ThresholdProblem, Verdict};
 pub use trend::{MannKendall, mann_kendall};

@@ -1,4 +1,6 @@
-//! Service-level objectives: `p99<200ms`, `error_rate<0.1%`, `rps>1000`.
+//! Service-level objectives and constraints: `p99<200ms`, `error_rate<0.1%`, `rps>1000`,
+//! `cpu<2`, `rss_mb<500`. The one grammar of `--slo`, a capacity workload's `slo` and a
+//! tuning study's `constraints` and objectives.
 //!
 //! An objective is `METRIC OP THRESHOLD`:
 //!
@@ -6,16 +8,22 @@
 //! | --- | --- | --- |
 //! | `p50` `p75` `p90` `p95` `p99` `p99.9` `max` `mean` | a latency with a unit: `us` (or `µs`), `ms`, `s` | `p99<200ms`, `p95<100ms`, `p99.9<=1s` |
 //! | `error_rate` | a percentage (`0.1%`) or a fraction in \[0, 1\] (`0.001`) | `error_rate<0.1%` |
-//! | `rps` | a positive number of requests per second | `rps>1000`, `rps>=1e3` |
+//! | `rps` | a positive number of requests per second, optionally `/s` | `rps>1000`, `rps>=1e3` |
+//! | `throughput` | requests (a command benchmark: units of work) per second, 0 or more, optionally `/s` | `throughput>=1000` |
+//! | `cpu` | the target's CPU in cores, or a percentage of one core | `cpu<2`, `cpu<150%` |
+//! | `rss_mb` | the target's peak resident memory in MiB (optionally `MiB`), or `GiB` | `rss_mb<500`, `rss_mb<2GiB` |
 //!
 //! `OP` is one of `<`, `<=`, `>`, `>=`; whitespace around the parts is allowed and metric
-//! names and units are case-insensitive. [`Slo::parse`] never panics: every input it cannot
-//! read is a [`SloError`] that quotes the text and says what was expected.
+//! names and units are case-insensitive. A threshold is a number (what Rust's `f64` reads,
+//! finite, not negative) followed by its unit. [`Slo::parse`] never panics: every input it
+//! cannot read is a [`SloError`] that quotes the text and says what was expected; the error
+//! keeps what went wrong ([`ThresholdProblem`]) so that a front end can word it its own way.
 //!
 //! Thresholds are kept in the metric's reporting unit — milliseconds for latency, a fraction
-//! for the error rate, requests per second for throughput — so a [`Verdict`] compares like
-//! with like. A metric that was not measured (NaN, e.g. a latency percentile of a run that
-//! received no response) fails every objective: no evidence is not a pass.
+//! for the error rate, per second for throughput, cores for CPU, MiB for memory — so a
+//! [`Verdict`] compares like with like. A metric that was not measured (NaN, e.g. a latency
+//! percentile of a run that received no response, or the target's CPU when no target was
+//! watched) fails every objective: no evidence is not a pass.
 
 use std::fmt;
 use std::str::FromStr;
@@ -34,10 +42,7 @@ pub enum SloError {
         text: String,
     },
     /// The part before the operator is not a known metric.
-    #[error(
-        "invalid SLO '{text}': unknown metric '{metric}'; expected one of p50, p75, p90, \
-         p95, p99, p99.9, max, mean, error_rate, rps"
-    )]
+    #[error("invalid SLO '{text}': unknown metric '{metric}'; expected one of {}", Metric::names(&Metric::ALL))]
     UnknownMetric {
         /// The text given.
         text: String,
@@ -45,18 +50,91 @@ pub enum SloError {
         metric: String,
     },
     /// The part after the operator is not a valid threshold for the metric.
-    #[error("invalid SLO '{text}': {reason}")]
+    #[error("invalid SLO '{text}': {}", problem.reason(*metric, threshold))]
     Threshold {
         /// The text given.
         text: String,
-        /// What is wrong and what was expected.
-        reason: String,
+        /// The metric the threshold is for.
+        metric: Metric,
+        /// The threshold as written (without surrounding whitespace).
+        threshold: String,
+        /// What is wrong with it.
+        problem: ThresholdProblem,
     },
 }
 
-/// A quantity an objective can be set on.
+/// What is wrong with a threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ThresholdProblem {
+    /// It does not start with a finite number.
+    NotANumber,
+    /// The number is negative.
+    Negative,
+    /// A latency without its unit.
+    NoUnit,
+    /// A unit the metric does not take.
+    Unit,
+    /// Outside the metric's range: an error rate above 100 % (or a fraction above 1), a
+    /// request rate of 0.
+    OutOfRange,
+    /// Too large once converted to the metric's unit.
+    TooLarge,
+}
+
+impl ThresholdProblem {
+    /// What is wrong with `threshold` for `metric`, and what was expected, as `--slo` says it.
+    pub fn reason(self, metric: Metric, threshold: &str) -> String {
+        let t = threshold;
+        match metric {
+            m if m.is_latency() => match self {
+                Self::NoUnit => "latency needs a unit (us, ms, s), like p99<200ms".to_string(),
+                Self::Negative => {
+                    format!("latency '{t}' is negative; expected 0 or more, like 200ms")
+                }
+                Self::TooLarge => format!("latency '{t}' is too large"),
+                _ => format!(
+                    "'{t}' is not a latency; expected a number with a unit (us, ms, s), like 200ms"
+                ),
+            },
+            Metric::ErrorRate if t.ends_with('%') => {
+                format!("error rate '{t}' is not a percentage between 0% and 100%, like 0.1%")
+            }
+            Metric::ErrorRate => match self {
+                Self::Negative | Self::OutOfRange | Self::TooLarge => format!(
+                    "error rate '{t}' is not a fraction between 0 and 1; write a fraction like \
+                     0.001 or a percentage like 0.1%"
+                ),
+                _ => format!(
+                    "error rate '{t}' is not a number; expected a percentage like 0.1% or a \
+                     fraction like 0.001"
+                ),
+            },
+            Metric::Rps => format!(
+                "throughput '{t}' is not a positive number of requests per second, like rps>1000"
+            ),
+            Metric::Throughput => format!(
+                "throughput '{t}' is not a number of requests per second (0 or more), like \
+                 throughput>1000"
+            ),
+            Metric::Cpu => format!(
+                "CPU '{t}' is not a number of cores (2) or a percentage of one core (150%), like \
+                 cpu<2"
+            ),
+            _ => format!(
+                "memory '{t}' is not a size in MiB (500 or 500MiB) or GiB (2GiB), like rss_mb<500"
+            ),
+        }
+    }
+}
+
+/// A quantity an objective can be set on.
+///
+/// The order of the variants is the order of maps keyed by metric (a study's weighted
+/// objective, and so its fingerprint): a new metric goes where it keeps the others' order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Metric {
+    /// Throughput: requests per second (for a command benchmark, units of work per second).
+    Throughput,
     /// Median latency.
     P50,
     /// 75th percentile latency.
@@ -77,11 +155,15 @@ pub enum Metric {
     ErrorRate,
     /// Throughput in requests per second.
     Rps,
+    /// The target's CPU, in cores (CPU seconds per second).
+    Cpu,
+    /// The target's peak resident memory, in MiB.
+    RssMb,
 }
 
 impl Metric {
     /// Every metric, in the order reports list them.
-    pub const ALL: [Metric; 10] = [
+    pub const ALL: [Metric; 13] = [
         Metric::P50,
         Metric::P75,
         Metric::P90,
@@ -92,6 +174,9 @@ impl Metric {
         Metric::Mean,
         Metric::ErrorRate,
         Metric::Rps,
+        Metric::Throughput,
+        Metric::Cpu,
+        Metric::RssMb,
     ];
 
     /// The name used in objectives and reports: `p50`, `p99.9`, `error_rate`, ...
@@ -107,14 +192,29 @@ impl Metric {
             Metric::Mean => "mean",
             Metric::ErrorRate => "error_rate",
             Metric::Rps => "rps",
+            Metric::Throughput => "throughput",
+            Metric::Cpu => "cpu",
+            Metric::RssMb => "rss_mb",
         }
     }
 
-    /// The unit of values and thresholds: `"ms"`, `"ratio"` or `"req/s"`.
+    /// The names of `metrics`, comma-separated: what an error message expects.
+    pub fn names(metrics: &[Metric]) -> String {
+        metrics
+            .iter()
+            .map(|m| m.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The unit of values and thresholds: `"ms"`, `"ratio"`, `"req/s"`, `"cores"` or
+    /// `"MiB"`.
     pub fn unit(self) -> &'static str {
         match self {
             Metric::ErrorRate => "ratio",
-            Metric::Rps => "req/s",
+            Metric::Rps | Metric::Throughput => "req/s",
+            Metric::Cpu => "cores",
+            Metric::RssMb => "MiB",
             _ => "ms",
         }
     }
@@ -127,20 +227,10 @@ impl Metric {
     /// Reads a metric name, case-insensitively (`p999` is accepted for `p99.9`).
     pub fn parse(name: &str) -> Option<Metric> {
         let name = name.trim().to_lowercase();
-        let metric = match name.as_str() {
-            "p50" => Metric::P50,
-            "p75" => Metric::P75,
-            "p90" => Metric::P90,
-            "p95" => Metric::P95,
-            "p99" => Metric::P99,
-            "p99.9" | "p999" => Metric::P99_9,
-            "max" => Metric::Max,
-            "mean" => Metric::Mean,
-            "error_rate" => Metric::ErrorRate,
-            "rps" => Metric::Rps,
-            _ => return None,
-        };
-        Some(metric)
+        if name == "p999" {
+            return Some(Metric::P99_9);
+        }
+        Self::ALL.into_iter().find(|m| m.name() == name)
     }
 
     /// This metric's value in `m`, in [`Metric::unit`].
@@ -155,16 +245,70 @@ impl Metric {
             Metric::Max => m.max_ms,
             Metric::Mean => m.mean_ms,
             Metric::ErrorRate => m.error_rate,
-            Metric::Rps => m.rps,
+            Metric::Rps | Metric::Throughput => m.rps,
+            Metric::Cpu => m.cpu_cores,
+            Metric::RssMb => m.rss_mb,
         }
     }
 
     /// Reads a threshold for this metric into its unit, or says what is wrong.
-    fn threshold(self, text: &str) -> Result<f64, String> {
-        match self {
-            Metric::ErrorRate => error_rate_threshold(text),
-            Metric::Rps => rps_threshold(text),
-            _ => latency_threshold(text),
+    ///
+    /// The threshold is split into a number (the longest prefix of digits, `.`, `e`, `E`,
+    /// `+` and `-`) and a unit (the rest, trimmed, case-insensitive); the number must be
+    /// finite and not negative, then the unit one this metric takes.
+    fn threshold(self, text: &str) -> Result<f64, ThresholdProblem> {
+        let split = text
+            .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-')))
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let value = number
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or(ThresholdProblem::NotANumber)?;
+        if value < 0.0 {
+            return Err(ThresholdProblem::Negative);
+        }
+        let unit = unit.trim().to_lowercase();
+        let unit = unit.as_str();
+        let converted = match self {
+            m if m.is_latency() => match unit {
+                "us" | "µs" | "μs" => value / 1000.0,
+                "ms" => value,
+                "s" => value * 1000.0,
+                "" => return Err(ThresholdProblem::NoUnit),
+                _ => return Err(ThresholdProblem::Unit),
+            },
+            Metric::ErrorRate => match unit {
+                "%" if value <= 100.0 => value / 100.0,
+                "" if value <= 1.0 => value,
+                "%" | "" => return Err(ThresholdProblem::OutOfRange),
+                _ => return Err(ThresholdProblem::Unit),
+            },
+            Metric::Rps => match unit {
+                "" | "/s" if value > 0.0 => value,
+                "" | "/s" => return Err(ThresholdProblem::OutOfRange),
+                _ => return Err(ThresholdProblem::Unit),
+            },
+            Metric::Cpu => match unit {
+                "" => value,
+                "%" => value / 100.0,
+                _ => return Err(ThresholdProblem::Unit),
+            },
+            Metric::RssMb => match unit {
+                "" | "mib" => value,
+                "gib" => value * 1024.0,
+                _ => return Err(ThresholdProblem::Unit),
+            },
+            _ => match unit {
+                "" | "/s" => value,
+                _ => return Err(ThresholdProblem::Unit),
+            },
+        };
+        if converted.is_finite() {
+            Ok(converted)
+        } else {
+            Err(ThresholdProblem::TooLarge)
         }
     }
 }
@@ -218,9 +362,9 @@ impl fmt::Display for Op {
 
 /// The figures of one run that objectives are checked against.
 ///
-/// Latencies are in milliseconds, `error_rate` is a fraction (errors / requests) and `rps`
-/// is requests per second. NaN means "not measured" (no response, no request) and fails
-/// every objective on that metric.
+/// Latencies are in milliseconds, `error_rate` is a fraction (errors / requests), `rps` is
+/// requests per second, `cpu_cores` cores and `rss_mb` MiB. NaN means "not measured" (no
+/// response, no request, no watched target) and fails every objective on that metric.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Metrics {
     /// Median latency, ms.
@@ -241,8 +385,12 @@ pub struct Metrics {
     pub mean_ms: f64,
     /// Errors divided by requests, a fraction in \[0, 1\].
     pub error_rate: f64,
-    /// Throughput, requests per second.
+    /// Throughput, requests per second (`rps` and `throughput`).
     pub rps: f64,
+    /// The target's mean CPU over the run, cores.
+    pub cpu_cores: f64,
+    /// The target's peak resident memory, MiB.
+    pub rss_mb: f64,
 }
 
 /// A validated service-level objective.
@@ -274,11 +422,14 @@ impl Slo {
             text: text.to_string(),
             metric: left.trim().to_string(),
         })?;
+        let right = right.trim();
         let threshold = metric
-            .threshold(right.trim())
-            .map_err(|reason| SloError::Threshold {
+            .threshold(right)
+            .map_err(|problem| SloError::Threshold {
                 text: text.to_string(),
-                reason,
+                metric,
+                threshold: right.to_string(),
+                problem,
             })?;
         Ok(Slo {
             expr: expr.to_string(),
@@ -303,9 +454,14 @@ impl Slo {
         self.op
     }
 
-    /// The threshold in the metric's unit (ms, fraction or req/s).
+    /// The threshold in the metric's unit ([`Metric::unit`]).
     pub fn threshold(&self) -> f64 {
         self.threshold
+    }
+
+    /// Whether a value of the metric, in its unit, meets the objective (NaN never does).
+    pub fn holds(&self, value: f64) -> bool {
+        self.op.holds(value, self.threshold)
     }
 
     /// Checks the objective against a run's figures.
@@ -317,7 +473,7 @@ impl Slo {
             value,
             threshold: self.threshold,
             unit: self.metric.unit(),
-            pass: self.op.holds(value, self.threshold),
+            pass: self.holds(value),
         }
     }
 }
@@ -347,83 +503,11 @@ pub struct Verdict {
     pub value: f64,
     /// The threshold, in `unit`.
     pub threshold: f64,
-    /// `"ms"` for latency, `"ratio"` for the error rate, `"req/s"` for throughput.
+    /// [`Metric::unit`]: `"ms"` for latency, `"ratio"` for the error rate, `"req/s"` for
+    /// throughput, `"cores"` for CPU, `"MiB"` for memory.
     pub unit: &'static str,
     /// Whether the objective holds.
     pub pass: bool,
-}
-
-/// A finite number, or `None`. Accepts what `f64` parses (`1e3`, `.5`) but not NaN or ±inf.
-fn number(text: &str) -> Option<f64> {
-    text.trim().parse::<f64>().ok().filter(|v| v.is_finite())
-}
-
-fn latency_threshold(text: &str) -> Result<f64, String> {
-    const UNITS: [(&str, f64); 5] = [
-        ("µs", 1e-3),
-        ("μs", 1e-3),
-        ("us", 1e-3),
-        ("ms", 1.0),
-        ("s", 1e3),
-    ];
-    let lower = text.to_lowercase();
-    let Some((num, scale)) = UNITS
-        .iter()
-        .find_map(|&(unit, scale)| lower.strip_suffix(unit).map(|n| (n, scale)))
-    else {
-        return Err(if number(text).is_some() {
-            "latency needs a unit (us, ms, s), like p99<200ms".to_string()
-        } else {
-            format!(
-                "'{text}' is not a latency; expected a number with a unit (us, ms, s), like 200ms"
-            )
-        });
-    };
-    let value = number(num).ok_or_else(|| {
-        format!("'{text}' is not a latency; expected a number with a unit (us, ms, s), like 200ms")
-    })?;
-    if value < 0.0 {
-        return Err(format!(
-            "latency '{text}' is negative; expected 0 or more, like 200ms"
-        ));
-    }
-    let ms = value * scale;
-    if !ms.is_finite() {
-        return Err(format!("latency '{text}' is too large"));
-    }
-    Ok(ms)
-}
-
-fn error_rate_threshold(text: &str) -> Result<f64, String> {
-    if let Some(num) = text.strip_suffix('%') {
-        return match number(num) {
-            Some(p) if (0.0..=100.0).contains(&p) => Ok(p / 100.0),
-            _ => Err(format!(
-                "error rate '{text}' is not a percentage between 0% and 100%, like 0.1%"
-            )),
-        };
-    }
-    match number(text) {
-        Some(f) if (0.0..=1.0).contains(&f) => Ok(f),
-        Some(_) => Err(format!(
-            "error rate '{text}' is not a fraction between 0 and 1; write a fraction like 0.001 \
-             or a percentage like 0.1%"
-        )),
-        None => Err(format!(
-            "error rate '{text}' is not a number; expected a percentage like 0.1% or a fraction \
-             like 0.001"
-        )),
-    }
-}
-
-fn rps_threshold(text: &str) -> Result<f64, String> {
-    let num = text.strip_suffix("/s").unwrap_or(text);
-    match number(num) {
-        Some(r) if r > 0.0 => Ok(r),
-        _ => Err(format!(
-            "throughput '{text}' is not a positive number of requests per second, like rps>1000"
-        )),
-    }
 }
 
 #[cfg(test)]
@@ -595,6 +679,8 @@ mod tests {
             mean_ms: 2.5,
             error_rate: 0.002,
             rps: 1500.0,
+            cpu_cores: 1.25,
+            rss_mb: 300.0,
         }
     }
 
@@ -653,5 +739,73 @@ mod tests {
             assert_eq!(m.to_string(), m.name());
             assert_eq!(m.is_latency(), m.unit() == "ms");
         }
+    }
+
+    #[test]
+    fn target_and_throughput_metrics_take_their_units() {
+        let cases = [
+            ("throughput>=1000", Metric::Throughput, 1000.0),
+            ("throughput>=1e3/s", Metric::Throughput, 1000.0),
+            ("throughput>0", Metric::Throughput, 0.0),
+            ("cpu<2", Metric::Cpu, 2.0),
+            ("cpu<=150%", Metric::Cpu, 1.5),
+            ("rss_mb<500", Metric::RssMb, 500.0),
+            ("rss_mb<500MiB", Metric::RssMb, 500.0),
+            ("RSS_MB < 2 GiB", Metric::RssMb, 2048.0),
+        ];
+        for (text, metric, threshold) in cases {
+            let slo = Slo::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(slo.metric(), metric, "{text}");
+            assert!(close(slo.threshold(), threshold), "{text}");
+        }
+        for (text, problem, says) in [
+            (
+                "cpu<2cores",
+                ThresholdProblem::Unit,
+                "not a number of cores",
+            ),
+            ("rss_mb<1MB", ThresholdProblem::Unit, "not a size in MiB"),
+            ("throughput>-1", ThresholdProblem::Negative, "0 or more"),
+            ("cpu<", ThresholdProblem::NotANumber, "CPU ''"),
+        ] {
+            let e = Slo::parse(text).unwrap_err();
+            assert!(
+                matches!(&e, SloError::Threshold { problem: p, .. } if *p == problem),
+                "{text}: {e:?}"
+            );
+            assert!(e.to_string().contains(says), "{text}: {e}");
+        }
+        let m = metrics();
+        let check = |text: &str| Slo::parse(text).unwrap().evaluate(&m);
+        let v = check("cpu<150%");
+        assert!(v.pass);
+        assert_eq!((v.metric, v.unit, v.value), ("cpu", "cores", 1.25));
+        assert!(!check("rss_mb<0.25GiB").pass);
+        assert_eq!(check("rss_mb<1GiB").unit, "MiB");
+        let v = check("throughput>1000");
+        assert!(v.pass);
+        assert_eq!((v.metric, v.value), ("throughput", 1500.0));
+        // Without a watched target the target's figures are not measured: no pass.
+        let unwatched = Metrics {
+            cpu_cores: f64::NAN,
+            rss_mb: f64::NAN,
+            ..m
+        };
+        assert!(!Slo::parse("cpu<100").unwrap().evaluate(&unwatched).pass);
+        assert!(!Slo::parse("rss_mb>=0").unwrap().evaluate(&unwatched).pass);
+        assert!(Slo::parse("rss_mb<500").unwrap().holds(499.0));
+        assert!(!Slo::parse("rss_mb<500").unwrap().holds(f64::NAN));
+    }
+
+    #[test]
+    fn the_unknown_metric_message_lists_every_metric() {
+        let e = Slo::parse("qps>5").unwrap_err().to_string();
+        assert!(
+            e.ends_with(
+                "expected one of p50, p75, p90, p95, p99, p99.9, max, mean, error_rate, rps, \
+                 throughput, cpu, rss_mb"
+            ),
+            "{e}"
+        );
     }
 }

@@ -3,6 +3,9 @@
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// Where a trial stands: the tuning crate's trial states, stored by their words.
+pub use perfloop_tune::TrialState;
+
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -83,25 +86,6 @@ text_enum!(
         Finished => "finished",
         /// The study was stopped before its end (Ctrl-C, time limit); it can be resumed.
         Interrupted => "interrupted",
-    }
-);
-
-text_enum!(
-    /// Where a trial stands.
-    TrialState {
-        /// Begun and not finished: being measured, or left so by a process that died.
-        Running => "running",
-        /// Measured; its objective counts.
-        Complete => "complete",
-        /// The target or the measurement failed (see the reason).
-        Failed => "failed",
-        /// Stopped early because it could not beat the best trial.
-        Pruned => "pruned",
-        /// Measured, but it broke a constraint (an SLO); its objective does not count.
-        Violated => "violated",
-        /// Left `running` by a process that died, marked so on resume. Kept for the record,
-        /// never counted, and its number is not reused.
-        Abandoned => "abandoned",
     }
 );
 

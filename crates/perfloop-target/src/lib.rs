@@ -13,7 +13,7 @@
 //!   the log matching a regex.
 //! - [`bench`](mod@bench): command benchmarks: warm-up and measured runs of a command for every
 //!   combination of parameter values, with wall time, CPU, peak RSS and the work the command
-//!   reports, summarised with the statistics of `perfloop-stats`. Each run is measured by a
+//!   reports, summarised in `perfloop-report`'s bench record. Each run is measured by a
 //!   small measuring process, perfloop re-executed as `perfloop __measure ...`
 //!   ([`MEASURE_ARG`], [`measure()`]).
 //!
@@ -36,7 +36,7 @@ pub mod template;
 pub use bench::{
     BenchError, BenchEvent, BenchReport, BenchResult, BenchSpec, Executor, MEASURE_ARG,
     ProcessExecutor, Shell, ShellStartup, Startup, combinations, measure, parse_param,
-    parse_work_regex, render_text, run_bench, run_bench_with,
+    parse_work_regex, run_bench, run_bench_with,
 };
 pub use error::{LogTail, TargetError};
 pub use exit::ExitInfo;

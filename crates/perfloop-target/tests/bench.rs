@@ -8,10 +8,11 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use perfloop_report::render_bench_text;
 use perfloop_target::bench::BENCH_SCHEMA;
 use perfloop_target::{
     BenchError, BenchReport, BenchSpec, CommandTemplate, HelperExe, Shell, Startup, parse_param,
-    parse_work_regex, render_text, run_bench,
+    parse_work_regex, run_bench,
 };
 
 /// A spec measured by the crate's helper binary, which dispatches `__measure` like perfloop.
@@ -24,7 +25,8 @@ fn spec(command: &str) -> BenchSpec {
 }
 
 fn validate(report: &BenchReport) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/perfloop.bench.v1.json");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../perfloop-report/schema/perfloop.bench.v1.json");
     let schema: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut schemas = boon::Schemas::new();
@@ -79,7 +81,7 @@ fn counts_the_work_a_deterministic_command_reports() {
     assert!((rate.min - 1000.0 / slowest).abs() < 1e-6 * rate.min);
     assert!(r.wall_s.ci95_low.unwrap() <= r.wall_s.mean);
     assert!(r.peak_rss_bytes_max > 0);
-    let text = render_text(&report);
+    let text = render_bench_text(&report);
     for needle in [
         "Benchmark 1: printf",
         "Time (mean ± σ):",
@@ -106,7 +108,7 @@ fn the_shell_start_up_is_measured_reported_and_subtracted() {
     let r = &report.results[0];
     assert!(r.times_s.iter().all(|t| *t >= 0.0), "{:?}", r.times_s);
     assert!(r.wall_s.ci95_low.unwrap() >= 0.0, "{:?}", r.wall_s);
-    let text = render_text(&report);
+    let text = render_bench_text(&report);
     assert!(
         text.starts_with("Shell start-up: ") && text.contains("(20 runs of sh -c ''), subtracted"),
         "{text}"
@@ -117,7 +119,7 @@ fn the_shell_start_up_is_measured_reported_and_subtracted() {
     s.shell = Shell::None;
     let direct = run_bench(&s).unwrap();
     assert_eq!(direct.shell_startup, None);
-    assert!(!render_text(&direct).contains("Shell start-up"));
+    assert!(!render_bench_text(&direct).contains("Shell start-up"));
     validate(&direct);
 }
 
@@ -150,7 +152,7 @@ fn runs_the_cross_product_of_two_parameters() {
         ]
     );
     assert_eq!(report.results[3].command, "echo processed 25 records");
-    let text = render_text(&report);
+    let text = render_bench_text(&report);
     assert!(
         text.contains("Benchmark 4 (a=2, b=5)") && text.contains("Summary"),
         "{text}"

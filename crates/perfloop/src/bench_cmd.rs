@@ -5,9 +5,9 @@ use std::path::Path;
 
 use anyhow::anyhow;
 use perfloop_engine::parse_duration;
+use perfloop_report::render_bench_text;
 use perfloop_target::{
-    BenchError, BenchSpec, CommandTemplate, Shell, parse_param, parse_work_regex, render_text,
-    run_bench,
+    BenchError, BenchSpec, CommandTemplate, Shell, parse_param, parse_work_regex, run_bench,
 };
 
 use crate::cli::BenchCmdArgs;
@@ -41,7 +41,7 @@ pub fn run(args: &BenchCmdArgs) -> Result<Exit, Failure> {
     spec.validate().map_err(bench_failure)?;
     crate::output::check_outputs(&[("--json", args.json.as_deref().map(Path::new))])?;
     let report = run_bench(&spec).map_err(bench_failure)?;
-    let text = render_text(&report);
+    let text = render_bench_text(&report);
     if args.json.as_deref() == Some("-") {
         crate::output::stderr_text(&text);
     } else {

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use perfloop_capacity::spec as capacity;
 
 /// perfloop: a closed-loop performance engineer for HTTP services and batch jobs.
 #[derive(Debug, Parser)]
@@ -27,9 +28,27 @@ pub enum Command {
     /// store, confirmed against the defaults.
     Tune(TuneArgs),
     /// The whole loop on the embedded demo target (the record-matching service).
+    #[cfg(feature = "demo")]
     Demo(DemoArgs),
     /// Run the demo target: the record-matching service, or its batch mode.
-    DemoTarget(perfloop_demo::DemoTargetArgs),
+    #[cfg(feature = "demo")]
+    DemoTarget(DemoTargetArgs),
+    /// The whole loop on the demo target: not in this build (built without the `demo`
+    /// feature).
+    #[cfg(not(feature = "demo"))]
+    Demo(Absent),
+    /// The demo target: not in this build (built without the `demo` feature).
+    #[cfg(not(feature = "demo"))]
+    DemoTarget(Absent),
+}
+
+/// The arguments of a command this build lacks: taken as they come, and refused.
+#[cfg(not(feature = "demo"))]
+#[derive(Debug, Args)]
+pub struct Absent {
+    /// Whatever followed the command.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub args: Vec<String>,
 }
 
 /// Where the target comes from and how it is watched; shared by the commands that load it.
@@ -165,6 +184,7 @@ pub struct TuneArgs {
 }
 
 /// `perfloop demo`.
+#[cfg(feature = "demo")]
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// A shorter demo (under a minute).
@@ -175,6 +195,105 @@ pub struct DemoArgs {
     /// directory; without it, into a new directory under the system's temporary one.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+/// `perfloop demo-target`: the record-matching service, or its batch mode.
+///
+/// The knob flags are global, so they may follow the `batch` subcommand:
+/// `perfloop demo-target batch --records 20000 --workers 4`.
+#[cfg(feature = "demo")]
+#[derive(Debug, Clone, Args)]
+pub struct DemoTargetArgs {
+    /// Serve HTTP (no subcommand) or run a batch.
+    #[command(subcommand)]
+    pub mode: Option<DemoMode>,
+
+    /// Address to serve on (port 0 picks a free port; the `listening on` line tells it).
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub listen: std::net::SocketAddr,
+
+    /// Worker threads that match batches (each blocks while its batch is at the store).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = perfloop_demo::Knobs::DEFAULT.workers,
+        value_parser = knob_parser(0),
+        global = true
+    )]
+    pub workers: usize,
+
+    /// Records per batch, and so per store query.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = perfloop_demo::Knobs::DEFAULT.batch_size,
+        value_parser = knob_parser(1),
+        global = true
+    )]
+    pub batch_size: usize,
+
+    /// Connections to the store (queries outstanding at once).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = perfloop_demo::Knobs::DEFAULT.pool_size,
+        value_parser = knob_parser(2),
+        global = true
+    )]
+    pub pool_size: usize,
+
+    /// Entries of the LRU cache of store lookups by blocking key (0 turns it off).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = perfloop_demo::Knobs::DEFAULT.cache_size,
+        value_parser = knob_parser(3),
+        global = true
+    )]
+    pub cache_size: usize,
+
+    /// Known users to generate.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = perfloop_demo::DEFAULT_USERS,
+        global = true
+    )]
+    pub users: usize,
+
+    /// Seed of the generated users and of the batch workload.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = perfloop_demo::DEFAULT_SEED,
+        global = true
+    )]
+    pub seed: u64,
+}
+
+/// A parser that refuses values outside the range of knob `index` of
+/// [`perfloop_demo::Knobs::RANGES`] (a usage error, before any work starts).
+#[cfg(feature = "demo")]
+fn knob_parser(index: usize) -> clap::builder::RangedU64ValueParser<usize> {
+    let range = perfloop_demo::Knobs::RANGES[index];
+    clap::builder::RangedU64ValueParser::new().range(range.min as u64..=range.max as u64)
+}
+
+/// The demo target's work modes besides serving HTTP.
+#[cfg(feature = "demo")]
+#[derive(Debug, Clone, Subcommand)]
+pub enum DemoMode {
+    /// Match generated records without HTTP and print `processed N records in X s (R records/s)`.
+    Batch {
+        /// Records to match (half planted duplicates of known users, half new people).
+        #[arg(long, value_name = "N", default_value_t = perfloop_demo::DEFAULT_BATCH_RECORDS)]
+        records: usize,
+    },
 }
 
 /// Which load model `--stages` ramps.
@@ -211,7 +330,7 @@ pub struct LoadArgs {
     pub model: Option<ModelArg>,
 
     /// Open model: the most connections opened to keep up with the schedule.
-    #[arg(long, value_name = "N", default_value_t = 1024)]
+    #[arg(long, value_name = "N", default_value_t = perfloop_engine::spec::DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
 
     /// Ramps of the rate (open) or connections (closed), from 0: '10s:100,30s:1000,10s:0'.
@@ -273,11 +392,11 @@ pub struct CapacityArgs {
     pub slos: Vec<String>,
 
     /// Arrivals per second of the first step.
-    #[arg(long, value_name = "R", default_value = "50")]
+    #[arg(long, value_name = "R", default_value_t = capacity::DEFAULT_START_RATE.to_string())]
     pub start_rate: String,
 
     /// Each ramp step asks for this many times the previous rate (above 1).
-    #[arg(long, value_name = "FACTOR", default_value_t = 2.0)]
+    #[arg(long, value_name = "FACTOR", default_value_t = capacity::DEFAULT_GROWTH)]
     pub growth: f64,
 
     /// Never ask for more than this rate.
@@ -285,23 +404,23 @@ pub struct CapacityArgs {
     pub max_rate: Option<String>,
 
     /// Measured time of each step.
-    #[arg(long, value_name = "DURATION", default_value = "5s")]
+    #[arg(long, value_name = "DURATION", default_value_t = duration(capacity::DEFAULT_STEP_DURATION))]
     pub step_duration: String,
 
     /// Load before each step's measured window, excluded from its figures.
-    #[arg(long, value_name = "DURATION", default_value = "1s")]
+    #[arg(long, value_name = "DURATION", default_value_t = duration(capacity::DEFAULT_STEP_WARMUP))]
     pub step_warmup: String,
 
     /// Bisect until the failing rate is within this much above the passing one.
-    #[arg(long, value_name = "PERCENT", default_value = "5%")]
+    #[arg(long, value_name = "PERCENT", default_value_t = percent(capacity::DEFAULT_RESOLUTION_PCT))]
     pub resolution: String,
 
     /// A step whose throughput falls short of the asked rate by more than this is saturated.
-    #[arg(long, value_name = "PERCENT", default_value = "5%")]
+    #[arg(long, value_name = "PERCENT", default_value_t = percent(capacity::DEFAULT_RATE_MARGIN_PCT))]
     pub rate_margin: String,
 
     /// The whole search stops before this much time has passed.
-    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    #[arg(long, value_name = "DURATION", default_value_t = duration(capacity::DEFAULT_MAX_TIME))]
     pub max_time: String,
 
     /// Also sweep these closed-model concurrencies and fit the Universal Scalability Law,
@@ -310,7 +429,7 @@ pub struct CapacityArgs {
     pub concurrency: Vec<u32>,
 
     /// Open model: the most connections opened to keep up with a step's rate.
-    #[arg(long, value_name = "N", default_value_t = 1024)]
+    #[arg(long, value_name = "N", default_value_t = perfloop_engine::spec::DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
 
     /// Write the capacity record as JSON (schema perfloop.capacity.v1); '-' for stdout.
@@ -357,10 +476,24 @@ pub struct RequestArgs {
     pub body_lines: Option<PathBuf>,
 
     /// Time allowed for one request, from send to the end of the response.
-    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value_t = humantime::format_duration(perfloop_engine::spec::DEFAULT_TIMEOUT).to_string()
+    )]
     pub timeout: String,
 
     /// Worker threads, each with its own event loop [default: available cores].
     #[arg(short = 't', long, value_name = "N")]
     pub threads: Option<usize>,
+}
+
+/// A default duration as a flag shows it: `5s`, `10m`.
+fn duration(d: std::time::Duration) -> String {
+    humantime::format_duration(d).to_string()
+}
+
+/// A default percentage as a flag shows it: `5%`.
+fn percent(pct: f64) -> String {
+    format!("{pct}%")
 }

@@ -18,16 +18,17 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
+use perfloop_capacity::CapacitySpec;
 use perfloop_demo::{DEFAULT_SEED, DEFAULT_USERS, Dataset, MatchRequest, Workload};
-use perfloop_engine::{Level, Limits, LoadConfig, Model, RequestSpec, Target};
+use perfloop_engine::Level;
+use perfloop_engine::spec::{Body, Given, LoadSpec, RequestOptions};
 use perfloop_report::export::{JsonExporter, TextExporter, WIDTH};
-use perfloop_report::{CapacityRecord, RunRecord, SearchSettings, StudyRecord};
-use perfloop_stats::slo::Slo;
+use perfloop_report::{CapacityRecord, RunRecord, StudyRecord};
 use perfloop_target::{CommandTemplate, Ready, Regex, TargetSpec};
 
-use crate::capacity::{SearchPlan, Searched};
+use crate::capacity::Searched;
 use crate::cli::DemoArgs;
-use crate::load::{Measured, Request, Resolved, measure};
+use crate::load::{Measured, Resolved, measure};
 use crate::target::{Watch, WatchPlan};
 use crate::{Exit, Failure};
 
@@ -360,7 +361,7 @@ fn before_after(record: &StudyRecord) -> String {
 /// The objective the demo's capacity search holds every step to.
 const DEMO_SLO: &str = "p99<100ms";
 /// The demo's concurrency sweep.
-const DEMO_SWEEP: [u64; 6] = [1, 2, 4, 8, 16, 32];
+const DEMO_SWEEP: [u32; 6] = [1, 2, 4, 8, 16, 32];
 
 /// The capacity search on the demo target, with a concurrency sweep and the diagnosis; its
 /// reports go to `capacity.txt`, `.json` and `.html`.
@@ -371,34 +372,22 @@ fn run_capacity(
     bodies: &[Vec<u8>],
     dir: &Path,
 ) -> Result<CapacityRecord, Failure> {
-    let base = level_run(Level::Medium, addr, bodies, plan.step, plan.step_warmup)?;
-    let slos = vec![
-        Slo::parse(DEMO_SLO).map_err(Failure::run)?,
-        Slo::parse("error_rate<1%").map_err(Failure::run)?,
-    ];
-    let search = SearchPlan {
-        request: Request {
-            target: base.config.target.clone(),
-            spec: base.config.request.clone(),
-            timeout: base.config.limits.timeout,
-            threads: base.config.threads,
-        },
-        slos,
-        settings: SearchSettings {
-            start_rate: 200.0,
-            growth: 2.0,
-            max_rate: None,
-            step_duration_s: plan.step.as_secs_f64(),
-            step_warmup_s: plan.step_warmup.as_secs_f64(),
-            resolution: plan.resolution,
-            max_time_s: 240.0,
-            rate_margin: 0.05,
-            slo: vec![DEMO_SLO.to_string(), "error_rate<1%".to_string()],
-            concurrency: DEMO_SWEEP.to_vec(),
-        },
-        max_connections: 1024,
-        implicit_error_slo: false,
-    };
+    let search = CapacitySpec {
+        request: match_request(addr, bodies),
+        slos: vec![
+            Given::Text(DEMO_SLO.to_string()),
+            Given::Text(perfloop_capacity::DEFAULT_ERROR_SLO.to_string()),
+        ],
+        start_rate: Given::Value(200.0),
+        step_duration: Given::Value(plan.step),
+        step_warmup: Given::Value(plan.step_warmup),
+        resolution: Given::Value(plan.resolution),
+        max_time: Given::Value(Duration::from_secs(240)),
+        concurrency: DEMO_SWEEP.to_vec(),
+        ..CapacitySpec::default()
+    }
+    .resolve()
+    .map_err(Failure::run)?;
     stage(&format!(
         "3. capacity: the highest request rate the service sustains within {DEMO_SLO}, then \
          a concurrency sweep over 1 to {} connections (its steps on stderr)",
@@ -598,6 +587,8 @@ fn listening_address(watch: &Watch) -> Result<String, Failure> {
         .ok_or_else(|| Failure::run(anyhow!("the demo target did not say where it listens")))
 }
 
+/// A run of `level` on the demo target's `POST /match` with the varying bodies, its
+/// duration and warm-up the demo's size; the rest as `perfloop load --level` resolves it.
 fn level_run(
     level: Level,
     addr: &str,
@@ -605,36 +596,25 @@ fn level_run(
     duration: Duration,
     warmup: Duration,
 ) -> Result<Resolved, Failure> {
-    let target = Target::parse(&format!("http://{addr}/match")).map_err(Failure::run)?;
-    let (body, alternate) = bodies
-        .split_first()
-        .ok_or_else(|| Failure::run(anyhow!("no request body")))?;
-    let config = LoadConfig {
-        request: RequestSpec {
-            method: "POST".to_string(),
-            authority: target.authority.clone(),
-            path: target.path.clone(),
-            headers: vec![("Content-Type".to_string(), "application/json".to_string())],
-            body: body.clone(),
-            alternate_bodies: alternate.to_vec(),
-        },
-        target,
-        model: Model::Closed {
-            connections: level.preset().connections,
-        },
-        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        limits: Limits {
-            duration: Some(duration),
-            requests: None,
-            warmup,
-            timeout: Duration::from_secs(10),
-        },
+    let spec = LoadSpec {
+        request: match_request(addr, bodies),
+        level: Some(Given::Value(level)),
+        duration: Some(Given::Value(duration)),
+        warmup: Some(Given::Value(warmup)),
+        ..LoadSpec::default()
     };
-    Ok(Resolved {
-        config,
-        slos: Vec::new(),
-        level: Some(level),
-    })
+    spec.resolve().map_err(Failure::run)
+}
+
+/// The demo target's `POST /match` with the varying bodies; the rest of the request as
+/// `perfloop load` has it by default.
+fn match_request(addr: &str, bodies: &[Vec<u8>]) -> RequestOptions {
+    RequestOptions {
+        method: Some("POST".to_string()),
+        headers: vec!["Content-Type: application/json".to_string()],
+        body: Body::Many(bodies.to_vec()),
+        ..RequestOptions::new(format!("http://{addr}/match"))
+    }
 }
 
 /// What a figure that was not measured shows as.

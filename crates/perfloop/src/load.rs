@@ -1,24 +1,20 @@
-//! `perfloop load`: resolves the typed flags into a validated [`LoadConfig`], runs the
-//! engine with live progress, builds the run record and writes the requested outputs.
-//!
-//! Precedence for every setting: an explicit flag, then the `--level` preset, then the
-//! built-in default.
+//! `perfloop load`: maps the typed flags to a [`LoadSpec`] and resolves it (the engine's
+//! `spec`: flag > level preset > default, every error bad input) into a validated
+//! [`LoadConfig`], runs the engine with live progress, builds the run record and writes the
+//! requested outputs.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
-use perfloop_engine::{
-    Ending, ErrorKind, Level, Limits, LoadConfig, Model, Outcome, Plan, RequestSpec, Target,
-    parse_duration, parse_header, parse_rate, parse_stages,
-};
+use perfloop_engine::spec::{Body, Given, LoadSpec, ModelKind, RequestOptions};
+use perfloop_engine::{Ending, ErrorKind, Level, LoadConfig, Model, Outcome};
 use perfloop_report::export::{CsvExporter, JsonExporter, TextExporter};
 use perfloop_report::{BuildInput, RunRecord};
-use perfloop_stats::slo::Slo;
 
 use crate::cli::{LoadArgs, ModelArg, RequestArgs};
 use crate::progress::Progress;
@@ -26,213 +22,54 @@ use crate::target::{Watch, WatchPlan};
 use crate::{Exit, Failure};
 use perfloop_target::Ready;
 
-/// Connections of the closed model when neither `-c` nor a level says.
-const DEFAULT_CONNECTIONS: u32 = 10;
-/// Measured window when neither `-d`, `-n`, `--stages` nor a level says.
-const DEFAULT_DURATION: Duration = Duration::from_secs(10);
+pub use perfloop_engine::spec::Resolved;
 
-/// A run ready to start.
-#[derive(Debug)]
-pub struct Resolved {
-    /// The engine's configuration.
-    pub config: LoadConfig,
-    /// Objectives to judge the run by.
-    pub slos: Vec<Slo>,
-    /// The level, if one was named.
-    pub level: Option<Level>,
+/// The flags as a load spec; their text is parsed by the resolver, which names it in errors.
+fn spec(args: &LoadArgs) -> LoadSpec {
+    LoadSpec {
+        request: request_options(&args.request),
+        model: args.model.map(|m| match m {
+            ModelArg::Closed => ModelKind::Closed,
+            ModelArg::Open => ModelKind::Open,
+        }),
+        connections: args.connections,
+        rate: text(&args.rate),
+        stages: text(&args.stages),
+        max_connections: args.max_connections,
+        level: text(&args.level),
+        duration: text(&args.duration),
+        requests: args.requests,
+        warmup: text(&args.warmup),
+        slos: args.slos.iter().cloned().map(Given::Text).collect(),
+    }
+}
+
+/// A flag's text, for the resolver to parse.
+fn text<T>(flag: &Option<String>) -> Option<Given<T>> {
+    flag.clone().map(Given::Text)
 }
 
 /// Turns the flags into a run description; every error is bad input (exit 2).
 pub fn resolve(args: &LoadArgs) -> Result<Resolved, Failure> {
-    let level = args
-        .level
-        .as_deref()
-        .map(Level::parse)
-        .transpose()
-        .map_err(Failure::usage)?;
-    let preset = level.map(Level::preset);
-    let Request {
-        target,
-        spec: request,
-        timeout,
-        threads,
-    } = request(&args.request)?;
-    let rate = args
-        .rate
-        .as_deref()
-        .map(parse_rate)
-        .transpose()
-        .map_err(Failure::usage)?;
-    let stages = args
-        .stages
-        .as_deref()
-        .map(parse_stages)
-        .transpose()
-        .map_err(Failure::usage)?;
-    let usage = |m: &str| Failure::usage(anyhow!("{m}"));
-    if rate.is_some() && args.connections.is_some() {
-        return Err(usage(
-            "-c (closed model) and --rate (open model) exclude each other; give one",
-        ));
-    }
-    if stages.is_some() && (rate.is_some() || args.connections.is_some()) {
-        return Err(usage(
-            "--stages sets the load itself; drop -c/--rate and choose the model with --model",
-        ));
-    }
-    let kind = match (args.model, rate) {
-        (Some(ModelArg::Closed), Some(_)) => {
-            return Err(usage("--rate needs the open model, not --model closed"));
-        }
-        (Some(m), _) => m,
-        (None, Some(_)) => ModelArg::Open,
-        (None, None) => ModelArg::Closed,
-    };
-    let model = match kind {
-        ModelArg::Open => {
-            let plan = match (stages.clone(), rate) {
-                (Some(p), _) => p,
-                (None, Some(r)) => Plan::Constant(r),
-                (None, None) => return Err(usage("the open model needs --rate R or --stages")),
-            };
-            Model::Open {
-                rate: plan,
-                max_connections: args.max_connections,
-            }
-        }
-        ModelArg::Closed => {
-            let plan = match (stages.clone(), args.connections) {
-                (Some(p), _) => p,
-                (None, Some(c)) => Plan::Constant(f64::from(c)),
-                (None, None) => preset
-                    .as_ref()
-                    .map_or(Plan::Constant(f64::from(DEFAULT_CONNECTIONS)), |p| {
-                        p.connections.clone()
-                    }),
-            };
-            Model::Closed { connections: plan }
-        }
-    };
-    let duration = match &args.duration {
-        Some(d) => Some(parse_duration(d).map_err(Failure::usage)?),
-        None if args.requests.is_some() => None,
-        None => match (model.plan().length(), &preset) {
-            (Some(len), _) => Some(len),
-            (None, Some(p)) => Some(p.duration),
-            (None, None) => Some(DEFAULT_DURATION),
-        },
-    };
-    let warmup = match &args.warmup {
-        Some(w) => parse_duration(w).map_err(Failure::usage)?,
-        None if stages.is_some() => Duration::ZERO,
-        None => preset.as_ref().map_or(Duration::ZERO, |p| {
-            if matches!(model.plan(), Plan::Stages(_)) {
-                Duration::ZERO
-            } else {
-                p.warmup
-            }
-        }),
-    };
-    let slos = args
-        .slos
-        .iter()
-        .map(|s| Slo::parse(s))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(Failure::usage)?;
-    let config = LoadConfig {
-        request,
-        target,
-        model,
-        threads,
-        limits: Limits {
-            duration,
-            requests: args.requests,
-            warmup,
-            timeout,
-        },
-    };
-    config.validate().map_err(Failure::usage)?;
-    Ok(Resolved {
-        config,
-        slos,
-        level,
-    })
+    spec(args).resolve().map_err(Failure::usage)
 }
 
-/// The request part of the flags, resolved.
-#[derive(Debug, Clone)]
-pub struct Request {
-    /// Where requests go.
-    pub target: Target,
-    /// What each request is.
-    pub spec: RequestSpec,
-    /// Time allowed for one request.
-    pub timeout: Duration,
-    /// Worker threads of the engine.
-    pub threads: usize,
-}
-
-/// Resolves the request flags; every error is bad input (exit 2).
-pub fn request(args: &RequestArgs) -> Result<Request, Failure> {
-    let target = Target::parse(&args.url).map_err(Failure::usage)?;
-    let headers = args
-        .headers
-        .iter()
-        .map(|h| parse_header(h))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(Failure::usage)?;
-    let mut bodies = match (&args.body, &args.body_file, &args.body_lines) {
-        (Some(text), _, _) => vec![text.clone().into_bytes()],
-        (None, Some(path), _) => vec![
-            std::fs::read(path)
-                .with_context(|| format!("cannot read --body-file '{}'", path.display()))
-                .map_err(Failure::usage)?,
-        ],
-        (None, None, Some(path)) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read --body-lines '{}'", path.display()))
-                .map_err(Failure::usage)?;
-            let lines: Vec<Vec<u8>> = text
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(|l| l.as_bytes().to_vec())
-                .collect();
-            if lines.is_empty() {
-                return Err(Failure::usage(anyhow!(
-                    "--body-lines '{}' has no non-empty line",
-                    path.display()
-                )));
-            }
-            lines
-        }
-        (None, None, None) => vec![Vec::new()],
+/// The request flags as the request part of a spec.
+pub fn request_options(args: &RequestArgs) -> RequestOptions {
+    let body = match (&args.body, &args.body_file, &args.body_lines) {
+        (Some(text), _, _) => Body::Text(text.clone()),
+        (None, Some(path), _) => Body::File(path.clone()),
+        (None, None, Some(path)) => Body::Lines(path.clone()),
+        (None, None, None) => Body::None,
     };
-    let body = bodies.remove(0);
-    let alternate_bodies = bodies;
-    // A body given (even an empty one) makes the default method POST.
-    let has_body = args.body.is_some() || args.body_file.is_some() || args.body_lines.is_some();
-    let method = match &args.method {
-        Some(m) => m.to_ascii_uppercase(),
-        None if has_body => "POST".to_string(),
-        None => "GET".to_string(),
-    };
-    let timeout = parse_duration(&args.timeout).map_err(Failure::usage)?;
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    Ok(Request {
-        spec: RequestSpec {
-            method,
-            authority: target.authority.clone(),
-            path: target.path.clone(),
-            headers,
-            body,
-            alternate_bodies,
-        },
-        target,
-        timeout,
-        threads,
-    })
+    RequestOptions {
+        url: args.url.clone(),
+        method: args.method.clone(),
+        headers: args.headers.clone(),
+        body,
+        timeout: Given::Text(args.timeout.clone()),
+        threads: args.threads,
+    }
 }
 
 /// The flag Ctrl-C sets; installed once per process. A second Ctrl-C ends the process.

@@ -4,7 +4,10 @@
 mod bench_cmd;
 mod capacity;
 mod cli;
+#[cfg(feature = "demo")]
 mod demo;
+#[cfg(feature = "demo")]
+mod demo_target;
 mod load;
 mod output;
 mod progress;
@@ -55,6 +58,17 @@ impl Failure {
     }
 }
 
+/// `perfloop demo` or `perfloop demo-target` in a build without the demo target: a usage
+/// error (exit 2) that says how to get it.
+#[cfg(not(feature = "demo"))]
+fn without_demo(command: &str) -> Failure {
+    Failure::usage(anyhow::anyhow!(
+        "`perfloop {command}` is not in this build: perfloop was built without the `demo` \
+         feature (the demo target, with axum and tokio); build it with the default features \
+         (`cargo build --release`) to run it"
+    ))
+}
+
 fn main() -> ExitCode {
     // The helper modes come first: their stdout belongs to a protocol or to a measured command.
     let raw: Vec<String> = std::env::args().collect();
@@ -73,16 +87,14 @@ fn main() -> ExitCode {
         cli::Command::Capacity(args) => capacity::run(&args),
         cli::Command::BenchCmd(args) => bench_cmd::run(&args),
         cli::Command::Tune(args) => tune::run(&args),
+        #[cfg(feature = "demo")]
         cli::Command::Demo(args) => demo::run(&args),
-        cli::Command::DemoTarget(args) => {
-            perfloop_demo::run(&args).map(|()| Exit::Ok).map_err(|e| {
-                if e.is_usage() {
-                    Failure::usage(e)
-                } else {
-                    Failure::run(e)
-                }
-            })
-        }
+        #[cfg(feature = "demo")]
+        cli::Command::DemoTarget(args) => demo_target::run(&args),
+        #[cfg(not(feature = "demo"))]
+        cli::Command::Demo(_) => Err(without_demo("demo")),
+        #[cfg(not(feature = "demo"))]
+        cli::Command::DemoTarget(_) => Err(without_demo("demo-target")),
     };
     match result {
         Ok(exit) => ExitCode::from(exit as u8),

@@ -126,7 +126,7 @@ pub fn first_failure(writes: impl IntoIterator<Item = Result<(), Failure>>) -> R
 /// Writes a record with `exporter` to `path` (`-`: stdout).
 pub fn write_record(
     path: &str,
-    exporter: &dyn Exporter,
+    exporter: &dyn Exporter<RunRecord>,
     record: &RunRecord,
 ) -> Result<(), Failure> {
     if path == "-" {
@@ -176,13 +176,13 @@ pub fn write_text(path: &str, text: &str) -> Result<(), Failure> {
 }
 
 /// Writes a record to stdout.
-pub fn record_stdout(exporter: &dyn Exporter, record: &RunRecord) -> io::Result<()> {
+pub fn record_stdout(exporter: &dyn Exporter<RunRecord>, record: &RunRecord) -> io::Result<()> {
     let mut out = io::stdout().lock();
     ignore_broken_pipe(exporter.write(record, &mut out).and_then(|()| out.flush()))
 }
 
 /// Writes a record to stderr.
-pub fn record_stderr(exporter: &dyn Exporter, record: &RunRecord) -> io::Result<()> {
+pub fn record_stderr(exporter: &dyn Exporter<RunRecord>, record: &RunRecord) -> io::Result<()> {
     let mut out = io::stderr().lock();
     ignore_broken_pipe(exporter.write(record, &mut out).and_then(|()| out.flush()))
 }

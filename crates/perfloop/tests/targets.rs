@@ -202,6 +202,7 @@ fn target_problems_have_the_right_exit_codes() {
     assert_eq!(code, 2, "{err}");
 }
 
+#[cfg(feature = "demo")]
 #[test]
 fn scraping_reads_the_demo_targets_own_metrics() {
     let port = free_port();

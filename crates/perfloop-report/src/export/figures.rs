@@ -1,83 +1,8 @@
-//! The figures the capacity reports show, taken from the record the same way for the text
-//! and the HTML: a figure that was not measured is `None` and shows as [`DASH`].
-
-use crate::capacity::{CapacityRecord, CapacityResult, Step, StepKind};
-
-use super::text::number;
+//! How a figure reads in every report, text and HTML alike: a figure that was not measured
+//! is `None` or not finite and shows as [`DASH`]; nothing is estimated.
 
 /// What an absent figure shows as.
 pub(super) const DASH: &str = "–";
-
-/// One step's figures.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct StepFigures {
-    /// Responses per second.
-    pub throughput_rps: f64,
-    /// Latency percentiles, ms; `None` when no response was received.
-    pub p50_ms: Option<f64>,
-    pub p90_ms: Option<f64>,
-    pub p99_ms: Option<f64>,
-    /// Failed requests, % of all; `None` without requests.
-    pub errors_pct: Option<f64>,
-    /// The watched target's mean CPU over the step, % of one core.
-    pub cpu_pct: Option<f64>,
-    /// Its busiest thread's mean CPU, % of one core.
-    pub top_thread_pct: Option<f64>,
-    /// Its peak resident set, MiB.
-    pub rss_max_mb: Option<f64>,
-}
-
-impl StepFigures {
-    pub(super) fn of(step: &Step) -> StepFigures {
-        let run = &step.run;
-        let latency = (run.latency_ms.count > 0).then_some(&run.latency_ms);
-        let target = run.target.summary.as_ref();
-        StepFigures {
-            throughput_rps: run.throughput_rps,
-            p50_ms: latency.map(|l| l.p50),
-            p90_ms: latency.map(|l| l.p90),
-            p99_ms: latency.map(|l| l.p99),
-            errors_pct: (run.requests.total > 0).then_some(step.verdict.error_rate * 100.0),
-            cpu_pct: target.and_then(|s| s.cpu_pct_mean),
-            top_thread_pct: target.and_then(|s| s.top_thread_cpu_pct_mean),
-            rss_max_mb: target.and_then(|s| s.rss_max_mb),
-        }
-    }
-}
-
-/// Whether the step offered a rate (ramp, bisection) rather than connections (sweep).
-pub(super) fn is_rate(step: &Step) -> bool {
-    matches!(step.kind, StepKind::Ramp | StepKind::Bisect)
-}
-
-/// The kind's name.
-pub(super) fn kind(kind: StepKind) -> &'static str {
-    match kind {
-        StepKind::Ramp => "ramp",
-        StepKind::Bisect => "bisect",
-        StepKind::Sweep => "sweep",
-    }
-}
-
-/// The load offered, short: `1200/s`, `32 conn`.
-pub(super) fn offered_short(step: &Step) -> String {
-    if is_rate(step) {
-        format!("{}/s", number(step.offered))
-    } else {
-        format!("{} conn", number(step.offered))
-    }
-}
-
-/// The load offered, long: `1200 req/s`, `32 connections`.
-pub(super) fn offered_long(step: &Step) -> String {
-    if is_rate(step) {
-        format!("{} req/s", number(step.offered))
-    } else if step.offered == 1.0 {
-        "1 connection".to_string()
-    } else {
-        format!("{} connections", number(step.offered))
-    }
-}
 
 /// `v` with `decimals`, or [`DASH`].
 pub(super) fn fixed(v: Option<f64>, decimals: usize) -> String {
@@ -149,87 +74,54 @@ pub(super) fn fraction(f: f64) -> String {
     format!("{} %", figure(f * 100.0))
 }
 
-/// The maximum sustainable throughput, as a sentence.
-pub(super) fn headline(r: &CapacityResult) -> String {
-    match r.max_sustainable_rps {
-        Some(rps) => {
-            let mut text = format!("{} req/s at the objectives", figure(rps));
-            let at: Vec<String> = [
-                r.max_passing_rate
-                    .map(|a| format!("asked {} req/s", number(a))),
-                r.max_passing_step.map(|s| format!("step {s}")),
-            ]
-            .into_iter()
-            .flatten()
-            .collect();
-            if !at.is_empty() {
-                text.push_str(&format!(" ({})", at.join(", ")));
-            }
-            text
-        }
-        None => "none: no step passed the objectives".to_string(),
-    }
-}
-
-/// The rate bracket of the search, as a sentence.
-pub(super) fn bracket(r: &CapacityResult) -> String {
-    match (r.max_passing_rate, r.min_failing_rate) {
-        (Some(pass), Some(fail)) => {
-            let apart = if pass > 0.0 {
-                format!(" · {} apart", fraction(fail / pass - 1.0))
-            } else {
-                String::new()
-            };
-            format!(
-                "passes at {} req/s · fails at {} req/s{apart}",
-                number(pass),
-                number(fail)
-            )
-        }
-        (Some(pass), None) => format!("passes at {} req/s · no rate failed", number(pass)),
-        (None, Some(fail)) => format!("fails at {} req/s · no rate passed", number(fail)),
-        (None, None) => DASH.to_string(),
-    }
-}
-
-/// Whether the bracket reached the resolution, as a sentence.
-pub(super) fn resolution(record: &CapacityRecord) -> String {
-    let at = fraction(record.settings.resolution);
-    if record.result.resolved {
-        format!("resolved to within {at}")
+/// A latency in milliseconds, in the unit that reads best: `123 µs`, `12.34 ms`, `2.50 s`.
+pub(super) fn duration(ms: f64) -> String {
+    if ms < 1.0 {
+        format!("{:.0} µs", ms * 1000.0)
+    } else if ms < 1000.0 {
+        format!("{ms:.2} ms")
     } else {
-        format!("not resolved to within {at}")
+        format!("{:.2} s", ms / 1000.0)
     }
 }
 
-/// The knee, as a sentence (without its method).
-pub(super) fn knee(r: &CapacityResult) -> String {
-    match &r.knee {
-        Some(k) => format!(
-            "{} req/s asked · throughput {} req/s · p99 {} ms (step {})",
-            number(k.rate),
-            figure(k.throughput_rps),
-            figure(k.p99_ms),
-            k.step
-        ),
-        None => format!("{DASH} latency did not climb within the rates measured"),
+/// Seconds without needless decimals: `10s`, `1.5s`.
+pub(super) fn seconds(s: f64) -> String {
+    format!("{}s", number(s))
+}
+
+/// A number without needless decimals: `100`, `2.5`.
+pub(super) fn number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
     }
 }
 
-/// The time spent, as a sentence.
-pub(super) fn time_spent(record: &CapacityRecord) -> String {
-    let steps = record.steps.len();
-    format!(
-        "{} · {steps} step{} · ended {}",
-        elapsed(record.elapsed_s),
-        if steps == 1 { "" } else { "s" },
-        record.ending.name()
-    )
+/// `part` as a percentage of `whole`.
+pub(super) fn share(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        String::new()
+    } else {
+        format!("{:5.1} %", part as f64 / whole as f64 * 100.0)
+    }
 }
 
-/// The verdict word of a step.
-pub(super) fn verdict(step: &Step) -> &'static str {
-    if step.verdict.pass { "pass" } else { "FAIL" }
+/// A byte count in binary units.
+pub(super) fn bytes(n: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{v:.0} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
 }
 
 #[cfg(test)]
@@ -269,5 +161,21 @@ mod tests {
         assert_eq!(elapsed(192.4), "3 min 12 s");
         assert_eq!(elapsed(3900.0), "1 h 05 min");
         assert_eq!(elapsed(f64::NAN), DASH);
+    }
+
+    #[test]
+    fn durations_pick_a_readable_unit() {
+        assert_eq!(duration(0.123), "123 µs");
+        assert_eq!(duration(12.345), "12.35 ms");
+        assert_eq!(duration(2500.0), "2.50 s");
+        assert_eq!(seconds(10.0), "10s");
+        assert_eq!(seconds(1.5), "1.5s");
+    }
+
+    #[test]
+    fn bytes_use_binary_units() {
+        assert_eq!(bytes(512.0), "512 B");
+        assert_eq!(bytes(1536.0), "1.5 KiB");
+        assert_eq!(bytes(3.0 * 1024.0 * 1024.0), "3.0 MiB");
     }
 }

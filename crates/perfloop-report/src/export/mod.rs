@@ -1,82 +1,55 @@
-//! Exporters: one [`Exporter`] trait for run records, one [`CapacityExporter`] trait for
-//! capacity records, one [`StudyExporter`] trait for study records, one file per format.
+//! Exporters: one [`Exporter`] trait for every record kind, the files grouped by record
+//! kind, one file per format.
 //!
-//! | record | format | file | content |
+//! | record | exporter | file | content |
 //! | --- | --- | --- | --- |
-//! | run | [`Format::Json`] | `json.rs` | the whole [`RunRecord`], pretty-printed (schema `perfloop.run.v1`) |
-//! | run | [`Format::Csv`] | `csv.rs` | the per-second timeline |
-//! | run | [`Format::Text`] | `text.rs` | the human summary, plain text within 80 columns |
-//! | capacity | [`CapacityJson`] | `json.rs` | the whole [`CapacityRecord`], pretty-printed (schema `perfloop.capacity.v1`) |
-//! | capacity | [`CapacityText`] | `capacity_text.rs` | the human summary, plain text within 80 columns |
-//! | capacity | [`CapacityHtml`] | `capacity_html.rs` | one self-contained HTML page with SVG plots (`plot.rs`) |
-//! | study | [`StudyJson`] | `json.rs` | the whole [`StudyRecord`], pretty-printed (schema `perfloop.study.v1`) |
-//! | study | [`StudyText`] | `study_text.rs` | the human summary, plain text within 80 columns |
-//! | study | [`StudyHtml`] | `study_html.rs` | one self-contained HTML page with SVG plots (`study_plot.rs`) |
+//! | any | [`JsonExporter`] | `json.rs` | the whole record, pretty-printed (its schema in `schema/`) |
+//! | run | [`CsvExporter`] ([`Format::Csv`]) | `run/csv.rs` | the per-second timeline |
+//! | run | [`TextExporter`] ([`Format::Text`]) | `run/text.rs` | the human summary, plain text within [`WIDTH`] columns |
+//! | capacity | [`CapacityText`] | `capacity/text.rs` | the human summary, plain text within [`WIDTH`] columns |
+//! | capacity | [`CapacityHtml`] | `capacity/html.rs` | one self-contained HTML page with SVG plots (`capacity/plot.rs`) |
+//! | study | [`StudyText`] | `study/text.rs` | the human summary, plain text within [`WIDTH`] columns |
+//! | study | [`StudyHtml`] | `study/html.rs` | one self-contained HTML page with SVG plots (`study/plot.rs`) |
+//! | bench | [`BenchText`] | `bench/text.rs` | the human summary in the manner of hyperfine, with a ranking |
 //!
-//! The figures both capacity reports show are taken from the record in `figures.rs`, those
-//! of both study reports in `study_figures.rs`.
+//! What the reports share sits beside them: how a figure reads (`figures.rs`), the plain-text
+//! page and its warnings (`page.rs`), the HTML page's head, style, figures and warnings
+//! (`html.rs`), and the plots' frames, mesh, colours and legends (`plot.rs`). The figures a
+//! capacity report shows in both formats are taken from the record in
+//! `capacity/figures.rs`, those of a study report in `study/figures.rs`.
 //!
 //! Exporters write to any `io::Write`; the caller decides where it goes (a file, stdout).
 
-mod capacity_html;
-mod capacity_text;
-mod csv;
+mod bench;
+mod capacity;
 mod figures;
+mod html;
 mod json;
+mod page;
 mod plot;
-mod study_figures;
-mod study_html;
-mod study_plot;
-mod study_text;
-mod text;
+mod run;
+mod study;
 
 use std::io;
 
-pub use self::capacity_html::{CapacityHtml, write_capacity_html};
-pub use self::capacity_text::{CapacityText, write_capacity_text};
-pub use self::csv::{CSV_HEADER, CsvExporter};
-pub use self::json::{CapacityJson, JsonExporter, StudyJson};
-pub use self::study_html::{StudyHtml, write_study_html};
-pub use self::study_text::{StudyText, write_study_text};
-pub use self::text::{TextExporter, WIDTH};
+pub use self::bench::{BenchText, render_bench_text};
+pub use self::capacity::{CapacityHtml, CapacityText, write_capacity_html, write_capacity_text};
+pub use self::json::JsonExporter;
+pub use self::page::WIDTH;
+pub use self::run::{CSV_HEADER, CsvExporter, TextExporter};
+pub use self::study::{StudyHtml, StudyText, write_study_html, write_study_text};
 
-use crate::capacity::CapacityRecord;
-use crate::record::RunRecord;
-use crate::study::StudyRecord;
+use crate::run::RunRecord;
 
-/// Writes a run record in one format.
-pub trait Exporter {
+/// Writes a record of kind `R` (a [`RunRecord`], a
+/// [`CapacityRecord`](crate::CapacityRecord), a [`StudyRecord`](crate::StudyRecord), a
+/// [`BenchReport`](crate::BenchReport)) in one format.
+pub trait Exporter<R: ?Sized> {
     /// Writes `record` to `out`.
-    fn write(&self, record: &RunRecord, out: &mut dyn io::Write) -> io::Result<()>;
+    fn write(&self, record: &R, out: &mut dyn io::Write) -> io::Result<()>;
 
     /// The exported bytes.
-    fn to_bytes(&self, record: &RunRecord) -> io::Result<Vec<u8>> {
-        let mut out = Vec::new();
-        self.write(record, &mut out)?;
-        Ok(out)
-    }
-}
-
-/// Writes a capacity record in one format.
-pub trait CapacityExporter {
-    /// Writes `record` to `out`.
-    fn write(&self, record: &CapacityRecord, out: &mut dyn io::Write) -> io::Result<()>;
-
-    /// The exported bytes.
-    fn to_bytes(&self, record: &CapacityRecord) -> io::Result<Vec<u8>> {
-        let mut out = Vec::new();
-        self.write(record, &mut out)?;
-        Ok(out)
-    }
-}
-
-/// Writes a study record in one format.
-pub trait StudyExporter {
-    /// Writes `record` to `out`.
-    fn write(&self, record: &StudyRecord, out: &mut dyn io::Write) -> io::Result<()>;
-
-    /// The exported bytes.
-    fn to_bytes(&self, record: &StudyRecord) -> io::Result<Vec<u8>> {
+    fn to_bytes(&self, record: &R) -> io::Result<Vec<u8>> {
         let mut out = Vec::new();
         self.write(record, &mut out)?;
         Ok(out)
@@ -96,7 +69,7 @@ pub enum Format {
 
 impl Format {
     /// The exporter for this format.
-    pub fn exporter(self) -> &'static dyn Exporter {
+    pub fn exporter(self) -> &'static dyn Exporter<RunRecord> {
         match self {
             Format::Json => &JsonExporter,
             Format::Csv => &CsvExporter,

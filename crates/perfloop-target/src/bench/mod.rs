@@ -5,8 +5,9 @@
 //! [`BenchSpec::warmup`] times unmeasured, then [`BenchSpec::runs`] times measured: wall time,
 //! user and system CPU, peak RSS (see [`exec`]) and, with a work regex, the work the command
 //! reports on stdout, giving work per second. Statistics and warnings come from
-//! `perfloop_stats::sample`; the result is a [`BenchReport`] (schema `perfloop.bench.v1`) and
-//! a hyperfine-like text ([`render_text`]).
+//! `perfloop_stats::sample`; the result is a [`BenchReport`] (schema `perfloop.bench.v1`),
+//! the record `perfloop-report` defines, builds from the measured runs and exports (its
+//! hyperfine-like text is `perfloop_report::BenchText`).
 //!
 //! How the command runs ([`Shell`]): by default through `sh -c` with the filled text, as
 //! hyperfine does, so that pipes, redirections and variables work. The shell's start-up
@@ -24,23 +25,20 @@
 pub mod error;
 pub mod exec;
 pub mod measure;
-pub mod report;
-pub mod text;
 
 use std::time::Duration;
 
 use regex::Regex;
-use serde::{Deserialize, Serialize};
 
 pub use error::BenchError;
 pub use exec::{Executor, Invocation, ProcessExecutor, RunMeasurement};
 pub use measure::{MEASURE_ARG, measure};
-pub use report::{BENCH_SCHEMA, BenchReport, BenchResult, SampleStats, ShellStartup, Warning};
-pub use text::render_text;
+pub use perfloop_report::bench::{
+    BENCH_SCHEMA, BenchReport, BenchResult, BenchRun, SampleStats, Shell, ShellStartup, Warning,
+};
 
 use crate::helper_exe::HelperExe;
 use crate::template::{CommandTemplate, Knobs, is_valid_knob_name, knob_env};
-use report::MeasuredRun;
 
 /// The default number of measured runs.
 pub const DEFAULT_RUNS: usize = 10;
@@ -50,17 +48,6 @@ pub const DEFAULT_STARTUP_RUNS: usize = 50;
 
 /// How many lines of output an error message shows.
 const OUTPUT_LINES: usize = 10;
-
-/// How a benchmarked command is run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Shell {
-    /// `sh -c '<filled template>'`.
-    #[default]
-    Sh,
-    /// The template split into words (shell quoting rules), the program run directly.
-    None,
-}
 
 /// How the shell's start-up is taken out of the measured times (with [`Shell::Sh`] only).
 #[derive(Debug, Clone, PartialEq)]
@@ -329,7 +316,7 @@ pub fn run_bench_with(
             let mut m = executor.run(&inv)?;
             check_exit(spec, &inv, &m)?;
             if let Some(s) = &startup {
-                s.subtract(&mut m);
+                subtract(s, &mut m);
             }
             let work = match &spec.work_regex {
                 Some(re) => extract_work(re, &inv, &m)?,
@@ -341,10 +328,7 @@ pub fn run_bench_with(
                 total: spec.runs,
                 measurement: &m,
             });
-            runs.push(MeasuredRun {
-                measurement: m,
-                work,
-            });
+            runs.push(bench_run(&m, work));
         }
         if let Some(result) = BenchResult::build(&inv.display, knobs, &runs) {
             results.push(result);
@@ -395,7 +379,28 @@ fn shell_startup(
         }
         measured.push(m);
     }
-    Ok(ShellStartup::of(&measured))
+    let runs: Vec<BenchRun> = measured.iter().map(|m| bench_run(m, None)).collect();
+    Ok(ShellStartup::of(&runs))
+}
+
+/// A measured run as the record summarises it.
+fn bench_run(m: &RunMeasurement, work: Option<f64>) -> BenchRun {
+    BenchRun {
+        wall: m.wall,
+        user: m.user,
+        sys: m.sys,
+        peak_rss_bytes: m.peak_rss_bytes,
+        exit_code: m.exit.shell_code(),
+        work,
+    }
+}
+
+/// Takes the shell's start-up out of one run's times (a difference below zero is zero).
+fn subtract(startup: &ShellStartup, m: &mut RunMeasurement) {
+    let less = |d: Duration, s: f64| d.saturating_sub(Duration::from_secs_f64(s.max(0.0)));
+    m.wall = less(m.wall, startup.wall_s.mean);
+    m.user = less(m.user, startup.user_s_mean);
+    m.sys = less(m.sys, startup.sys_s_mean);
 }
 
 /// The last `n` lines of `text`, indented; a note when it is empty.

@@ -3,8 +3,10 @@
 //! The study file (`perfloop_tune::study`) names the target, its knobs, the workload, the
 //! objective and the budget. Each trial starts the target with one configuration,
 //! measures it (`trial`) and stops it; what to try next, and when to stop, is decided from
-//! the trials in the store alone (`schedule`); the conclusion (`conclude`) compares the
-//! finalists with the baseline measured in the same rounds.
+//! the trials in the store alone (`perfloop_tune::schedule`); the study record
+//! (`perfloop_report::StudyRecord::build`, with `perfloop_tune::conclude`) compares the
+//! finalists with the baseline measured in the same rounds. This module runs the loop,
+//! writes the trials to the store, prints the progress and writes the outputs.
 //!
 //! Every trial is written to the store (`perfloop-store`) as `running` before it starts
 //! and finished, with its runs, before the next one begins. `--resume` continues a study
@@ -17,8 +19,6 @@
 //! or the study was interrupted (resumable).
 
 mod apply;
-mod conclude;
-mod schedule;
 mod trial;
 
 use std::path::Path;
@@ -26,22 +26,20 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::anyhow;
-use perfloop_report::{
-    BudgetInfo, KnobInfo, STUDY_SCHEMA, StudyEnding, StudyObjective, StudyRecord, StudyTarget,
-    TrialRole,
-};
+use perfloop_report::{StudyInput, StudyRecord};
 use perfloop_store::{
     FinalState, NewRun, NewStudy, Store, StudyId, StudyRow, StudyStatus, TrialOutcome, TrialRow,
     TrialState,
 };
-use perfloop_tune::study::{Objective, Target, Workload};
-use perfloop_tune::{Config, KnobKind, Study};
+use perfloop_tune::schedule::{self, Next};
+use perfloop_tune::study::{Target, Workload};
+use perfloop_tune::trials::{format_value, metrics_by_name, metrics_from_names};
+use perfloop_tune::{Config, Done, Study, StudyEnding, TrialRole};
 
 use crate::cli::TuneArgs;
 use crate::load::stop_flag;
 use crate::{Exit, Failure};
 
-use schedule::{Done, Next};
 use trial::{Metrics, Outcome, Runner};
 
 pub use apply::Format as ApplyFormat;
@@ -98,7 +96,13 @@ pub fn execute(args: &TuneArgs) -> Result<(StudyRecord, Exit), Failure> {
         .set_study_status(row.id, status)
         .map_err(Failure::run)?;
     let done = session.done()?;
-    let record = record(&study, &row, &done, ending);
+    let record = StudyRecord::build(&StudyInput {
+        study: &study,
+        fingerprint: &row.fingerprint,
+        started_at: row.created_at,
+        done: &done,
+        ending,
+    });
     let written = outputs(args, &record);
     let applied = match (apply, &record.best) {
         (Some((path, format)), Some(best)) => write_best(&study, best, path, format),
@@ -323,8 +327,8 @@ impl Session<'_> {
                 runs,
                 unmet,
             } => {
-                let value = objective_of(&self.study.objective, &metrics);
-                let broken = broken(self.study, &metrics, unmet);
+                let value = self.study.objective.value(&metrics);
+                let broken = self.study.broken(&metrics, unmet);
                 match (value, broken) {
                     (None, _) => (
                         FinalState::Failed,
@@ -357,7 +361,7 @@ impl Session<'_> {
                 &TrialOutcome {
                     state,
                     objective,
-                    metrics_json: serde_json::to_string(&conclude::metrics_json(&metrics))
+                    metrics_json: serde_json::to_string(&metrics_by_name(&metrics))
                         .map_err(Failure::run)?,
                     reason: reason.clone(),
                     started_at,
@@ -386,40 +390,6 @@ impl Session<'_> {
     }
 }
 
-/// The objective's value from a trial's metrics; `None` when a metric it needs is missing.
-fn objective_of(objective: &Objective, metrics: &Metrics) -> Option<f64> {
-    let value = |m| metrics.get(&m).copied().unwrap_or(f64::NAN);
-    let v = match objective {
-        Objective::Maximize(m) | Objective::Minimize(m) => value(*m),
-        Objective::Weighted(_) => objective.score(value),
-    };
-    v.is_finite().then_some(v)
-}
-
-/// The constraints a trial broke, in a sentence; `None` when it met them all.
-fn broken(study: &Study, metrics: &Metrics, unmet: Option<String>) -> Option<String> {
-    let mut why: Vec<String> = unmet.into_iter().collect();
-    for c in &study.constraints {
-        let value = metrics.get(&c.metric).copied().unwrap_or(f64::NAN);
-        if !c.holds(value) {
-            why.push(if value.is_finite() {
-                format!("{} = {} breaks {}", c.metric, fmt_value(value), c.text)
-            } else {
-                format!("{} was not measured, so {} cannot hold", c.metric, c.text)
-            });
-        }
-    }
-    (!why.is_empty()).then(|| why.join("; "))
-}
-
-fn fmt_value(v: f64) -> String {
-    if v.abs() >= 100.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.3}")
-    }
-}
-
 /// A trial read from the store.
 fn done_of(row: TrialRow) -> Result<Done, Failure> {
     let bad = |what: &str| {
@@ -432,14 +402,7 @@ fn done_of(row: TrialRow) -> Result<Done, Failure> {
         serde_json::from_str(&row.params_json).map_err(|_| bad("configuration"))?;
     let role = TrialRole::parse(&row.role).ok_or_else(|| bad("role"))?;
     let metrics: Metrics = match &row.metrics_json {
-        Some(json) => {
-            let by_name: std::collections::BTreeMap<String, f64> =
-                serde_json::from_str(json).map_err(|_| bad("metrics"))?;
-            by_name
-                .into_iter()
-                .filter_map(|(k, v)| Some((perfloop_tune::study::Metric::parse(&k)?, v)))
-                .collect()
-        }
+        Some(json) => metrics_from_names(serde_json::from_str(json).map_err(|_| bad("metrics"))?),
         None => Metrics::new(),
     };
     let duration_s = match (row.state, row.finished_at) {
@@ -476,7 +439,7 @@ struct ProgressItem<'a> {
 /// One line per trial: its number, role, knob values, objective, the best so far and the
 /// time left.
 fn progress_line(study: &Study, before: &[Done], item: &ProgressItem<'_>) -> String {
-    let unit = objective_unit(study);
+    let unit = study.objective_unit();
     let knobs = study
         .space
         .knobs()
@@ -491,7 +454,7 @@ fn progress_line(study: &Study, before: &[Done], item: &ProgressItem<'_>) -> Str
         (TrialRole::Confirm, r) => format!("confirm r{}", r.unwrap_or(0) + 1),
     };
     let result = match (item.state, item.objective) {
-        (FinalState::Complete, Some(v)) => format!("{} {unit}", fmt_value(v)),
+        (FinalState::Complete, Some(v)) => format!("{} {unit}", format_value(v)),
         (FinalState::Violated, _) => format!(
             "violated: {}",
             first_line(item.reason.unwrap_or("a constraint"))
@@ -517,7 +480,7 @@ fn progress_line(study: &Study, before: &[Done], item: &ProgressItem<'_>) -> Str
         .max_by(|a, b| {
             schedule::score(&study.objective, *a).total_cmp(&schedule::score(&study.objective, *b))
         });
-    let best = best.map_or_else(|| "none yet".to_string(), fmt_value);
+    let best = best.map_or_else(|| "none yet".to_string(), format_value);
     let left = time_left(study, &all).map_or_else(String::new, |s| {
         format!(
             " · ~{} left",
@@ -556,184 +519,9 @@ fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or("")
 }
 
-fn objective_unit(study: &Study) -> &'static str {
-    use perfloop_tune::study::Metric;
-    let metric = match &study.objective {
-        Objective::Maximize(m) | Objective::Minimize(m) => *m,
-        Objective::Weighted(_) => return "score",
-    };
-    match metric {
-        Metric::Throughput if matches!(study.target, Target::Bench { .. }) => "/s",
-        Metric::Throughput => "req/s",
-        Metric::P50 | Metric::P90 | Metric::P99 => "ms",
-        Metric::ErrorRate => "(fraction)",
-        Metric::Cpu => "cores",
-        Metric::RssMb => "MiB",
-    }
-}
-
-fn objective_description(objective: &Objective) -> String {
-    match objective {
-        Objective::Maximize(m) => format!("maximize {m}"),
-        Objective::Minimize(m) => format!("minimize {m}"),
-        Objective::Weighted(w) => format!(
-            "maximize {}",
-            w.iter()
-                .map(|(m, k)| format!("{k}×{m}"))
-                .collect::<Vec<_>>()
-                .join(" + ")
-        ),
-    }
-}
-
-fn workload_description(study: &Study) -> String {
-    let secs = |d: Option<Duration>| d.map(|d| format!("{}", humantime::format_duration(d)));
-    match &study.workload {
-        Workload::Load(l) => {
-            let mut parts = vec![format!("load {}", perfloop_url::redact_url(&l.url))];
-            parts.push(format!("{:?} model", l.model).to_lowercase());
-            if let Some(c) = l.connections {
-                parts.push(format!("{c} connections"));
-            }
-            if let Some(r) = l.rate {
-                parts.push(format!("{r}/s"));
-            }
-            if let Some(d) = secs(l.duration) {
-                parts.push(format!("{d} measured"));
-            }
-            if let Some(w) = secs(l.warmup) {
-                parts.push(format!("{w} warm-up"));
-            }
-            parts.join(", ")
-        }
-        Workload::Capacity(c) => format!(
-            "capacity search {} within {}",
-            perfloop_url::redact_url(&c.url),
-            c.slo.join(", ")
-        ),
-        Workload::WorkRate => "the command's work rate".to_string(),
-    }
-}
-
-fn knob_domain(kind: &KnobKind) -> String {
-    match kind {
-        KnobKind::Int {
-            low,
-            high,
-            step,
-            log,
-        } => format!(
-            "int {low}..{high}{}{}",
-            step.map(|s| format!(" step {s}")).unwrap_or_default(),
-            if *log { ", log" } else { "" }
-        ),
-        KnobKind::Float {
-            low,
-            high,
-            step,
-            log,
-        } => format!(
-            "float {low}..{high}{}{}",
-            step.map(|s| format!(" step {s}")).unwrap_or_default(),
-            if *log { ", log" } else { "" }
-        ),
-        KnobKind::Categorical { values } => format!("one of {}", values.join(", ")),
-        KnobKind::Bool => "bool".to_string(),
-    }
-}
-
-/// The study record.
-fn record(study: &Study, row: &StudyRow, done: &[Done], ending: StudyEnding) -> StudyRecord {
-    let finalists = conclude::finalist_table(study, done);
-    let best = conclude::best(study, done, &finalists);
-    let mut warnings = Vec::new();
-    let abandoned = done
-        .iter()
-        .filter(|d| d.state == TrialState::Abandoned)
-        .count();
-    if abandoned > 0 {
-        warnings.push(format!(
-            "{abandoned} trial(s) were abandoned by a stopped process and measured again"
-        ));
-    }
-    if best.as_ref().is_some_and(|b| b.gain.is_none())
-        && !finalists.iter().any(|f| f.mean.is_some())
-    {
-        warnings.push(
-            "the best configuration was not re-measured against the baseline: its figure is \
-             one exploration trial, with no interval"
-                .to_string(),
-        );
-    }
-    warnings.extend(conclude::passed_over(study, done));
-    let importance = conclude::knob_shares(study, done);
-    if importance.is_empty() && done.iter().any(|d| d.state == TrialState::Complete) {
-        warnings.push(
-            "no knob importance: it needs at least 3 complete exploration trials whose \
-             objectives differ beyond what chance explains"
-                .to_string(),
-        );
-    }
-    StudyRecord {
-        schema: STUDY_SCHEMA.to_string(),
-        perfloop_version: env!("CARGO_PKG_VERSION").to_string(),
-        name: study.name.clone(),
-        fingerprint: row.fingerprint.clone(),
-        started_at: humantime::format_rfc3339_seconds(row.created_at).to_string(),
-        elapsed_s: schedule::elapsed_s(done),
-        target: StudyTarget {
-            kind: match study.target {
-                Target::Managed { .. } => "managed",
-                Target::Bench { .. } => "bench",
-            }
-            .to_string(),
-            command: study.target.command().to_string(),
-        },
-        workload: workload_description(study),
-        objective: StudyObjective {
-            direction: conclude::direction(&study.objective),
-            description: objective_description(&study.objective),
-            unit: objective_unit(study).to_string(),
-        },
-        constraints: study.constraints.iter().map(|c| c.text.clone()).collect(),
-        knobs: study
-            .space
-            .knobs()
-            .iter()
-            .map(|k| KnobInfo {
-                name: k.name.clone(),
-                domain: knob_domain(&k.kind),
-                default: serde_json::to_value(&k.default).unwrap_or_default(),
-                choices: match &k.kind {
-                    KnobKind::Categorical { values } => values
-                        .iter()
-                        .map(|v| serde_json::Value::String(v.clone()))
-                        .collect(),
-                    _ => Vec::new(),
-                },
-            })
-            .collect(),
-        budget: BudgetInfo {
-            trials: study.budget.trials,
-            time_s: study.budget.time.map(|t| t.as_secs_f64()),
-            repeats: study.budget.repeats,
-            finalists: study.budget.finalists,
-            confirm_rounds: study.budget.confirm_rounds,
-            sampler: format!("{:?}", study.budget.sampler).to_lowercase(),
-            seed: study.budget.seed,
-        },
-        trials: conclude::entries(study, done),
-        finalists,
-        best,
-        importance,
-        ending,
-        warnings,
-    }
-}
-
 /// The summary on stdout, then the files asked for (each tried, even after one failed).
 fn outputs(args: &TuneArgs, record: &StudyRecord) -> Result<(), Failure> {
-    use perfloop_report::{StudyExporter, StudyHtml, StudyJson, StudyText};
+    use perfloop_report::{Exporter, JsonExporter, StudyHtml, StudyText};
     let stdout_taken = args.json.as_deref() == Some("-");
     let text = StudyText
         .to_bytes(record)
@@ -752,7 +540,7 @@ fn outputs(args: &TuneArgs, record: &StudyRecord) -> Result<(), Failure> {
     };
     crate::output::first_failure([
         args.json.as_deref().map_or(Ok(()), |path| {
-            crate::output::write_with(path, |out| StudyJson.write(record, out))
+            crate::output::write_with(path, |out| JsonExporter.write(record, out))
         }),
         args.html.as_deref().map_or(Ok(()), |path| {
             crate::output::write_with(path, |out| StudyHtml.write(record, out))

@@ -3,8 +3,10 @@
 //! `repeats` times, stopped, and reduced to the metrics a study optimises and constrains.
 //!
 //! The workload's options are those of `perfloop load` and `perfloop capacity`: a study's
-//! `load = { ... }` is turned into the same command line and resolved by the same code, so
-//! a trial measures exactly what the command would.
+//! `load = { ... }` becomes the engine's `LoadSpec`, resolved by the same code as
+//! `perfloop load`'s flags; its `capacity = { ... }` becomes a `CapacitySpec`, resolved by
+//! the same code as `perfloop capacity`'s flags; so a trial measures exactly what the
+//! command would.
 
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
@@ -14,19 +16,20 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::anyhow;
-use clap::Parser;
+use perfloop_capacity::CapacityPlan;
+use perfloop_engine::Level;
+use perfloop_engine::spec::{Given, LoadSpec, ModelKind, RequestOptions};
 use perfloop_report::{CapacityRecord, RunRecord};
+use perfloop_stats::Metric;
 use perfloop_target::{
     BenchSpec, CommandTemplate, Knobs, Regex, ShellStartup, Startup, TargetSpec,
 };
 use perfloop_tune::Config;
 use perfloop_tune::study::{
-    Body, CapacitySpec, HttpRequest, LoadSpec, Metric, Model, Ready, Study, Target, Workload,
+    self, Body, CapacitySpec, HttpRequest, Model, Ready, STUDY_METRICS, Study, Target, Workload,
 };
 
 use crate::Failure;
-use crate::capacity::SearchPlan;
-use crate::cli::{Cli, Command};
 use crate::load::{Measured, Resolved, stop_flag};
 use crate::target::{Watch, WatchPlan};
 
@@ -37,8 +40,8 @@ const LOG_LINES: usize = 8;
 /// A command benchmark's run is killed after this long.
 const BENCH_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// The metrics of one trial, by name (see [`Metric`]): means over its repeats.
-pub type Metrics = BTreeMap<Metric, f64>;
+/// The metrics of one trial, by metric: means over its repeats.
+pub type Metrics = perfloop_tune::TrialMetrics;
 
 /// What a trial produced.
 #[derive(Debug)]
@@ -89,10 +92,7 @@ impl<'a> Runner<'a> {
     pub fn check(&self) -> Result<(), Failure> {
         let knobs = knobs_of(&self.study.space.default_config(), Some(1));
         match &self.study.workload {
-            Workload::Load(spec) => self
-                .load_args(spec, &knobs)
-                .and_then(|args| crate::load::resolve(&args))
-                .map(|_| ()),
+            Workload::Load(spec) => self.load_run(spec, &knobs).map(|_| ()),
             Workload::Capacity(spec) => self.capacity_plan(spec, &knobs).map(|_| ()),
             Workload::WorkRate => self.bench_spec(&knobs).map(|_| ()),
         }
@@ -187,8 +187,7 @@ impl<'a> Runner<'a> {
         for _ in 0..self.study.budget.repeats {
             let (metrics, kind, json, not_met) = match &self.study.workload {
                 Workload::Load(spec) => {
-                    let args = self.load_args(spec, knobs).map_err(failure_text)?;
-                    let resolved = crate::load::resolve(&args).map_err(failure_text)?;
+                    let resolved = self.load_run(spec, knobs).map_err(failure_text)?;
                     let record = self.load_once(&resolved, watch)?;
                     let json = serde_json::to_string(&record).map_err(|e| e.to_string())?;
                     (run_metrics(&record), "load", json, None)
@@ -237,87 +236,64 @@ impl<'a> Runner<'a> {
         Ok(record)
     }
 
-    /// The `perfloop load` command line of a load workload, parsed.
-    fn load_args(&self, spec: &LoadSpec, knobs: &Knobs) -> Result<crate::cli::LoadArgs, Failure> {
-        let mut argv = vec!["load".to_string(), render(&spec.url, knobs).map_err(usage)?];
-        argv.push("--model".into());
-        argv.push(match spec.model {
-            Model::Closed => "closed".into(),
-            Model::Open => "open".into(),
-        });
-        push_opt(&mut argv, "-c", spec.connections.map(|c| c.to_string()));
-        push_opt(&mut argv, "--rate", spec.rate.map(|r| r.to_string()));
-        push_opt(&mut argv, "-d", spec.duration.map(millis));
-        push_opt(&mut argv, "--warmup", spec.warmup.map(millis));
-        push_opt(
-            &mut argv,
-            "--level",
-            spec.level
-                .and_then(|l| serde_json::to_value(l).ok())
-                .and_then(|v| v.as_str().map(str::to_owned)),
-        );
-        self.request_argv(&mut argv, &spec.request);
-        argv.push("--quiet".into());
-        match parse(argv)? {
-            Command::Load(args) => Ok(*args),
-            _ => Err(usage(
-                "the load workload did not parse as `perfloop load`".into(),
-            )),
+    /// The load run of a load workload, resolved as `perfloop load` resolves its flags.
+    fn load_run(&self, spec: &study::LoadSpec, knobs: &Knobs) -> Result<Resolved, Failure> {
+        let url = render(&spec.url, knobs).map_err(usage)?;
+        LoadSpec {
+            request: self.request_options(url, &spec.request),
+            model: Some(match spec.model {
+                Model::Closed => ModelKind::Closed,
+                Model::Open => ModelKind::Open,
+            }),
+            connections: spec.connections,
+            rate: spec.rate.map(Given::Value),
+            duration: spec.duration.map(Given::Value),
+            warmup: spec.warmup.map(Given::Value),
+            level: spec.level.map(|l| Given::Value(level(l))),
+            ..LoadSpec::default()
         }
+        .resolve()
+        .map_err(Failure::usage)
     }
 
-    /// The `perfloop capacity` search of a capacity workload.
-    fn capacity_plan(&self, spec: &CapacitySpec, knobs: &Knobs) -> Result<SearchPlan, Failure> {
-        let mut argv = vec![
-            "capacity".to_string(),
-            render(&spec.url, knobs).map_err(usage)?,
-        ];
-        for slo in &spec.slo {
-            argv.push("--slo".into());
-            argv.push(slo.clone());
+    /// What each request of a workload sends, as the request part of a load spec; body
+    /// files are found beside the study file.
+    fn request_options(&self, url: String, request: &HttpRequest) -> RequestOptions {
+        let mut options = RequestOptions::new(url);
+        options.method.clone_from(&request.method);
+        options.headers.clone_from(&request.headers);
+        options.body = match &request.body {
+            Some(Body::Text(text)) => perfloop_engine::spec::Body::Text(text.clone()),
+            Some(Body::File(path)) => perfloop_engine::spec::Body::File(self.base.join(path)),
+            Some(Body::Lines(path)) => perfloop_engine::spec::Body::Lines(self.base.join(path)),
+            None => perfloop_engine::spec::Body::None,
+        };
+        if let Some(timeout) = request.timeout {
+            options.timeout = Given::Value(timeout);
         }
-        push_opt(
-            &mut argv,
-            "--start-rate",
-            spec.start_rate.map(|r| r.to_string()),
-        );
-        push_opt(
-            &mut argv,
-            "--max-rate",
-            spec.max_rate.map(|r| r.to_string()),
-        );
-        push_opt(&mut argv, "--step-duration", spec.step_duration.map(millis));
-        push_opt(
-            &mut argv,
-            "--max-connections",
-            spec.connections.map(|c| c.to_string()),
-        );
-        self.request_argv(&mut argv, &spec.request);
-        match parse(argv)? {
-            Command::Capacity(args) => crate::capacity::plan(&args),
-            _ => Err(usage(
-                "the capacity workload did not parse as `perfloop capacity`".into(),
-            )),
-        }
+        options
     }
 
-    fn request_argv(&self, argv: &mut Vec<String>, request: &HttpRequest) {
-        push_opt(argv, "-m", request.method.clone());
-        for h in &request.headers {
-            push_opt(argv, "-H", Some(h.clone()));
+    /// The capacity search of a capacity workload, resolved as `perfloop capacity`
+    /// resolves its flags.
+    fn capacity_plan(&self, spec: &CapacitySpec, knobs: &Knobs) -> Result<CapacityPlan, Failure> {
+        let url = render(&spec.url, knobs).map_err(usage)?;
+        let mut search = perfloop_capacity::CapacitySpec {
+            request: self.request_options(url, &spec.request),
+            slos: spec.slo.iter().cloned().map(Given::Text).collect(),
+            max_rate: spec.max_rate.map(Given::Value),
+            ..perfloop_capacity::CapacitySpec::default()
+        };
+        if let Some(rate) = spec.start_rate {
+            search.start_rate = Given::Value(rate);
         }
-        match &request.body {
-            Some(Body::Text(text)) => push_opt(argv, "-b", Some(text.clone())),
-            Some(Body::File(path)) => push_opt(argv, "--body-file", Some(self.path(path))),
-            Some(Body::Lines(path)) => push_opt(argv, "--body-lines", Some(self.path(path))),
-            None => {}
+        if let Some(step) = spec.step_duration {
+            search.step_duration = Given::Value(step);
         }
-        push_opt(argv, "--timeout", request.timeout.map(millis));
-    }
-
-    /// A path of the study file, relative to the file's directory.
-    fn path(&self, path: &str) -> String {
-        self.base.join(path).to_string_lossy().into_owned()
+        if let Some(connections) = spec.connections {
+            search.max_connections = usize::try_from(connections).unwrap_or(usize::MAX);
+        }
+        search.resolve().map_err(Failure::usage)
     }
 
     fn bench_spec(&self, knobs: &Knobs) -> Result<BenchSpec, Failure> {
@@ -479,7 +455,7 @@ fn capacity_metrics(record: &CapacityRecord) -> (Metrics, Option<String>) {
 /// not measured).
 fn mean_metrics(all: &[Metrics]) -> Metrics {
     let mut out = Metrics::new();
-    for metric in Metric::ALL {
+    for metric in STUDY_METRICS {
         let values: Vec<f64> = all
             .iter()
             .map(|m| *m.get(&metric).unwrap_or(&f64::NAN))
@@ -489,6 +465,16 @@ fn mean_metrics(all: &[Metrics]) -> Metrics {
         out.insert(metric, mean);
     }
     out
+}
+
+/// The engine's level of a study's level.
+fn level(level: study::Level) -> Level {
+    match level {
+        study::Level::Smoke => Level::Smoke,
+        study::Level::Medium => Level::Medium,
+        study::Level::Large => Level::Large,
+        study::Level::Extreme => Level::Extreme,
+    }
 }
 
 /// The knob values as template text, with the trial's port when it has one.
@@ -543,27 +529,4 @@ fn failure_text(f: Failure) -> String {
 
 fn usage(message: String) -> Failure {
     Failure::usage(anyhow!(message))
-}
-
-fn millis(d: Duration) -> String {
-    format!("{}ms", d.as_millis())
-}
-
-fn push_opt(argv: &mut Vec<String>, flag: &str, value: Option<String>) {
-    if let Some(v) = value {
-        argv.push(flag.to_string());
-        argv.push(v);
-    }
-}
-
-fn parse(mut argv: Vec<String>) -> Result<Command, Failure> {
-    argv.insert(0, "perfloop".into());
-    Cli::try_parse_from(&argv)
-        .map(|cli| cli.command)
-        .map_err(|e| {
-            usage(format!(
-                "invalid workload: {}",
-                e.render().to_string().trim()
-            ))
-        })
 }

@@ -1,0 +1,303 @@
+//! The `[workload]` of a study file: a load run or a capacity search against a managed
+//! target (a bench target has none), what each request sends, and the URL and body files
+//! checked as the trials will use them.
+
+use std::path::Path;
+
+use toml::Spanned;
+
+use super::error::{Source, StudyError};
+use super::model::{Body, CapacitySpec, HttpRequest, LoadSpec, Model, Workload};
+use super::placeholders::{Uses, collect_placeholders, placeholders};
+use super::raw::{RawCapacity, RawLoad, RawWorkload};
+use super::validate::{duration, positive_count, positive_rate, warmup};
+
+pub(super) fn validate_workload(
+    src: &Source<'_>,
+    managed: bool,
+    workload: Option<&RawWorkload>,
+    uses: &mut Uses,
+) -> Result<Workload, StudyError> {
+    let (load, capacity) =
+        workload.map_or((None, None), |w| (w.load.as_ref(), w.capacity.as_ref()));
+    if !managed {
+        if let Some(load) = load {
+            return Err(src.at(
+                load,
+                "a bench target is measured by its work rate: `load` does not apply (remove \
+                 [workload] or use `command`)"
+                    .into(),
+            ));
+        }
+        if let Some(capacity) = capacity {
+            return Err(src.at(
+                capacity,
+                "a bench target is measured by its work rate: `capacity` does not apply \
+                 (remove [workload] or use `command`)"
+                    .into(),
+            ));
+        }
+        return Ok(Workload::WorkRate);
+    }
+    match (load, capacity) {
+        (Some(load), None) => Ok(Workload::Load(load.get_ref().validate(src, uses)?)),
+        (None, Some(cap)) => Ok(Workload::Capacity(cap.get_ref().validate(src, uses)?)),
+        (Some(_), Some(cap)) => Err(src.at(
+            cap,
+            "[workload] has both `load` and `capacity`: give one".into(),
+        )),
+        (None, None) => Err(match workload {
+            Some(_) => src.error(
+                &src.table("workload"),
+                "a managed target needs a workload: `load = { url = ... }` or \
+                 `capacity = { url = ..., slo = [...] }` in [workload]"
+                    .into(),
+            ),
+            None => src.error(
+                &src.table("target"),
+                "a managed target (`command`) needs a [workload] with `load` or `capacity`".into(),
+            ),
+        }),
+    }
+}
+
+pub(super) fn check_url(
+    src: &Source<'_>,
+    url: &Spanned<String>,
+    uses: &mut Uses,
+) -> Result<String, StudyError> {
+    collect_placeholders(src, url, uses)?;
+    if let Some(problem) = url_problem(url.get_ref()) {
+        return Err(src.at(
+            url,
+            format!(
+                "invalid url `{}`: {problem}",
+                perfloop_url::redact_url(url.get_ref())
+            ),
+        ));
+    }
+    Ok(url.get_ref().clone())
+}
+
+/// What is wrong with a URL template as perfloop will send it: each placeholder filled with
+/// `1` (a valid port, host octet and path segment), then parsed like every target URL.
+pub(super) fn url_problem(template: &str) -> Option<perfloop_url::Problem> {
+    let mut filled = template.to_owned();
+    for name in placeholders(template).unwrap_or_default() {
+        filled = filled.replace(&format!("{{{name}}}"), "1");
+    }
+    let filled = filled.replace("{{", "{").replace("}}", "}");
+    match perfloop_url::TargetUrl::parse(&filled) {
+        Err(perfloop_url::UrlError::Invalid { problem, .. }) => Some(problem),
+        _ => None,
+    }
+}
+
+impl RawLoad {
+    pub(super) fn validate(
+        &self,
+        src: &Source<'_>,
+        uses: &mut Uses,
+    ) -> Result<LoadSpec, StudyError> {
+        let url = check_url(src, &self.url, uses)?;
+        let rate = positive_rate(src, self.rate.as_ref(), "rate")?;
+        match (self.model, &self.rate) {
+            (Model::Open, None) => {
+                return Err(src.at(&self.url, "the open model needs a `rate`".into()));
+            }
+            (Model::Closed, Some(r)) => {
+                return Err(src.at(
+                    r,
+                    "`rate` applies to the open model: add model = \"open\"".into(),
+                ));
+            }
+            _ => {}
+        }
+        Ok(LoadSpec {
+            url,
+            model: self.model,
+            connections: positive_count(src, self.connections.as_ref(), "connections")?,
+            rate,
+            duration: duration(src, self.duration.as_ref(), "duration")?,
+            warmup: warmup(src, self.warmup.as_ref())?,
+            level: self.level,
+            request: http_request(
+                src,
+                &RawRequest {
+                    method: self.method.as_ref(),
+                    headers: &self.headers,
+                    body: self.body.as_ref(),
+                    body_file: self.body_file.as_ref(),
+                    body_lines: self.body_lines.as_ref(),
+                    timeout: self.timeout.as_ref(),
+                },
+            )?,
+        })
+    }
+}
+
+impl RawCapacity {
+    pub(super) fn validate(
+        &self,
+        src: &Source<'_>,
+        uses: &mut Uses,
+    ) -> Result<CapacitySpec, StudyError> {
+        let url = check_url(src, &self.url, uses)?;
+        if self.slo.get_ref().is_empty() {
+            return Err(src.at(
+                &self.slo,
+                "`slo` needs at least one objective, like \"p99<100ms\"".into(),
+            ));
+        }
+        let mut slo = Vec::new();
+        for s in self.slo.get_ref() {
+            perfloop_stats::slo::Slo::parse(s.get_ref()).map_err(|e| src.at(s, e.to_string()))?;
+            slo.push(s.get_ref().trim().to_owned());
+        }
+        let start_rate = positive_rate(src, self.start_rate.as_ref(), "start_rate")?;
+        let max_rate = positive_rate(src, self.max_rate.as_ref(), "max_rate")?;
+        if let (Some(start), Some(max), Some(span)) = (start_rate, max_rate, self.max_rate.as_ref())
+        {
+            if max <= start {
+                return Err(src.at(
+                    span,
+                    format!("`max_rate` {max} must be above `start_rate` {start}"),
+                ));
+            }
+        }
+        Ok(CapacitySpec {
+            url,
+            slo,
+            start_rate,
+            max_rate,
+            step_duration: duration(src, self.step_duration.as_ref(), "step_duration")?,
+            connections: positive_count(src, self.connections.as_ref(), "connections")?,
+            request: http_request(
+                src,
+                &RawRequest {
+                    method: self.method.as_ref(),
+                    headers: &self.headers,
+                    body: self.body.as_ref(),
+                    body_file: self.body_file.as_ref(),
+                    body_lines: self.body_lines.as_ref(),
+                    timeout: self.timeout.as_ref(),
+                },
+            )?,
+        })
+    }
+}
+
+/// The request fields shared by `load` and `capacity`.
+pub(super) struct RawRequest<'a> {
+    pub(super) method: Option<&'a Spanned<String>>,
+    pub(super) headers: &'a [Spanned<String>],
+    pub(super) body: Option<&'a Spanned<String>>,
+    pub(super) body_file: Option<&'a Spanned<String>>,
+    pub(super) body_lines: Option<&'a Spanned<String>>,
+    pub(super) timeout: Option<&'a Spanned<String>>,
+}
+
+pub(super) fn http_request(
+    src: &Source<'_>,
+    raw: &RawRequest<'_>,
+) -> Result<HttpRequest, StudyError> {
+    let method = match raw.method {
+        Some(m) => {
+            let text = m.get_ref().trim();
+            if text.is_empty() || !text.chars().all(|c| c.is_ascii_alphabetic()) {
+                return Err(src.at(
+                    m,
+                    format!(
+                        "invalid method `{}`: expected a word like GET or POST",
+                        m.get_ref()
+                    ),
+                ));
+            }
+            Some(text.to_ascii_uppercase())
+        }
+        None => None,
+    };
+    let mut headers = Vec::new();
+    for h in raw.headers {
+        match h.get_ref().split_once(':') {
+            Some((name, _)) if !name.trim().is_empty() && !name.contains(char::is_whitespace) => {
+                headers.push(h.get_ref().trim().to_owned());
+            }
+            _ => {
+                return Err(src.at(
+                    h,
+                    format!("invalid header `{}`: expected `Name: value`", h.get_ref()),
+                ));
+            }
+        }
+    }
+    let bodies = [
+        raw.body.map(|b| (b, Body::Text(b.get_ref().clone()))),
+        raw.body_file.map(|b| (b, Body::File(b.get_ref().clone()))),
+        raw.body_lines
+            .map(|b| (b, Body::Lines(b.get_ref().clone()))),
+    ];
+    let mut given = bodies.into_iter().flatten();
+    let body = given.next();
+    if let Some((second, _)) = given.next() {
+        return Err(src.at(
+            second,
+            "give one of `body`, `body_file` and `body_lines`, not several".into(),
+        ));
+    }
+    if let Some((span, Body::File(path) | Body::Lines(path))) = &body {
+        if path.trim().is_empty() {
+            return Err(src.at(span, "the body's file name is empty".into()));
+        }
+    }
+    if let (Some(base), Some((span, body))) = (src.base, &body) {
+        check_body_file(base, body).map_err(|why| src.at(span, why))?;
+    }
+    Ok(HttpRequest {
+        method,
+        headers,
+        body: body.map(|(_, b)| b),
+        timeout: duration(src, raw.timeout, "timeout")?,
+    })
+}
+
+/// Checks that a body file can be read as the trials will read it (as `perfloop load
+/// --body-file` / `--body-lines` do); the reason it cannot.
+pub(super) fn check_body_file(base: &Path, body: &Body) -> Result<(), String> {
+    let (field, path) = match body {
+        Body::Text(_) => return Ok(()),
+        Body::File(p) => ("body_file", p),
+        Body::Lines(p) => ("body_lines", p),
+    };
+    let full = base.join(path);
+    let cannot = |e: std::io::Error| {
+        format!(
+            "cannot read `{field}` = \"{path}\" ({}): {e}; paths are relative to the study \
+             file's directory",
+            full.display()
+        )
+    };
+    match body {
+        Body::Lines(_) => {
+            let text = std::fs::read_to_string(&full).map_err(cannot)?;
+            if text.lines().all(|l| l.trim().is_empty()) {
+                return Err(format!(
+                    "`{field}` = \"{path}\" ({}) has no non-empty line: each line is one \
+                     request's body",
+                    full.display()
+                ));
+            }
+        }
+        _ => {
+            let meta = std::fs::metadata(&full).map_err(cannot)?;
+            if meta.is_dir() {
+                return Err(format!(
+                    "`{field}` = \"{path}\" ({}) is a directory, not a file",
+                    full.display()
+                ));
+            }
+            std::fs::File::open(&full).map_err(cannot)?;
+        }
+    }
+    Ok(())
+}

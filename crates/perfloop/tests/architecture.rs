@@ -1,0 +1,202 @@
+//! The dependency rules of `ARCHITECTURE.md`, checked against the workspace as cargo sees it
+//! (`cargo metadata --format-version 1 --no-deps`): which perfloop crate may depend on
+//! which, who knows clap, and the demo target behind the `demo` feature.
+//!
+//! The rules name the crates they constrain and the crates they forbid; a crate added to
+//! the workspace is free until a rule names it. A rule over "every perfloop crate" means
+//! every workspace member whose name starts with `perfloop`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// One dependency of a workspace member.
+#[derive(Debug, Clone)]
+struct Dep {
+    name: String,
+    /// `normal`, `dev` or `build`.
+    kind: String,
+    optional: bool,
+}
+
+/// The workspace members and their declared dependencies.
+struct Workspace {
+    deps: BTreeMap<String, Vec<Dep>>,
+    features: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+}
+
+fn workspace() -> Workspace {
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.toml");
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .args(["--manifest-path", manifest])
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let metadata: Value = serde_json::from_slice(&out.stdout).expect("cargo metadata is JSON");
+    let mut deps = BTreeMap::new();
+    let mut features = BTreeMap::new();
+    for package in metadata["packages"].as_array().expect("packages") {
+        let name = package["name"].as_str().expect("a package name").to_owned();
+        let list = package["dependencies"]
+            .as_array()
+            .expect("dependencies")
+            .iter()
+            .map(|d| Dep {
+                name: d["name"].as_str().expect("a dependency name").to_owned(),
+                kind: d["kind"].as_str().unwrap_or("normal").to_owned(),
+                optional: d["optional"].as_bool().unwrap_or(false),
+            })
+            .collect();
+        let table = package["features"]
+            .as_object()
+            .expect("features")
+            .iter()
+            .map(|(k, v)| {
+                let list = v.as_array().expect("a feature list");
+                let list = list.iter().map(|f| f.as_str().unwrap().to_owned());
+                (k.clone(), list.collect())
+            })
+            .collect();
+        deps.insert(name.clone(), list);
+        features.insert(name, table);
+    }
+    Workspace { deps, features }
+}
+
+impl Workspace {
+    /// The declared dependencies of `krate`, which must be a member.
+    fn deps_of(&self, krate: &str) -> &[Dep] {
+        self.deps
+            .get(krate)
+            .unwrap_or_else(|| panic!("{krate} is not a workspace member: update this test"))
+    }
+
+    /// The workspace members `krate` links, directly or through other members (normal and
+    /// build dependencies; a test's dev-dependencies are not part of the crate).
+    fn links(&self, krate: &str) -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![krate.to_owned()];
+        while let Some(next) = todo.pop() {
+            for d in self.deps_of(&next) {
+                if d.kind != "dev" && self.deps.contains_key(&d.name) && seen.insert(d.name.clone())
+                {
+                    todo.push(d.name.clone());
+                }
+            }
+        }
+        seen
+    }
+
+    fn perfloop_deps(&self, krate: &str) -> Vec<String> {
+        let deps = self.deps_of(krate).iter();
+        deps.filter(|d| d.name.starts_with("perfloop"))
+            .map(|d| format!("{} ({})", d.name, d.kind))
+            .collect()
+    }
+}
+
+#[test]
+fn the_engine_knows_no_report_store_tuning_diagnosis_or_capacity_search() {
+    let ws = workspace();
+    let links = ws.links("perfloop-engine");
+    for forbidden in [
+        "perfloop-report",
+        "perfloop-store",
+        "perfloop-tune",
+        "perfloop-diagnose",
+        "perfloop-capacity",
+    ] {
+        assert!(
+            !links.contains(forbidden),
+            "perfloop-engine links {forbidden} (it links {links:?})"
+        );
+    }
+}
+
+#[test]
+fn the_monitor_knows_nothing_of_load_generation() {
+    let ws = workspace();
+    let links = ws.links("perfloop-monitor");
+    for forbidden in ["perfloop-engine", "perfloop-capacity"] {
+        assert!(
+            !links.contains(forbidden),
+            "perfloop-monitor links {forbidden} (it links {links:?})"
+        );
+    }
+}
+
+#[test]
+fn only_the_binary_knows_clap() {
+    let ws = workspace();
+    assert!(ws.deps_of("perfloop").iter().any(|d| d.name == "clap"));
+    for (krate, deps) in &ws.deps {
+        if krate != "perfloop" {
+            let clap: Vec<&Dep> = deps.iter().filter(|d| d.name == "clap").collect();
+            assert!(clap.is_empty(), "{krate} depends on clap: {clap:?}");
+        }
+    }
+}
+
+#[test]
+fn the_leaf_crates_depend_on_no_perfloop_crate() {
+    let ws = workspace();
+    for krate in ["perfloop-demo", "perfloop-stats", "perfloop-url"] {
+        let deps = ws.perfloop_deps(krate);
+        assert!(deps.is_empty(), "{krate} depends on {deps:?}");
+    }
+}
+
+#[test]
+fn the_demo_target_is_a_default_feature_of_the_binary() {
+    let ws = workspace();
+    let demo = ws
+        .deps_of("perfloop")
+        .iter()
+        .find(|d| d.name == "perfloop-demo");
+    assert!(
+        demo.is_some_and(|d| d.optional && d.kind == "normal"),
+        "perfloop's perfloop-demo dependency: {demo:?}"
+    );
+    let features = &ws.features["perfloop"];
+    assert_eq!(
+        features.get("demo"),
+        Some(&vec!["dep:perfloop-demo".to_owned()])
+    );
+    assert!(
+        features["default"].contains(&"demo".to_owned()),
+        "{features:?}"
+    );
+    // Without the feature the binary links no async runtime or web framework.
+    for d in ws.deps_of("perfloop") {
+        assert!(
+            !(["axum", "tokio"].contains(&d.name.as_str()) && d.kind == "normal"),
+            "perfloop depends on {} outside the demo feature",
+            d.name
+        );
+    }
+    for krate in ws.links("perfloop") {
+        if krate == "perfloop-demo" {
+            continue;
+        }
+        let heavy: Vec<&Dep> = ws
+            .deps_of(&krate)
+            .iter()
+            .filter(|d| ["axum", "tokio"].contains(&d.name.as_str()) && d.kind == "normal")
+            .collect();
+        assert!(heavy.is_empty(), "{krate} links {heavy:?} into every build");
+    }
+}
