@@ -152,10 +152,11 @@ pub fn start_responder(response: &'static [u8]) -> SocketAddr {
     start_raw(move |s| serve_each(s, response))
 }
 
-/// An address on which nothing listens: a listener's port, taken and released.
+/// An address on which nothing listens: port 1 (tcpmux, privileged, unused). A port taken
+/// from the ephemeral range and released could be handed to the next test's server in the
+/// same process, which would then answer a test that expects no answer.
 pub fn dead_addr() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap()
+    SocketAddr::from(([127, 0, 0, 1], 1))
 }
 
 /// A server that answers at once, except for one stall: from `after` past its first request
