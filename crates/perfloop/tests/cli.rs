@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod common;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -16,37 +18,24 @@ use axum::routing::get;
 /// Requests answered on `/counted`, for a test that waits until its run has begun.
 static COUNTED: AtomicU64 = AtomicU64::new(0);
 
-/// One server for the whole file, on its own runtime thread.
+/// One server for the whole file.
 fn server() -> SocketAddr {
     static ADDR: OnceLock<SocketAddr> = OnceLock::new();
     *ADDR.get_or_init(|| {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let app = Router::new()
-                    .route("/", get(|| async { "hello world\n" }))
-                    .route(
-                        "/counted",
-                        get(|| async {
-                            COUNTED.fetch_add(1, Ordering::SeqCst);
-                            "counted\n"
-                        }),
-                    )
-                    .route(
-                        "/missing",
-                        get(|| async { (axum::http::StatusCode::NOT_FOUND, "no") }),
-                    );
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, app).await.unwrap();
-            });
-        });
-        addr
+        let app = Router::new()
+            .route("/", get(|| async { "hello world\n" }))
+            .route(
+                "/counted",
+                get(|| async {
+                    COUNTED.fetch_add(1, Ordering::SeqCst);
+                    "counted\n"
+                }),
+            )
+            .route(
+                "/missing",
+                get(|| async { (axum::http::StatusCode::NOT_FOUND, "no") }),
+            );
+        common::serve(app)
     })
 }
 

@@ -5,13 +5,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
 use assert_cmd::cargo::CommandCargoExt;
+use common::perfloop;
 use perfloop_store::{Store, StudyStatus, TrialRow, TrialState};
 use serde_json::Value;
 
@@ -58,21 +60,6 @@ fn write_study(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("study.toml");
     std::fs::write(&path, text).unwrap();
     path
-}
-
-/// Runs perfloop to its end; returns (exit code, stdout, stderr).
-fn perfloop(args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("perfloop")
-        .unwrap()
-        .args(args)
-        .timeout(Duration::from_secs(120))
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// Runs `perfloop tune STUDY --db DB EXTRA...` to its end.

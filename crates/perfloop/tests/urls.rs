@@ -5,17 +5,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod common;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
-use assert_cmd::Command;
 use axum::Router;
 use axum::extract::RawQuery;
 use axum::http::HeaderMap;
 use axum::routing::get;
+use common::perfloop;
 use perfloop_store::Store;
 
 const SERVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/servers/limited.py");
@@ -27,35 +28,22 @@ const SECRET_HEADER: &str = "Authorization: Bearer SECRET3";
 /// Requests that arrived with the secret query and header intact.
 static WITH_SECRETS: AtomicU64 = AtomicU64::new(0);
 
-/// One server for the whole file on its own runtime thread; it counts the requests that
-/// carried the secrets, to show that redaction hides them from reports, not from the server.
+/// One server for the whole file; it counts the requests that carried the secrets, to show
+/// that redaction hides them from reports, not from the server.
 fn server() -> SocketAddr {
     static ADDR: OnceLock<SocketAddr> = OnceLock::new();
     *ADDR.get_or_init(|| {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let app = Router::new().route(
-                    "/",
-                    get(|RawQuery(q): RawQuery, headers: HeaderMap| async move {
-                        let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
-                        if q.as_deref() == Some(SECRET_QUERY) && auth == Some("Bearer SECRET3") {
-                            WITH_SECRETS.fetch_add(1, Ordering::SeqCst);
-                        }
-                        "ok\n"
-                    }),
-                );
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, app).await.unwrap();
-            });
-        });
-        addr
+        let app = Router::new().route(
+            "/",
+            get(|RawQuery(q): RawQuery, headers: HeaderMap| async move {
+                let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
+                if q.as_deref() == Some(SECRET_QUERY) && auth == Some("Bearer SECRET3") {
+                    WITH_SECRETS.fetch_add(1, Ordering::SeqCst);
+                }
+                "ok\n"
+            }),
+        );
+        common::serve(app)
     })
 }
 
@@ -64,21 +52,6 @@ fn scratch(test: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// Runs perfloop; returns (exit code, stdout, stderr).
-fn perfloop(args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("perfloop")
-        .unwrap()
-        .args(args)
-        .timeout(Duration::from_secs(120))
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// Fails naming the place when `text` shows any of the secrets.
