@@ -11,7 +11,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use perfloop_engine::LoadConfig;
 use perfloop_report::{
-    CapacityInput, CapacityRecord, CapacityTarget, RunRecord, SearchEnding, Step, StepKind,
+    CapacityInput, CapacityRecord, CapacityTarget, RunRecord, ScenarioInfo, SearchEnding, Step,
+    StepKind,
 };
 use perfloop_stats::slo::Slo;
 
@@ -197,7 +198,12 @@ pub fn run<M: Measure>(
         elapsed,
         target: CapacityTarget {
             url: plan.request.target.url.to_string(),
-            method: plan.request.spec.method.clone(),
+            method: if plan.request.spec.scenario.is_some() {
+                String::new()
+            } else {
+                plan.request.spec.method.clone()
+            },
+            scenario: ScenarioInfo::of(&plan.request.spec),
             command: watched.command,
             pid: watched.pid,
         },

@@ -17,7 +17,7 @@ use std::time::Duration;
 use perfloop_engine::spec::{DEFAULT_MAX_CONNECTIONS, Given, Request, RequestOptions};
 use perfloop_engine::{ConfigError, Limits, LoadConfig, Model, Plan, parse_duration, parse_rate};
 use perfloop_report::{SearchSettings, StepKind};
-use perfloop_stats::slo::{Metric, Slo, SloError};
+use perfloop_stats::slo::{Metric, Slo, SloError, UnknownEndpoint};
 
 /// The objective added when none is about errors.
 pub const DEFAULT_ERROR_SLO: &str = "error_rate<1%";
@@ -106,6 +106,9 @@ pub enum SpecError {
     /// An objective does not parse.
     #[error(transparent)]
     Slo(#[from] SloError),
+    /// An objective names an endpoint the workload does not have.
+    #[error(transparent)]
+    UnknownEndpoint(#[from] UnknownEndpoint),
     /// A fraction is not within (0, 1).
     #[error("invalid {option} '{text}': expected a percentage between 0 and 100, e.g. 5%")]
     Fraction {
@@ -223,7 +226,9 @@ impl CapacitySpec {
             slos.push(slo);
             slo_texts.push(text);
         }
-        let implicit_error_slo = !slos.iter().any(|s| s.metric() == Metric::ErrorRate);
+        let implicit_error_slo = !slos
+            .iter()
+            .any(|s| s.metric() == Metric::ErrorRate && s.endpoint().is_none());
         if implicit_error_slo {
             slos.push(Slo::parse(DEFAULT_ERROR_SLO)?);
             slo_texts.push(DEFAULT_ERROR_SLO.to_string());
@@ -280,7 +285,12 @@ impl CapacitySpec {
             max_connections: self.max_connections,
             implicit_error_slo,
         };
-        plan.step(StepKind::Ramp, start_rate).validate()?;
+        let first = plan.step(StepKind::Ramp, start_rate);
+        first.validate()?;
+        let names = first.endpoint_names();
+        for slo in &plan.slos {
+            slo.check_endpoint(&names)?;
+        }
         Ok(plan)
     }
 }
@@ -319,6 +329,7 @@ impl CapacityPlan {
             target: self.request.target.clone(),
             model,
             threads: self.request.threads,
+            raw: self.request.raw.clone(),
             limits: Limits {
                 duration: Some(Duration::from_secs_f64(s.step_duration_s)),
                 requests: None,
@@ -536,6 +547,25 @@ mod tests {
             let e = error(&spec);
             assert!(e.contains(says), "expected '{says}' in: {e}");
         }
+    }
+
+    #[test]
+    fn objectives_on_endpoints_are_checked_against_the_workloads_names() {
+        let with = |slo: &str| CapacitySpec {
+            slos: vec![text(slo)],
+            ..CapacitySpec::new(URL)
+        };
+        let plan = with("GET /: error_rate<1%").resolve().unwrap();
+        assert_eq!(plan.slos[0].endpoint(), Some("GET /"));
+        // An objective on one endpoint says nothing of the others: the search still holds
+        // the whole run to its default error objective.
+        assert!(plan.implicit_error_slo);
+        let e = with("GET /x: p99<5ms").resolve().unwrap_err().to_string();
+        assert!(
+            e.contains("unknown endpoint 'GET /x' (did you mean 'GET /'?)")
+                && e.contains("endpoints are: 'GET /'"),
+            "{e}"
+        );
     }
 
     #[test]

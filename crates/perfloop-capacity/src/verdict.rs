@@ -81,14 +81,13 @@ pub struct Asked {
 pub fn judge(run: &RunRecord, asked: &Asked) -> StepVerdict {
     let mut reasons = Vec::new();
     for slo in run.slo.iter().filter(|s| !s.pass) {
+        let metric = match &slo.endpoint {
+            Some(name) => format!("{name}'s {}", slo.metric),
+            None => slo.metric.clone(),
+        };
         reasons.push(match slo.value {
-            Some(v) => format!(
-                "{} broken: {} was {}",
-                slo.expr,
-                slo.metric,
-                show(v, &slo.unit)
-            ),
-            None => format!("{} broken: {} could not be measured", slo.expr, slo.metric),
+            Some(v) => format!("{} broken: {metric} was {}", slo.expr, show(v, &slo.unit)),
+            None => format!("{} broken: {metric} could not be measured", slo.expr),
         });
     }
     let slo_pass = run.slo.iter().all(|s| s.pass);
@@ -216,6 +215,8 @@ struct Headroom {
 fn headrooms(run: &RunRecord) -> Vec<Headroom> {
     run.slo
         .iter()
+        // The trend is of the whole run's latency: objectives on one endpoint do not bound it.
+        .filter(|s| s.endpoint.is_none())
         .filter_map(|s| {
             let slo = Slo::parse(&s.expr).ok()?;
             let upper = matches!(slo.op(), Op::Lt | Op::Le);

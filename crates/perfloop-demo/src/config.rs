@@ -4,6 +4,7 @@
 //! argument parser.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use crate::error::DemoError;
 
@@ -138,12 +139,15 @@ pub struct DemoConfig {
 }
 
 /// The work mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
     /// Serve HTTP on this address until SIGTERM or Ctrl-C.
     Serve {
         /// The address to listen on.
         listen: SocketAddr,
+        /// Serve HTTPS instead, with a self-signed certificate generated at start-up and
+        /// written (PEM) to this file for clients to trust.
+        tls: Option<PathBuf>,
     },
     /// Match this many generated records and report the throughput.
     Batch {

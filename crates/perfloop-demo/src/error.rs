@@ -1,6 +1,7 @@
 //! What can go wrong, in words a user can act on.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 /// An error of the demo target.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +39,18 @@ pub enum DemoError {
     /// The signal handlers could not be installed.
     #[error("cannot install the SIGTERM handler: {0}")]
     Signal(#[source] std::io::Error),
+    /// The self-signed certificate could not be made.
+    #[error("cannot generate the self-signed certificate: {0}")]
+    Certificate(String),
+    /// The certificate could not be written where clients are told to find it.
+    #[error("--cert-out '{}': cannot write the certificate: {source}", path.display())]
+    CertificateFile {
+        /// The file asked for.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The HTTP server failed.
     #[error("the HTTP server failed: {0}")]
     Serve(#[source] std::io::Error),
@@ -50,9 +63,12 @@ pub enum DemoError {
 }
 
 impl DemoError {
-    /// Whether the error is bad usage (a value out of range) rather than a failure of the
+    /// Whether the error is bad usage (a value out of range, a certificate file that cannot be written) rather than a failure of the
     /// run: a command line maps the first to exit code 2, the second to 3.
     pub fn is_usage(&self) -> bool {
-        matches!(self, Self::KnobOutOfRange { .. } | Self::NoUsers)
+        matches!(
+            self,
+            Self::KnobOutOfRange { .. } | Self::NoUsers | Self::CertificateFile { .. }
+        )
     }
 }

@@ -10,7 +10,8 @@
 //! - `store` and `pool`: the simulated downstream store (its cost model is documented
 //!   there) behind a bounded connection pool;
 //! - `engine`: workers, cache and the batch pipeline shared by both modes;
-//! - `server`: the HTTP API; `batch`: the batch mode; `metrics`: Prometheus text;
+//! - `server`: the HTTP API; `tls`: HTTPS with a self-signed certificate made at start-up;
+//!   `batch`: the batch mode; `metrics`: Prometheus text;
 //! - `config`: the [`Knobs`] and the validated [`DemoConfig`] (the command line is the
 //!   `perfloop` binary's).
 //!
@@ -41,9 +42,11 @@ mod pool;
 mod record;
 mod server;
 mod store;
+mod tls;
 
 use std::io::{self, Write};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use batch::{BatchReport, run_batch};
@@ -57,13 +60,19 @@ pub use error::DemoError;
 pub use matching::{Candidate, MATCH_THRESHOLD, MatchOutcome, TOP_CANDIDATES, WEIGHTS};
 pub use metrics::{Metrics, MetricsSnapshot};
 pub use record::Record;
-pub use server::{MAX_RECORDS_PER_REQUEST, MatchRequest, MatchResponse, router, serve};
+pub use server::{MAX_RECORDS_PER_REQUEST, MatchRequest, MatchResponse, router, serve, serve_tls};
 pub use store::{CAPACITY, KEY_WORK, OVERLOAD_PENALTY, QUERY_WORK, ROUND_TRIP, SLICE, WORKING_SET};
+pub use tls::{HANDSHAKE_TIMEOUT, SelfSigned, TlsListener, default_cert_path};
 
-/// Runs `perfloop demo-target`: serves HTTP until SIGTERM or Ctrl-C, or runs the batch.
+/// Runs `perfloop demo-target`: serves HTTP (or HTTPS) until SIGTERM or Ctrl-C, or runs the
+/// batch.
 ///
 /// In server mode the users are generated and indexed first; then one line
 /// `listening on http://ADDR` is written to standard output, and the service is ready.
+/// With TLS the certificate is generated and written first (a file that cannot be written
+/// fails before any other work), the line `certificate FILE (self-signed for NAMES; trust
+/// it with --cacert FILE)` comes before `listening on https://ADDR`, and the file is
+/// removed when the service stops.
 /// In batch mode the first line is `processed N records in X s (R records/s)`.
 ///
 /// The configuration is validated first ([`DemoConfig::validate`]). It builds its own
@@ -71,6 +80,17 @@ pub use store::{CAPACITY, KEY_WORK, OVERLOAD_PENALTY, QUERY_WORK, ROUND_TRIP, SL
 /// [`serve`] there).
 pub fn run(config: &DemoConfig) -> Result<(), DemoError> {
     config.validate()?;
+    let tls = match &config.mode {
+        Mode::Serve {
+            listen,
+            tls: Some(path),
+        } => {
+            let cert = SelfSigned::generate(*listen)?;
+            cert.write_pem(path)?;
+            Some((cert, path.clone()))
+        }
+        _ => None,
+    };
     let data = Arc::new(Dataset::generate(config.users, config.seed));
     match config.mode {
         Mode::Batch { records } => {
@@ -79,24 +99,43 @@ pub fn run(config: &DemoConfig) -> Result<(), DemoError> {
             lines.extend(report.details());
             say(&lines)
         }
-        Mode::Serve { listen } => {
-            let engine = Arc::new(Engine::start(
-                data,
-                config.knobs,
-                Arc::new(Metrics::default()),
-            )?);
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .thread_name("demo-http")
-                .build()
-                .map_err(DemoError::Runtime)?;
-            runtime.block_on(serve_until_signal(listen, engine))
+        Mode::Serve { listen, .. } => {
+            let served = serve_blocking(config, data, listen, tls.as_ref());
+            if let Some((_, path)) = &tls {
+                // Clients are done with it; a file already gone is no failure.
+                let _ = std::fs::remove_file(path);
+            }
+            served
         }
     }
 }
 
-/// Binds, announces the address and serves until SIGTERM or Ctrl-C.
-async fn serve_until_signal(listen: SocketAddr, engine: Arc<Engine>) -> Result<(), DemoError> {
+/// Starts the engine and the async runtime, and serves until SIGTERM or Ctrl-C.
+fn serve_blocking(
+    config: &DemoConfig,
+    data: Arc<Dataset>,
+    listen: SocketAddr,
+    tls: Option<&(SelfSigned, PathBuf)>,
+) -> Result<(), DemoError> {
+    let engine = Arc::new(Engine::start(
+        data,
+        config.knobs,
+        Arc::new(Metrics::default()),
+    )?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("demo-http")
+        .build()
+        .map_err(DemoError::Runtime)?;
+    runtime.block_on(serve_until_signal(listen, engine, tls))
+}
+
+/// Binds, announces the address (and the certificate) and serves until SIGTERM or Ctrl-C.
+async fn serve_until_signal(
+    listen: SocketAddr,
+    engine: Arc<Engine>,
+    tls: Option<&(SelfSigned, PathBuf)>,
+) -> Result<(), DemoError> {
     use tokio::signal::unix::{SignalKind, signal};
 
     let listener = tokio::net::TcpListener::bind(listen)
@@ -116,8 +155,24 @@ async fn serve_until_signal(listen: SocketAddr, engine: Arc<Engine>) -> Result<(
             _ = tokio::signal::ctrl_c() => {}
         }
     };
-    say(&[format!("listening on http://{addr}")])?;
-    serve(listener, engine, shutdown).await
+    match tls {
+        None => {
+            say(&[format!("listening on http://{addr}")])?;
+            serve(listener, engine, shutdown).await
+        }
+        Some((cert, path)) => {
+            let listener = cert.listener(listener)?;
+            let path = path.display();
+            say(&[
+                format!(
+                    "certificate {path} (self-signed for {}; trust it with --cacert {path})",
+                    cert.names.join(", ")
+                ),
+                format!("listening on https://{addr}"),
+            ])?;
+            serve_tls(listener, engine, shutdown).await
+        }
+    }
 }
 
 /// Writes lines to standard output and flushes them; a closed standard output (a reader

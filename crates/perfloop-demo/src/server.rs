@@ -1,4 +1,5 @@
-//! The HTTP service (axum): `POST /match`, `GET /health`, `GET /metrics`.
+//! The HTTP service (axum): `POST /match`, `GET /health`, `GET /metrics`, over plain TCP
+//! ([`serve`]) or TLS ([`serve_tls`]).
 //!
 //! `POST /match` takes `{"records": [{"name", "email", "phone", "city"}, ...]}` (at most
 //! [`MAX_RECORDS_PER_REQUEST`] records), splits the records into batches of
@@ -25,6 +26,7 @@ use crate::error::DemoError;
 use crate::matching::MatchOutcome;
 use crate::metrics::Metrics;
 use crate::record::Record;
+use crate::tls::TlsListener;
 
 /// The most records one `POST /match` may carry.
 pub const MAX_RECORDS_PER_REQUEST: usize = 10_000;
@@ -77,6 +79,22 @@ pub fn router(engine: Arc<Engine>) -> Router {
 /// in progress.
 pub async fn serve<F>(
     listener: TcpListener,
+    engine: Arc<Engine>,
+    shutdown: F,
+) -> Result<(), DemoError>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    axum::serve(listener, router(engine))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(DemoError::Serve)
+}
+
+/// Serves the routes over TLS on `listener` (see [`crate::SelfSigned::listener`]) until
+/// `shutdown` completes, then finishes the requests in progress.
+pub async fn serve_tls<F>(
+    listener: TlsListener,
     engine: Arc<Engine>,
     shutdown: F,
 ) -> Result<(), DemoError>

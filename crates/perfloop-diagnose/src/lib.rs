@@ -17,6 +17,7 @@
 //! | `heavy_tail` | warning | at a passing step p99 ≥ 5 × p50 and p99 ≥ 5 ms |
 //! | `usl_contention` | info / warning σ ≥ 0.05 | the sweep's USL fit (R² ≥ 0.8) is contention-limited |
 //! | `usl_coherency` | info / warning past N* | the sweep's USL fit (R² ≥ 0.8) is coherency-limited |
+//! | `expensive_endpoints` | info / warning | two or more endpoints: ranked by their share of the time waited on the target, most expensive first; warning when the top one takes ≥ 50 % of it with at most half that share of the requests |
 //!
 //! "Near the limit" is the highest passing rate step and the first failing one above it
 //! (see the `search` module). Each rule's module documents its thresholds and why. The

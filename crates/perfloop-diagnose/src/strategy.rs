@@ -44,6 +44,12 @@ const fn s(section: &'static str, name: &'static str, name_en: &'static str) -> 
     }
 }
 
+/// 1.1: serve the core data on its own, the slow non-core data apart.
+pub(crate) const SPLIT_CORE_DATA: Strategy = s(
+    "1.1",
+    "核心数据与非核心数据拆分",
+    "Split core and non-core data",
+);
 /// 2.7: call independent downstream services in parallel rather than one after another.
 pub(crate) const PARALLEL_CALLS: Strategy = s("2.7", "并行调用", "Parallel calls");
 /// 4.1: move non-essential work off the request path.
@@ -100,7 +106,8 @@ pub(crate) const FIND_THE_BOTTLENECK: Strategy = s(
 
 /// Every strategy the rules cite.
 #[cfg(test)]
-const ALL: [Strategy; 18] = [
+const ALL: [Strategy; 19] = [
+    SPLIT_CORE_DATA,
     PARALLEL_CALLS,
     ASYNC_PROCESSING,
     BATCHING,

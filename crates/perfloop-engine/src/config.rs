@@ -4,11 +4,15 @@
 //! rate or stage list is a [`ConfigError`] that names the offending text.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use perfloop_url::{Problem, TargetUrl, UrlError};
+use perfloop_scenario::Scenario;
+use perfloop_url::{Scheme, TargetUrl, UrlError};
 
+use crate::framing::RawExchange;
 use crate::schedule::{Plan, Stage};
+use crate::tls::{TlsClient, TlsOptions};
 
 /// Input that cannot describe a run. Each message names the offending text.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -16,12 +20,11 @@ pub enum ConfigError {
     /// The URL cannot be used (see [`Problem`]) or its host does not resolve.
     #[error(transparent)]
     Url(UrlError),
-    /// `https://` was asked for.
-    #[error("'{url}': TLS (https://) is not supported yet; use an http:// URL")]
-    TlsUnsupported {
-        /// The text given, secrets redacted.
-        url: String,
-    },
+    /// The TLS settings cannot be used (a file that cannot be read, a key that does not fit
+    /// its certificate, TLS options for a plain `http://` URL), or the server's certificate
+    /// was refused before the run.
+    #[error("{0}")]
+    Tls(String),
     /// A duration did not parse.
     #[error("invalid duration '{text}': expected a number with a unit, like 500ms, 10s or 2m")]
     Duration {
@@ -133,13 +136,7 @@ pub fn parse_stages(text: &str) -> Result<Plan, ConfigError> {
 
 impl From<UrlError> for ConfigError {
     fn from(e: UrlError) -> ConfigError {
-        match e {
-            UrlError::Invalid {
-                text,
-                problem: Problem::NotSupportedYet(_),
-            } => ConfigError::TlsUnsupported { url: text },
-            other => ConfigError::Url(other),
-        }
+        ConfigError::Url(e)
     }
 }
 
@@ -176,6 +173,9 @@ pub struct RequestSpec {
     /// Further bodies: each connection sends `body` and these in turn (a workload that
     /// varies, such as different records per request). Empty for one fixed body.
     pub alternate_bodies: Vec<Vec<u8>>,
+    /// A scenario: weighted, named requests to the target, sent in place of this one
+    /// (`method`, `path` and the bodies unused; `headers` added to each of its requests).
+    pub scenario: Option<Arc<Scenario>>,
 }
 
 impl RequestSpec {
@@ -202,18 +202,40 @@ pub struct Target {
     pub authority: String,
     /// Path and query, as sent.
     pub path: String,
+    /// The TLS client of an `https://` URL; `None` for plain TCP.
+    pub tls: Option<TlsClient>,
+    /// HTTP/2 with this many concurrent streams per connection (`--http2`, `--streams`):
+    /// ALPN `h2` over TLS, prior knowledge over plain TCP; `None`: HTTP/1.1.
+    pub http2: Option<usize>,
 }
 
 impl Target {
-    /// Parses an `http://` URL (see [`TargetUrl::parse`]) and resolves its host.
+    /// Parses a URL (see [`TargetUrl::parse`]) and resolves its host; an `https://` URL
+    /// gets a TLS client that checks the server against the system's roots.
     pub fn parse(url: &str) -> Result<Target, ConfigError> {
+        Target::parse_with(url, &TlsOptions::default())
+    }
+
+    /// [`Target::parse`] with TLS options; they need an `https://` URL.
+    pub fn parse_with(url: &str, tls: &TlsOptions) -> Result<Target, ConfigError> {
         let url = TargetUrl::parse(url)?;
+        let tls = match url.scheme() {
+            Scheme::Https => Some(TlsClient::new(&url, tls)?),
+            _ if tls.is_given() => {
+                return Err(ConfigError::Tls(format!(
+                    "'{url}': --cacert, --insecure, --cert and --key need an https:// URL"
+                )));
+            }
+            _ => None,
+        };
         let addr = url.resolve()?;
         Ok(Target {
             addr,
             authority: url.authority().to_string(),
             path: url.request_target().to_string(),
             url,
+            tls,
+            http2: None,
         })
     }
 }
@@ -280,9 +302,30 @@ pub struct LoadConfig {
     pub threads: usize,
     /// When the run ends.
     pub limits: Limits,
+    /// Raw TCP (`tcp://`): the bytes each request sends and where its response ends, in
+    /// place of `request`'s HTTP; `None` for HTTP.
+    pub raw: Option<RawExchange>,
 }
 
 impl LoadConfig {
+    /// The names of the run's endpoints, in the order the recorder indexes them
+    /// (`Slot.endpoint`). A plain single-URL run has one: its method and path, the query's
+    /// secrets redacted (`GET /search?q=1`).
+    pub fn endpoint_names(&self) -> Vec<String> {
+        if let Some(scenario) = &self.request.scenario {
+            return scenario.names();
+        }
+        if self.raw.is_some() {
+            // Raw TCP sends one thing and has no method or path.
+            return vec!["tcp".to_string()];
+        }
+        vec![format!(
+            "{} {}",
+            self.request.method,
+            perfloop_url::redact_url(&self.request.path)
+        )]
+    }
+
     /// Checks the settings against each other.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: &str| Err(ConfigError::Invalid(m.to_string()));
@@ -416,10 +459,15 @@ mod tests {
         let t = Target::parse("http://[::1]:9/").unwrap();
         assert_eq!(t.addr, "[::1]:9".parse().unwrap());
         assert_eq!(Target::parse("http://localhost").unwrap().path, "/");
-        assert!(matches!(
-            Target::parse("https://x/"),
-            Err(ConfigError::TlsUnsupported { .. })
-        ));
+        let t = Target::parse("https://127.0.0.1:8443/").unwrap();
+        assert!(t.tls.is_some() && t.addr.port() == 8443);
+        assert!(Target::parse("http://127.0.0.1/").unwrap().tls.is_none());
+        let insecure = TlsOptions {
+            insecure: true,
+            ..TlsOptions::default()
+        };
+        let e = Target::parse_with("http://127.0.0.1/", &insecure).unwrap_err();
+        assert!(e.to_string().contains("need an https:// URL"), "{e}");
         let e = Target::parse("ftp://x/").unwrap_err().to_string();
         assert!(e.contains("ftp://x/"), "{e}");
         assert!(Target::parse("not a url").is_err());
@@ -440,7 +488,7 @@ mod tests {
             let e = e.to_string();
             assert!(e.contains(says), "{text}: {e}");
         }
-        let e = Target::parse("https://127.0.0.1/?token=SECRET").unwrap_err();
+        let e = Target::parse("http://127.0.0.1:0/?token=SECRET").unwrap_err();
         assert!(!e.to_string().contains("SECRET"), "{e}");
     }
 

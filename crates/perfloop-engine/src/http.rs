@@ -674,6 +674,7 @@ mod tests {
             headers: Vec::new(),
             body: Vec::new(),
             alternate_bodies: Vec::new(),
+            scenario: None,
         };
         let text = |m: &str| String::from_utf8(request_bytes(&spec(m))).unwrap();
         assert!(text("POST").contains("\r\nContent-Length: 0\r\n"));

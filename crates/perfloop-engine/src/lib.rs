@@ -8,12 +8,19 @@
 //! The engine knows nothing of storage, reports or the command line.
 
 mod config;
+mod framing;
+// The HTTP/2 codec is complete and tested on its own; the worker integration follows.
+#[allow(dead_code)]
+mod h2;
 mod http;
 mod level;
 mod outcome;
 mod recorder;
 mod schedule;
+mod source;
 pub mod spec;
+pub mod tls;
+mod transport;
 mod worker;
 
 use std::collections::BTreeMap;
@@ -29,14 +36,19 @@ pub use config::{
     ConfigError, Limits, LoadConfig, Model, RequestSpec, Target, parse_duration, parse_header,
     parse_rate, parse_stages,
 };
+pub use framing::{EscapeError, NO_STATUS, RawExchange, ResponseEnd, decode_escapes};
 pub use http::HEADER_CAP;
 pub use level::{Level, Preset};
+use tls::PreflightError;
+
 pub use outcome::{
-    Counts, Ending, ErrorKind, GeneratorUsage, Outcome, SATURATION_BUSY, TimelineRow,
+    Counts, Ending, EndpointOutcome, EndpointSecond, ErrorKind, GeneratorUsage, Outcome, Phases,
+    SATURATION_BUSY, TimelineRow,
 };
 pub use schedule::{Arrivals, Plan, Stage};
+pub use tls::{Negotiated, TlsClient, TlsOptions};
 
-use recorder::{Basis, Interval, Recorder, Report, Window, WorkerResult, histogram};
+use recorder::{Basis, Interval, Recorder, Report, Tally, Window, WorkerResult, histogram};
 use worker::{Share, Shared, Worker};
 
 /// The share of the open model's answers trimmed from each end of their completion times
@@ -75,7 +87,15 @@ pub fn run(
     observer: &mut dyn Observer,
 ) -> Result<Outcome, RunError> {
     config.validate()?;
-    let requests = http::all_request_bytes(&config.request);
+    let tls = match &config.target.tls {
+        Some(client) => preflight(client, config)?,
+        None => None,
+    };
+    if config.target.http2.is_some() {
+        http2_preflight(config, tls.as_ref())?;
+    }
+    let wires = source::Wires::new(config);
+    let names = config.endpoint_names();
     let plan = config.model.plan();
     let duration = config.limits.duration.or(plan.length());
     let workers = match &config.model {
@@ -132,12 +152,13 @@ pub fn run(
                 max_connections: max_per_worker,
             };
             let tx = tx.clone();
-            let (shared, requests) = (&shared, requests.as_slice());
+            let (shared, wires) = (&shared, &wires);
+            let endpoints = names.len();
             let spawned = std::thread::Builder::new()
                 .name(format!("perfloop-worker-{id}"))
                 .spawn_scoped(scope, move || {
-                    let rec = Recorder::new(id, window, tx.clone());
-                    match Worker::new(share, shared, config, requests, rec) {
+                    let rec = Recorder::new(id, window, tx.clone()).endpoints(endpoints);
+                    match Worker::new(share, shared, config, wires, rec) {
                         Ok(w) => w.run(),
                         Err(e) => {
                             shared.stop.store(true, Ordering::Relaxed);
@@ -155,6 +176,9 @@ pub fn run(
                                 residence: Duration::ZERO,
                                 ever_connected: false,
                                 last_connect_error: Some(format!("worker setup failed: {e}")),
+                                waited: Duration::ZERO,
+                                endpoints: Vec::new(),
+                                phases: rec.phases,
                             });
                         }
                     }
@@ -207,7 +231,18 @@ pub fn run(
     let mut residence = Duration::ZERO;
     let mut any_connected = false;
     let mut last_connect_error = None;
+    let mut waited = Duration::ZERO;
+    let mut tallies: Vec<Tally> = Vec::new();
+    let mut phases = Phases::default();
     for (r, _) in results.into_iter().flatten() {
+        phases.merge(&r.phases);
+        waited += r.waited;
+        if tallies.len() < r.endpoints.len() {
+            tallies.resize_with(r.endpoints.len(), Tally::new);
+        }
+        for (mine, theirs) in tallies.iter_mut().zip(&r.endpoints) {
+            mine.merge(theirs);
+        }
         let _ = latency.add(&r.latency);
         let _ = lag.add(&r.lag);
         let _ = unfinished_age.add(&r.unfinished_age);
@@ -275,6 +310,7 @@ pub fn run(
         Ending::Completed
     };
     let saturated = busy.iter().any(|&b| b >= SATURATION_BUSY);
+    let endpoints = endpoint_outcomes(names, tallies, &latency, &counts, waited);
     Ok(Outcome {
         latency,
         lag: matches!(config.model, Model::Open { .. }).then_some(lag),
@@ -294,7 +330,115 @@ pub fn run(
         unfinished_age,
         answering,
         last_connect_error,
+        endpoints,
+        waited,
+        phases,
+        tls,
     })
+}
+
+/// One TLS handshake before the run. A handshake that TLS itself refuses (the server's
+/// certificate, an alert, a server that does not speak TLS) is bad input: the run would
+/// only count failures. A network failure is left to the run, which counts it.
+fn preflight(client: &TlsClient, config: &LoadConfig) -> Result<Option<Negotiated>, RunError> {
+    match client.preflight(config.target.addr, config.limits.timeout) {
+        Ok(negotiated) => Ok(Some(negotiated)),
+        Err(PreflightError::Io(_)) => Ok(None),
+        Err(PreflightError::Tls(e)) => {
+            let hint = match e {
+                // `openssl req -x509` makes a CA certificate unless told otherwise.
+                rustls::Error::InvalidCertificate(_)
+                    if e.to_string().contains("CaUsedAsEndEntity") =>
+                {
+                    "; the server presents a CA certificate as its own (make it with \
+                     basicConstraints=critical,CA:FALSE), or skip the check with --insecure"
+                }
+                rustls::Error::InvalidCertificate(_) => {
+                    "; give the server's CA with --cacert FILE, or skip the check with --insecure"
+                }
+                rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => {
+                    "; does the server speak TLS on this port? (http:// for plain HTTP)"
+                }
+                rustls::Error::AlertReceived(rustls::AlertDescription::NoApplicationProtocol)
+                    if config.target.http2.is_some() =>
+                {
+                    "; the server does not offer HTTP/2 (ALPN h2): drop --http2 for HTTP/1.1"
+                }
+                rustls::Error::AlertReceived(_) => {
+                    "; the server refused the handshake (a client certificate it wants: --cert \
+                     FILE --key FILE)"
+                }
+                _ => "",
+            };
+            Err(RunError::Config(ConfigError::Tls(format!(
+                "TLS handshake with {} failed: {e}{hint}",
+                config.target.url
+            ))))
+        }
+    }
+}
+
+/// `--http2` against a server that does not speak it is bad input: over TLS, ALPN did not
+/// choose `h2` in the handshake before the run; over plain TCP, one connection's answer to
+/// the HTTP/2 preface is HTTP/1.x.
+fn http2_preflight(config: &LoadConfig, tls: Option<&Negotiated>) -> Result<(), RunError> {
+    let refuse = |why: String| {
+        Err(RunError::Config(ConfigError::Invalid(format!(
+            "--http2: {} does not speak HTTP/2: {why}; drop --http2 for HTTP/1.1",
+            config.target.url
+        ))))
+    };
+    match tls {
+        Some(negotiated) if negotiated.alpn.as_deref() != Some("h2") => refuse(format!(
+            "its TLS handshake chose {} instead of h2",
+            negotiated
+                .alpn
+                .as_deref()
+                .map_or("no protocol (ALPN)".to_string(), |p| format!("'{p}'"))
+        )),
+        Some(_) => Ok(()),
+        None if config.target.tls.is_some() => Ok(()),
+        None => match worker::h2_preflight(config.target.addr, config.limits.timeout) {
+            Ok(()) => Ok(()),
+            Err(why) => refuse(format!("{why} (prior knowledge over http://)")),
+        },
+    }
+}
+
+/// Each endpoint's figures: its tally, or for a run of one endpoint, the totals.
+fn endpoint_outcomes(
+    names: Vec<String>,
+    tallies: Vec<Tally>,
+    latency: &Histogram<u64>,
+    counts: &Counts,
+    waited: Duration,
+) -> Vec<EndpointOutcome> {
+    if tallies.is_empty() {
+        return names
+            .into_iter()
+            .take(1)
+            .map(|name| EndpointOutcome {
+                name,
+                latency: latency.clone(),
+                ok: counts.ok,
+                errors: counts.errors,
+                by_kind: counts.by_kind,
+                waited,
+            })
+            .collect();
+    }
+    names
+        .into_iter()
+        .zip(tallies)
+        .map(|(name, t)| EndpointOutcome {
+            name,
+            latency: t.latency,
+            ok: t.ok,
+            errors: t.errors,
+            by_kind: t.by_kind,
+            waited: t.waited,
+        })
+        .collect()
 }
 
 /// Merges the workers' seconds into timeline rows, in order, as soon as every worker has
@@ -325,6 +469,9 @@ impl RowAssembler {
                 let _ = row.latency.add(&interval.latency);
                 row.requests += interval.requests;
                 row.errors += interval.errors;
+                for (mine, theirs) in row.endpoints.iter_mut().zip(&interval.endpoints) {
+                    mine.merge(theirs);
+                }
             }
             None => {
                 self.pending.insert(interval.index, interval);
@@ -398,5 +545,15 @@ fn row_of(interval: &Interval, length_s: f64) -> TimelineRow {
         p90_ms: ms(h, 0.9),
         p99_ms: ms(h, 0.99),
         max_ms: (!h.is_empty()).then(|| h.max() as f64 / 1000.0),
+        endpoints: interval
+            .endpoints
+            .iter()
+            .map(|e| EndpointSecond {
+                requests: e.requests,
+                errors: e.errors,
+                p50_ms: ms(&e.latency, 0.5),
+                p99_ms: ms(&e.latency, 0.99),
+            })
+            .collect(),
     }
 }

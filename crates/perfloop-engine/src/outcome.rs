@@ -11,6 +11,9 @@ use hdrhistogram::Histogram;
 pub enum ErrorKind {
     /// The TCP connection could not be established.
     Connect,
+    /// The TLS handshake failed, or TLS broke on an established connection (an alert, a
+    /// record that does not decrypt).
+    Tls,
     /// No complete response within the request timeout.
     Timeout,
     /// The connection was reset (RST, broken pipe).
@@ -23,6 +26,10 @@ pub enum ErrorKind {
     HeadersTooLarge,
     /// The response broke its own framing: more bytes than its Content-Length announced.
     Framing,
+    /// HTTP/2: the server's GOAWAY left the request's stream out (it was never processed).
+    GoAway,
+    /// HTTP/2: the server reset the request's stream (RST_STREAM).
+    StreamReset,
     /// A response with a 4xx status.
     Status4xx,
     /// A response with a 5xx status.
@@ -31,28 +38,37 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// All kinds, in report order.
-    pub const ALL: [ErrorKind; 9] = [
+    pub const ALL: [ErrorKind; ErrorKind::COUNT] = [
         ErrorKind::Connect,
+        ErrorKind::Tls,
         ErrorKind::Timeout,
         ErrorKind::Reset,
         ErrorKind::Closed,
         ErrorKind::Malformed,
         ErrorKind::HeadersTooLarge,
         ErrorKind::Framing,
+        ErrorKind::GoAway,
+        ErrorKind::StreamReset,
         ErrorKind::Status4xx,
         ErrorKind::Status5xx,
     ];
+
+    /// How many kinds there are.
+    pub const COUNT: usize = 12;
 
     /// The name used in reports.
     pub fn name(self) -> &'static str {
         match self {
             ErrorKind::Connect => "connect",
+            ErrorKind::Tls => "tls",
             ErrorKind::Timeout => "timeout",
             ErrorKind::Reset => "reset",
             ErrorKind::Closed => "closed",
             ErrorKind::Malformed => "malformed",
             ErrorKind::HeadersTooLarge => "headers_too_large",
             ErrorKind::Framing => "framing",
+            ErrorKind::GoAway => "goaway",
+            ErrorKind::StreamReset => "stream_reset",
             ErrorKind::Status4xx => "status_4xx",
             ErrorKind::Status5xx => "status_5xx",
         }
@@ -67,7 +83,8 @@ impl ErrorKind {
         }
     }
 
-    pub(crate) fn index(self) -> usize {
+    /// The kind's place in the `by_kind` counts.
+    pub fn index(self) -> usize {
         self as usize
     }
 }
@@ -96,7 +113,7 @@ pub struct Counts {
     /// Responses by status code.
     pub by_status: BTreeMap<u16, u64>,
     /// Errors by kind, indexed like [`ErrorKind::ALL`].
-    pub by_kind: [u64; 9],
+    pub by_kind: [u64; ErrorKind::COUNT],
     /// Body bytes received in responses.
     pub body_bytes: u64,
 }
@@ -153,6 +170,89 @@ pub struct TimelineRow {
     pub p99_ms: Option<f64>,
     /// Maximum.
     pub max_ms: Option<f64>,
+    /// Per endpoint, in [`Outcome::endpoints`]' order, when the run has two or more;
+    /// empty otherwise (the row is the one endpoint's).
+    pub endpoints: Vec<EndpointSecond>,
+}
+
+/// One endpoint's share of one second of the measured window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointSecond {
+    /// Its requests completed in this second (responses and failed attempts).
+    pub requests: u64,
+    /// Of which errors.
+    pub errors: u64,
+    /// Median latency of its responses in this second, ms; `None` without a response.
+    pub p50_ms: Option<f64>,
+    /// 99th percentile, ms.
+    pub p99_ms: Option<f64>,
+}
+
+/// One endpoint's figures over the run: the same accounting as the totals (`ok + errors`
+/// counted requests, latency of the responses), and the time spent waiting on it.
+#[derive(Debug, Clone)]
+pub struct EndpointOutcome {
+    /// Its name ([`LoadConfig::endpoint_names`](crate::LoadConfig::endpoint_names)).
+    pub name: String,
+    /// Latency of its responses, in microseconds.
+    pub latency: Histogram<u64>,
+    /// Its responses with a status below 400.
+    pub ok: u64,
+    /// Its failed attempts and error responses.
+    pub errors: u64,
+    /// Its errors by kind, indexed like [`ErrorKind::ALL`].
+    pub by_kind: [u64; ErrorKind::COUNT],
+    /// The time spent waiting on it: the sum of its counted requests' latencies
+    /// (responses and failed attempts).
+    pub waited: Duration,
+}
+
+impl EndpointOutcome {
+    /// Responses and failed attempts.
+    pub fn total(&self) -> u64 {
+        self.ok + self.errors
+    }
+
+    /// Errors of one kind.
+    pub fn errors_of(&self, kind: ErrorKind) -> u64 {
+        self.by_kind[kind.index()]
+    }
+}
+
+/// Where a request's time goes before its response, in microseconds, each histogram over
+/// what it applies to. With keep-alive most requests open no connection: connect and
+/// handshake then describe the connections, not the requests.
+#[derive(Debug, Clone)]
+pub struct Phases {
+    /// TCP connect, from the connect call to the connection being up: one value per
+    /// connection established in the measured window (and its drain).
+    pub connect: Histogram<u64>,
+    /// TLS handshake, from the connection being up to the handshake complete (the
+    /// client's own cryptography included): one per TLS connection established in the
+    /// window; empty for plain TCP.
+    pub handshake: Histogram<u64>,
+    /// Time to first byte, from the request's first byte written to the first byte of its
+    /// response read: one per counted response.
+    pub ttfb: Histogram<u64>,
+}
+
+impl Default for Phases {
+    fn default() -> Phases {
+        Phases {
+            connect: crate::recorder::histogram(),
+            handshake: crate::recorder::histogram(),
+            ttfb: crate::recorder::histogram(),
+        }
+    }
+}
+
+impl Phases {
+    pub(crate) fn merge(&mut self, other: &Phases) {
+        // Same bounds everywhere: adding cannot fail.
+        let _ = self.connect.add(&other.connect);
+        let _ = self.handshake.add(&other.handshake);
+        let _ = self.ttfb.add(&other.ttfb);
+    }
 }
 
 /// How busy the load generator itself was.
@@ -219,6 +319,17 @@ pub struct Outcome {
     pub answering: Duration,
     /// The last connection error seen, for messages.
     pub last_connect_error: Option<String>,
+    /// Connect, TLS handshake and time to first byte.
+    pub phases: Phases,
+    /// What the TLS handshake before the run agreed on; `None` for plain TCP.
+    pub tls: Option<crate::tls::Negotiated>,
+    /// Per endpoint, in the order of
+    /// [`LoadConfig::endpoint_names`](crate::LoadConfig::endpoint_names); a plain run has
+    /// one, its figures the totals. Failed connects charged to open-model arrivals before a
+    /// request was chosen for them are in the totals only.
+    pub endpoints: Vec<EndpointOutcome>,
+    /// The time spent waiting on the target: the sum of every counted request's latency.
+    pub waited: Duration,
 }
 
 impl Outcome {
@@ -242,6 +353,27 @@ impl Outcome {
     /// Open model: requests sent per second over the schedule's window.
     pub fn achieved_rate(&self) -> f64 {
         per_second(self.counts.sent, self.window)
+    }
+
+    /// An endpoint's throughput: its counted requests per second of the same span as
+    /// [`Outcome::throughput_rps`], so the endpoints' throughputs add up to the total.
+    pub fn endpoint_rps(&self, endpoint: &EndpointOutcome) -> f64 {
+        let total = self.counts.total();
+        if total == 0 {
+            return 0.0;
+        }
+        self.throughput_rps() * endpoint.total() as f64 / total as f64
+    }
+
+    /// An endpoint's share (0 to 1) of the time spent waiting on the target.
+    /// The shares of the run's endpoints add up to 1.
+    pub fn endpoint_share(&self, endpoint: &EndpointOutcome) -> f64 {
+        let all: f64 = self.endpoints.iter().map(|e| e.waited.as_secs_f64()).sum();
+        if all > 0.0 {
+            endpoint.waited.as_secs_f64() / all
+        } else {
+            0.0
+        }
     }
 }
 

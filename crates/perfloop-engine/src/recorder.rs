@@ -14,13 +14,21 @@
 //! In both, throughput is the counted requests per second of the window. The recorder also
 //! sums each request's time in flight inside the window (its residence), so the mean number
 //! of requests in flight is exact, not sampled.
+//!
+//! Per endpoint (a named request of the run, [`LoadConfig::endpoint_names`]) it keeps a
+//! [`Tally`]: latencies, outcomes and the time spent waiting on the target, the sum of the
+//! counted requests' latencies. Only a run of two or more endpoints keeps tallies: one
+//! endpoint's figures are the run's totals, so a plain run pays nothing for them. The
+//! endpoint is an index into a small `Vec`: no hashing, no allocation per request.
+//!
+//! [`LoadConfig::endpoint_names`]: crate::LoadConfig::endpoint_names
 
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
-use crate::outcome::{Counts, ErrorKind};
+use crate::outcome::{Counts, ErrorKind, Phases};
 
 /// Lowest and highest trackable latency in microseconds, and significant digits.
 pub(crate) const LOW_US: u64 = 1;
@@ -66,6 +74,71 @@ impl Window {
     }
 }
 
+/// The index of a failed attempt that belongs to no endpoint yet: an open-model arrival
+/// charged with a failed connect before a request was chosen for it. It is in the totals
+/// and in no endpoint's figures.
+pub(crate) const NO_ENDPOINT: usize = usize::MAX;
+
+/// One endpoint's figures in one worker.
+#[derive(Debug)]
+pub(crate) struct Tally {
+    /// Latencies of its responses, in microseconds.
+    pub(crate) latency: Histogram<u64>,
+    pub(crate) ok: u64,
+    pub(crate) errors: u64,
+    /// Errors by kind, indexed like [`ErrorKind::ALL`].
+    pub(crate) by_kind: [u64; ErrorKind::COUNT],
+    /// Σ latency of its counted requests, responses and failed attempts alike.
+    pub(crate) waited: Duration,
+}
+
+impl Tally {
+    pub(crate) fn new() -> Tally {
+        Tally {
+            latency: histogram(),
+            ok: 0,
+            errors: 0,
+            by_kind: [0; ErrorKind::COUNT],
+            waited: Duration::ZERO,
+        }
+    }
+
+    /// Adds another worker's tally of the same endpoint.
+    pub(crate) fn merge(&mut self, other: &Tally) {
+        let _ = self.latency.add(&other.latency);
+        self.ok += other.ok;
+        self.errors += other.errors;
+        for (mine, theirs) in self.by_kind.iter_mut().zip(other.by_kind) {
+            *mine += theirs;
+        }
+        self.waited += other.waited;
+    }
+}
+
+/// One endpoint's share of one finished second.
+#[derive(Debug)]
+pub(crate) struct Second {
+    pub(crate) latency: Histogram<u64>,
+    pub(crate) requests: u64,
+    pub(crate) errors: u64,
+}
+
+impl Second {
+    fn new() -> Second {
+        Second {
+            latency: histogram(),
+            requests: 0,
+            errors: 0,
+        }
+    }
+
+    pub(crate) fn merge(&mut self, other: &Second) {
+        let _ = self.latency.add(&other.latency);
+        self.requests += other.requests;
+        self.errors += other.errors;
+    }
+}
+
 /// One finished second of one worker.
 #[derive(Debug)]
 pub(crate) struct Interval {
@@ -73,6 +146,20 @@ pub(crate) struct Interval {
     pub(crate) latency: Histogram<u64>,
     pub(crate) requests: u64,
     pub(crate) errors: u64,
+    /// Per endpoint, when the run has two or more; empty otherwise.
+    pub(crate) endpoints: Vec<Second>,
+}
+
+impl Interval {
+    fn new(index: u64, latency: Histogram<u64>, endpoints: usize) -> Interval {
+        Interval {
+            index,
+            latency,
+            requests: 0,
+            errors: 0,
+            endpoints: (0..endpoints).map(|_| Second::new()).collect(),
+        }
+    }
 }
 
 /// Messages from workers to the coordinator.
@@ -97,6 +184,12 @@ pub(crate) struct WorkerResult {
     pub(crate) residence: Duration,
     pub(crate) ever_connected: bool,
     pub(crate) last_connect_error: Option<String>,
+    /// Σ latency of every counted request.
+    pub(crate) waited: Duration,
+    /// Per endpoint, when the run has two or more; empty otherwise.
+    pub(crate) endpoints: Vec<Tally>,
+    /// Connect, TLS handshake and time to first byte.
+    pub(crate) phases: Phases,
 }
 
 pub(crate) struct Recorder {
@@ -116,6 +209,12 @@ pub(crate) struct Recorder {
     pub(crate) last_start: Option<Instant>,
     /// Σ time in flight inside the window, over every request.
     pub(crate) residence: Duration,
+    /// Σ latency of every counted request (responses and failed attempts).
+    pub(crate) waited: Duration,
+    /// Per endpoint, when the run has two or more; empty otherwise.
+    pub(crate) endpoints: Vec<Tally>,
+    /// Connect, TLS handshake and time to first byte.
+    pub(crate) phases: Phases,
 }
 
 impl Recorder {
@@ -128,17 +227,51 @@ impl Recorder {
             unfinished_age: histogram(),
             completed_at: histogram(),
             counts: Counts::default(),
-            current: Interval {
-                index: 0,
-                latency: histogram(),
-                requests: 0,
-                errors: 0,
-            },
+            current: Interval::new(0, histogram(), 0),
             tx,
             last_completion: None,
             last_start: None,
             residence: Duration::ZERO,
+            waited: Duration::ZERO,
+            endpoints: Vec::new(),
+            phases: Phases::default(),
         }
+    }
+
+    /// Records how long a connection established at `now` took to connect (TCP).
+    #[inline]
+    pub(crate) fn connect_time(&mut self, now: Instant, took: Duration) {
+        if now >= self.window.start {
+            self.phases.connect.saturating_record(micros(took).max(1));
+        }
+    }
+
+    /// Records how long the TLS handshake of a connection ready at `now` took.
+    #[inline]
+    pub(crate) fn handshake_time(&mut self, now: Instant, took: Duration) {
+        if now >= self.window.start {
+            self.phases.handshake.saturating_record(micros(took).max(1));
+        }
+    }
+
+    /// Records the time to first byte of a response to a request from `start`, complete
+    /// at `now`, when the run counts it.
+    #[inline]
+    pub(crate) fn first_byte(&mut self, start: Instant, now: Instant, took: Duration) {
+        let after = self.window.end.is_some_and(|e| now > e);
+        let counted = self.counted(start, now) && !(after && self.window.basis == Basis::Completed);
+        if counted {
+            self.phases.ttfb.saturating_record(micros(took).max(1));
+        }
+    }
+
+    /// Keeps figures per endpoint for a run of `count` endpoints (none for one: its
+    /// figures are the totals).
+    pub(crate) fn endpoints(mut self, count: usize) -> Self {
+        let count = if count > 1 { count } else { 0 };
+        self.endpoints = (0..count).map(|_| Tally::new()).collect();
+        self.current.endpoints = (0..count).map(|_| Second::new()).collect();
+        self
     }
 
     /// Whether a request that starts at `start` is sent inside the window (not warm-up).
@@ -190,36 +323,77 @@ impl Recorder {
         }
     }
 
-    /// Records a complete response to a request that started at `start`.
+    /// Records a complete response to a request of `endpoint` that started at `start`.
     #[inline]
-    pub(crate) fn response(&mut self, start: Instant, now: Instant, status: u16, body_bytes: u64) {
+    pub(crate) fn response(
+        &mut self,
+        endpoint: usize,
+        start: Instant,
+        now: Instant,
+        status: u16,
+        body_bytes: u64,
+    ) {
         let Some(in_window) = self.enter(start, now) else {
             return;
         };
-        let us = micros(now.saturating_duration_since(start));
+        let took = now.saturating_duration_since(start);
+        let us = micros(took);
+        self.waited += took;
         self.latency.saturating_record(us);
         if in_window {
             self.current.latency.saturating_record(us);
             self.current.requests += 1;
         }
-        *self.counts.by_status.entry(status).or_default() += 1;
+        // A raw TCP response has no status: it stays out of the table of status codes.
+        if status != crate::framing::NO_STATUS {
+            *self.counts.by_status.entry(status).or_default() += 1;
+        }
         self.counts.body_bytes += body_bytes;
-        match ErrorKind::of_status(status) {
+        let error = ErrorKind::of_status(status);
+        match error {
             None => self.counts.ok += 1,
             Some(kind) => self.error_counts(kind, in_window),
         }
+        if let Some(tally) = self.endpoints.get_mut(endpoint) {
+            tally.latency.saturating_record(us);
+            tally.waited += took;
+            match error {
+                None => tally.ok += 1,
+                Some(kind) => {
+                    tally.errors += 1;
+                    tally.by_kind[kind.index()] += 1;
+                }
+            }
+            if in_window && let Some(second) = self.current.endpoints.get_mut(endpoint) {
+                second.latency.saturating_record(us);
+                second.requests += 1;
+                second.errors += u64::from(error.is_some());
+            }
+        }
     }
 
-    /// Records a failed attempt that started at `start`.
+    /// Records a failed attempt of `endpoint` ([`NO_ENDPOINT`] for none yet) that started
+    /// at `start`.
     #[inline]
-    pub(crate) fn error(&mut self, start: Instant, now: Instant, kind: ErrorKind) {
+    pub(crate) fn error(&mut self, endpoint: usize, start: Instant, now: Instant, kind: ErrorKind) {
         let Some(in_window) = self.enter(start, now) else {
             return;
         };
+        let took = now.saturating_duration_since(start);
+        self.waited += took;
         if in_window {
             self.current.requests += 1;
         }
         self.error_counts(kind, in_window);
+        if let Some(tally) = self.endpoints.get_mut(endpoint) {
+            tally.waited += took;
+            tally.errors += 1;
+            tally.by_kind[kind.index()] += 1;
+            if in_window && let Some(second) = self.current.endpoints.get_mut(endpoint) {
+                second.requests += 1;
+                second.errors += 1;
+            }
+        }
     }
 
     /// A request from `start` ended at `now`: adds its residence, and says whether it is
@@ -287,12 +461,11 @@ impl Recorder {
         }
         let index = now.duration_since(self.window.start).as_secs();
         while self.current.index < index {
-            let next = Interval {
-                index: self.current.index + 1,
-                latency: Histogram::new_from(&self.current.latency),
-                requests: 0,
-                errors: 0,
-            };
+            let next = Interval::new(
+                self.current.index + 1,
+                Histogram::new_from(&self.current.latency),
+                self.endpoints.len(),
+            );
             let done = std::mem::replace(&mut self.current, next);
             // The coordinator outlives the workers; a closed channel only means it gave up.
             let _ = self.tx.send(Report::Interval(self.worker, done));
@@ -306,12 +479,7 @@ impl Recorder {
 
     /// Sends the last, partial second and the totals.
     pub(crate) fn finish(mut self, result: impl FnOnce(Self) -> WorkerResult) {
-        let next = Interval {
-            index: self.current.index + 1,
-            latency: histogram(),
-            requests: 0,
-            errors: 0,
-        };
+        let next = Interval::new(self.current.index + 1, histogram(), 0);
         let last = std::mem::replace(&mut self.current, next);
         let tx = self.tx.clone();
         let worker = self.worker;
@@ -322,7 +490,7 @@ impl Recorder {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::panic)]
 
     use std::sync::mpsc;
 
@@ -343,10 +511,10 @@ mod tests {
         let t0 = Instant::now();
         let at = |ms: u64| t0 + Duration::from_millis(ms);
         let (mut rec, _rx) = recorder(Basis::Completed, t0);
-        rec.response(at(800), at(1100), 200, 5); // sent in the warm-up, completed inside
-        rec.response(at(500), at(900), 200, 5); // completed in the warm-up
-        rec.response(at(2900), at(3100), 200, 5); // completed after the window
-        rec.error(at(1500), at(2000), ErrorKind::Timeout);
+        rec.response(0, at(800), at(1100), 200, 5); // sent in the warm-up, completed inside
+        rec.response(0, at(500), at(900), 200, 5); // completed in the warm-up
+        rec.response(0, at(2900), at(3100), 200, 5); // completed after the window
+        rec.error(0, at(1500), at(2000), ErrorKind::Timeout);
         assert_eq!((rec.counts.ok, rec.counts.errors), (1, 1));
         assert_eq!(rec.counts.unfinished, 1);
         // 0.1 + 0.5 + 0.1 s inside the window.
@@ -358,8 +526,8 @@ mod tests {
         let t0 = Instant::now();
         let at = |ms: u64| t0 + Duration::from_millis(ms);
         let (mut rec, _rx) = recorder(Basis::Started, t0);
-        rec.response(at(800), at(1100), 200, 5);
-        rec.response(at(2900), at(3300), 200, 5); // drained after the window: counted
+        rec.response(0, at(800), at(1100), 200, 5);
+        rec.response(0, at(2900), at(3300), 200, 5); // drained after the window: counted
         rec.unfinished(at(2950), at(3500));
         rec.never_sent(at(2990), at(3000));
         assert_eq!((rec.counts.ok, rec.counts.drained), (1, 1));
@@ -369,5 +537,56 @@ mod tests {
                 .equivalent(rec.unfinished_age.max(), 550_000)
         );
         assert_eq!(rec.residence, Duration::from_millis(100 + 100 + 50 + 10));
+    }
+
+    #[test]
+    fn each_endpoint_keeps_its_own_figures_and_time_waited() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let (rec, rx) = recorder(Basis::Started, t0);
+        let mut rec = rec.endpoints(2);
+        rec.response(0, at(1000), at(1010), 200, 5);
+        rec.response(1, at(1000), at(1300), 200, 5);
+        rec.response(1, at(1100), at(1200), 503, 0);
+        rec.error(1, at(1200), at(1250), ErrorKind::Reset);
+        rec.error(NO_ENDPOINT, at(1300), at(1301), ErrorKind::Connect);
+        let (a, b) = (&rec.endpoints[0], &rec.endpoints[1]);
+        assert_eq!((a.ok, a.errors, b.ok, b.errors), (1, 0, 1, 2));
+        assert_eq!(b.by_kind[ErrorKind::Status5xx.index()], 1);
+        assert_eq!(b.by_kind[ErrorKind::Reset.index()], 1);
+        assert_eq!(a.waited, Duration::from_millis(10));
+        assert_eq!(b.waited, Duration::from_millis(300 + 100 + 50));
+        assert_eq!(rec.waited, Duration::from_millis(10 + 450 + 1));
+        // Latencies of responses only, per endpoint.
+        assert_eq!((a.latency.len(), b.latency.len()), (1, 2));
+        assert_eq!(rec.counts.total(), 5);
+        // The first second hands each endpoint's share to the coordinator.
+        rec.roll(at(2000));
+        let Ok(Report::Interval(0, second)) = rx.recv() else {
+            panic!("no interval")
+        };
+        assert_eq!((second.requests, second.errors), (5, 3));
+        let shares: Vec<_> = second
+            .endpoints
+            .iter()
+            .map(|e| (e.requests, e.errors, e.latency.len()))
+            .collect();
+        assert_eq!(shares, [(1, 0, 1), (3, 2, 2)]);
+    }
+
+    #[test]
+    fn a_run_of_one_endpoint_keeps_no_tally() {
+        let t0 = Instant::now();
+        let (rec, _rx) = recorder(Basis::Started, t0);
+        let mut rec = rec.endpoints(1);
+        rec.response(
+            0,
+            t0 + Duration::from_secs(1),
+            t0 + Duration::from_millis(1020),
+            200,
+            1,
+        );
+        assert!(rec.endpoints.is_empty() && rec.current.endpoints.is_empty());
+        assert_eq!(rec.waited, Duration::from_millis(20));
     }
 }

@@ -14,14 +14,17 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use perfloop_stats::slo::{Slo, SloError};
+use perfloop_stats::slo::{Slo, SloError, UnknownEndpoint};
+use perfloop_url::Scheme;
 
 use crate::config::{
     ConfigError, Limits, LoadConfig, Model, RequestSpec, Target, parse_duration, parse_header,
     parse_rate, parse_stages,
 };
+use crate::framing::{EscapeError, RawExchange, ResponseEnd, decode_escapes};
 use crate::level::{Level, Preset};
 use crate::schedule::{Plan, Stage};
+use crate::tls::{ALPN_H2, TlsOptions};
 
 /// Closed-model connections when neither the spec nor its level says.
 pub const DEFAULT_CONNECTIONS: u32 = 10;
@@ -128,6 +131,107 @@ pub struct RequestOptions {
     pub timeout: Given<Duration>,
     /// Worker threads, each with its own event loop; `None`: the available cores.
     pub threads: Option<usize>,
+    /// Raw TCP: what each request sends and where its response ends (`tcp://` only).
+    pub raw: RawOptions,
+    /// TLS: how the server is checked and the client presents itself (`https://` only).
+    pub tls: TlsOptions,
+    /// Whether a connection carries more than one request; `false` sends
+    /// `Connection: close` and opens a new connection (and TLS handshake) per request.
+    pub keepalive: bool,
+    /// A scenario file: weighted, named requests to the target in place of one request.
+    pub scenario: Option<PathBuf>,
+    /// HTTP/2 (`--http2`): ALPN `h2` over TLS, prior knowledge over `http://`.
+    pub http2: bool,
+    /// HTTP/2: concurrent streams per connection (`--streams`, as h2load's `-m`); `None`:
+    /// [`DEFAULT_STREAMS`].
+    pub streams: Option<usize>,
+}
+
+/// HTTP/2 streams per connection unless `--streams` says otherwise: one, as h2load's
+/// default, so that `--http2` changes the protocol and not the concurrency (the closed
+/// model keeps connections × streams requests in flight).
+pub const DEFAULT_STREAMS: usize = 1;
+/// The most streams per connection `--streams` accepts.
+pub const MAX_STREAMS: usize = 10_000;
+
+/// What a raw TCP run (`tcp://`) sends and how its responses end; all three are refused
+/// with any other URL.
+#[derive(Debug, Clone, Default)]
+pub struct RawOptions {
+    /// The file whose bytes each request sends, escapes (`\r`, `\n`, `\t`, `\\`, `\xNN`)
+    /// decoded.
+    pub send: Option<PathBuf>,
+    /// A response is this many bytes.
+    pub expect_bytes: Option<u64>,
+    /// A response ends with this text (escapes decoded), which belongs to it.
+    pub expect_delimiter: Option<String>,
+}
+
+impl RawOptions {
+    /// The raw exchange of a `tcp://` target (`None` for any other); the options refused
+    /// beside a URL that cannot use them.
+    fn resolve(
+        &self,
+        target: &Target,
+        http: &RequestOptions,
+    ) -> Result<Option<RawExchange>, SpecError> {
+        let url = target.url.to_string();
+        if target.url.scheme() != Scheme::Tcp {
+            let flag = [
+                (self.send.is_some(), "--send"),
+                (self.expect_bytes.is_some(), "--expect-bytes"),
+                (self.expect_delimiter.is_some(), "--expect-delimiter"),
+            ]
+            .into_iter()
+            .find_map(|(given, flag)| given.then_some(flag));
+            return match flag {
+                Some(flag) => Err(SpecError::RawNeedsTcp { url, flag }),
+                None => Ok(None),
+            };
+        }
+        let http_flag = [
+            (http.method.is_some(), "--method"),
+            (!http.headers.is_empty(), "--header"),
+            (!matches!(http.body, Body::None), "a body"),
+            (http.scenario.is_some(), "--scenario"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag));
+        if let Some(flag) = http_flag {
+            return Err(SpecError::HttpOnly { url, flag });
+        }
+        let path = self.send.as_ref().ok_or(SpecError::TcpNeedsSend { url })?;
+        let text = std::fs::read(path).map_err(|source| SpecError::SendFile {
+            path: path.clone(),
+            source,
+        })?;
+        let send = decode_escapes(&text).map_err(|error| SpecError::SendEscape {
+            path: path.clone(),
+            error,
+        })?;
+        if send.is_empty() {
+            return Err(SpecError::SendEmpty { path: path.clone() });
+        }
+        let end = match (self.expect_bytes, &self.expect_delimiter) {
+            (Some(_), Some(_)) => return Err(SpecError::BothEnds),
+            (None, None) => return Err(SpecError::NoEnd),
+            (Some(0), None) => return Err(SpecError::ZeroBytes),
+            (Some(n), None) => ResponseEnd::Bytes(n),
+            (None, Some(text)) => {
+                let delimiter = decode_escapes(text.as_bytes()).map_err(|error| {
+                    SpecError::DelimiterEscape {
+                        text: text.clone(),
+                        error,
+                    }
+                })?;
+                if delimiter.is_empty() {
+                    return Err(SpecError::EmptyDelimiter);
+                }
+                ResponseEnd::Delimiter(delimiter)
+            }
+        };
+        Ok(Some(RawExchange { send, end }))
+    }
 }
 
 impl Default for RequestOptions {
@@ -139,6 +243,12 @@ impl Default for RequestOptions {
             body: Body::None,
             timeout: Given::Value(DEFAULT_TIMEOUT),
             threads: None,
+            raw: RawOptions::default(),
+            tls: TlsOptions::default(),
+            keepalive: true,
+            scenario: None,
+            http2: false,
+            streams: None,
         }
     }
 }
@@ -154,9 +264,46 @@ pub struct Request {
     pub timeout: Duration,
     /// Worker threads of the engine.
     pub threads: usize,
+    /// Raw TCP: what each request sends and where its response ends; `None` for HTTP.
+    pub raw: Option<RawExchange>,
 }
 
 impl RequestOptions {
+    /// `--http2`'s streams per connection, or `None` for HTTP/1.1; the flags that cannot
+    /// go with it refused.
+    fn http2_streams(&self, target: &Target) -> Result<Option<usize>, SpecError> {
+        let invalid = |m: String| Err(SpecError::Config(ConfigError::Invalid(m)));
+        if !self.http2 {
+            return match self.streams {
+                Some(n) => invalid(format!(
+                    "--streams {n} needs --http2 (HTTP/1.1 carries one request per connection \
+                     at a time: use --connections)"
+                )),
+                None => Ok(None),
+            };
+        }
+        let streams = self.streams.unwrap_or(DEFAULT_STREAMS);
+        if !(1..=MAX_STREAMS).contains(&streams) {
+            return invalid(format!(
+                "--streams {streams}: expected 1 to {MAX_STREAMS} concurrent streams per connection"
+            ));
+        }
+        let refused = [
+            (target.url.scheme() == Scheme::Tcp, "a tcp:// URL"),
+            (!self.keepalive, "--no-keepalive"),
+            (self.scenario.is_some(), "--scenario"),
+        ]
+        .into_iter()
+        .find_map(|(given, what)| given.then_some(what));
+        match refused {
+            Some(what) => invalid(format!(
+                "--http2 cannot be used with {what} ('{}'); drop --http2 for HTTP/1.1",
+                target.url
+            )),
+            None => Ok(Some(streams)),
+        }
+    }
+
     /// Requests to `url` with every other option at its default.
     pub fn new(url: impl Into<String>) -> RequestOptions {
         RequestOptions {
@@ -167,12 +314,29 @@ impl RequestOptions {
 
     /// Parses the URL (resolving its host) and the headers, reads the bodies.
     pub fn resolve(&self) -> Result<Request, SpecError> {
-        let target = Target::parse(&self.url)?;
-        let headers = self
+        let mut tls = self.tls.clone();
+        if self.http2 {
+            tls.alpn = vec![ALPN_H2.to_vec()];
+        }
+        let mut target = Target::parse_with(&self.url, &tls)?;
+        target.http2 = self.http2_streams(&target)?;
+        let mut headers = self
             .headers
             .iter()
             .map(|h| parse_header(h))
             .collect::<Result<Vec<_>, _>>()?;
+        if !self.keepalive {
+            if target.url.scheme() == Scheme::Tcp {
+                return Err(SpecError::Config(ConfigError::Invalid(format!(
+                    "--no-keepalive needs an http:// or https:// URL, not '{}'",
+                    target.url
+                ))));
+            }
+            headers.retain(|(name, _)| !name.eq_ignore_ascii_case("connection"));
+            headers.push(("Connection".to_string(), "close".to_string()));
+        }
+        let raw = self.raw.resolve(&target, self)?;
+        let scenario = crate::source::load_scenario(self, &target)?;
         let (body, alternate_bodies) = self.body.read()?;
         let method = match (&self.method, &self.body) {
             (Some(m), _) => m.to_ascii_uppercase(),
@@ -191,10 +355,12 @@ impl RequestOptions {
                 headers,
                 body,
                 alternate_bodies,
+                scenario,
             },
             target,
             timeout,
             threads,
+            raw,
         })
     }
 }
@@ -269,6 +435,9 @@ pub enum SpecError {
     /// An objective does not parse.
     #[error(transparent)]
     Slo(#[from] SloError),
+    /// An objective names an endpoint the run does not have.
+    #[error(transparent)]
+    UnknownEndpoint(#[from] UnknownEndpoint),
     /// A body file cannot be read.
     #[error("cannot read --body-file '{}'", path.display())]
     BodyFile {
@@ -306,6 +475,82 @@ pub enum SpecError {
     /// The open model without a rate.
     #[error("the open model needs --rate R or --stages")]
     OpenNeedsRate,
+    /// A scenario file that cannot be used (its file, line and column named).
+    #[error(transparent)]
+    Scenario(#[from] perfloop_scenario::ScenarioError),
+    /// A scenario beside what it replaces, or with a target it cannot serve.
+    #[error("{0}")]
+    ScenarioWith(String),
+    /// A raw TCP option beside a URL that is not `tcp://`.
+    #[error("{flag} needs a tcp:// URL, not '{url}'; for HTTP give a body with -b/--body-file")]
+    RawNeedsTcp {
+        /// The URL given, secrets redacted.
+        url: String,
+        /// The option.
+        flag: &'static str,
+    },
+    /// An HTTP option beside a `tcp://` URL.
+    #[error("'{url}' is raw TCP: {flag} is HTTP's; put the bytes to send in the --send file")]
+    HttpOnly {
+        /// The URL given.
+        url: String,
+        /// The option.
+        flag: &'static str,
+    },
+    /// A `tcp://` URL without `--send`.
+    #[error(
+        "'{url}' is raw TCP: give the bytes each request sends with --send FILE (escapes \\r \\n \\t \\\\ \\xNN), \
+         and where a response ends with --expect-bytes N or --expect-delimiter TEXT"
+    )]
+    TcpNeedsSend {
+        /// The URL given.
+        url: String,
+    },
+    /// The `--send` file cannot be read.
+    #[error("cannot read --send '{}'", path.display())]
+    SendFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The `--send` file has an escape that does not decode.
+    #[error("--send '{}': {error}", path.display())]
+    SendEscape {
+        /// The file.
+        path: PathBuf,
+        /// Where and what.
+        error: EscapeError,
+    },
+    /// The `--send` file is empty.
+    #[error("--send '{}' is empty: each request must send at least one byte", path.display())]
+    SendEmpty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Both ends of a response given.
+    #[error("--expect-bytes and --expect-delimiter exclude each other; give one")]
+    BothEnds,
+    /// No end of a response given.
+    #[error(
+        "raw TCP needs where a response ends: --expect-bytes N (a fixed length) or \
+         --expect-delimiter TEXT (like '\\r\\n')"
+    )]
+    NoEnd,
+    /// `--expect-bytes 0`.
+    #[error("--expect-bytes 0: a response must be at least 1 byte")]
+    ZeroBytes,
+    /// The delimiter has an escape that does not decode.
+    #[error("--expect-delimiter '{text}': {error}")]
+    DelimiterEscape {
+        /// The text given.
+        text: String,
+        /// Where and what.
+        error: EscapeError,
+    },
+    /// An empty delimiter.
+    #[error("--expect-delimiter '': the delimiter must be at least 1 byte")]
+    EmptyDelimiter,
 }
 
 impl LoadSpec {
@@ -330,6 +575,7 @@ impl LoadSpec {
         let rate = self.rate.as_ref().map(rate).transpose()?;
         let stages = self.stages.as_ref().map(stages).transpose()?;
         let model = self.model(rate, stages, preset.as_ref())?;
+        crate::source::check_think_time(&request.spec, &model)?;
         let duration = match &self.duration {
             Some(d) => Some(d.get(parse_duration)?),
             None if self.requests.is_some() => None,
@@ -357,6 +603,7 @@ impl LoadSpec {
             target: request.target,
             model,
             threads: request.threads,
+            raw: request.raw,
             limits: Limits {
                 duration,
                 requests: self.requests,
@@ -365,6 +612,10 @@ impl LoadSpec {
             },
         };
         config.validate()?;
+        let names = config.endpoint_names();
+        for slo in &slos {
+            slo.check_endpoint(&names)?;
+        }
         Ok(Resolved {
             config,
             slos,
@@ -486,6 +737,19 @@ mod tests {
     }
 
     #[test]
+    fn an_objective_on_an_unknown_endpoint_names_the_runs_endpoints() {
+        let r = resolved(&with(|s| {
+            s.slos = vec![Given::Text("GET /x: p99<1ms".into())];
+        }));
+        assert_eq!(r.slos[0].endpoint(), Some("GET /x"));
+        assert_eq!(r.config.endpoint_names(), ["GET /x"]);
+        assert_errors(vec![(
+            with(|s| s.slos = vec![Given::Text("GET /y: p99<1ms".into())]),
+            "unknown endpoint 'GET /y' (did you mean 'GET /x'?); the run's endpoints are: 'GET /x'",
+        )]);
+    }
+
+    #[test]
     fn defaults_apply_when_nothing_is_given() {
         let r = resolved(&LoadSpec::new(URL));
         assert_eq!(r.config.model, closed(10.0));
@@ -586,7 +850,10 @@ mod tests {
         };
         assert_errors(vec![
             (LoadSpec::new("not a url"), "not a url"),
-            (LoadSpec::new("https://127.0.0.1/"), "TLS"),
+            (
+                with(|s| s.request.tls.insecure = true),
+                "need an https:// URL",
+            ),
             (with(|s| s.duration = text("ten")), "'ten'"),
             (with(|s| s.warmup = text("-1s")), "'-1s'"),
             (with(|s| s.rate = text("fast")), "'fast'"),

@@ -5,17 +5,26 @@
 //! readiness round trip, and sockets stay registered edge-triggered for their whole life.
 //! Open-model arrivals are timed by a `timerfd` (nanosecond resolution, timer slack
 //! lowered) so the schedule does not inherit `epoll_wait`'s millisecond granularity.
+//! Above [`BATCH_ABOVE`] arrivals per second per worker, the timer fires on a
+//! [`BATCH_QUANTUM`] grid: the arrivals due within one quantum are sent together at its
+//! end, one wake-up for several requests instead of one each. The wait counts: latency is
+//! measured from each arrival's intended time, and the delay is reported as schedule lag.
+//!
+//! What each request sends comes from the worker's request source (`source.rs`): shared
+//! bytes, or a scenario's request rendered into the slot's own buffer. A scenario's think
+//! time parks a closed-model slot after each answer (`Phase::Thinking`) on a heap of
+//! deadlines that bounds the loop's wait.
 //!
 //! Nothing here is shared with other workers except two flags read once per loop turn.
 
-use std::collections::VecDeque;
-use std::io::{self, Read, Write};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::io;
 use std::os::fd::{AsFd, AsRawFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use mio::net::TcpStream;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use nix::sys::time::TimeSpec;
@@ -24,10 +33,19 @@ use perfloop_monitor::thread_cpu;
 use slab::Slab;
 
 use crate::config::{LoadConfig, Model};
-use crate::http::{ParseError, Progress, Response, ResponseParser};
+use crate::framing::Framer;
+use crate::http::{ParseError, Progress, Response};
 use crate::outcome::ErrorKind;
-use crate::recorder::{Recorder, WorkerResult};
+use crate::recorder::{NO_ENDPOINT, Recorder, WorkerResult};
 use crate::schedule::{Arrivals, Plan};
+use crate::source::{Payload, Source, Wires};
+use crate::tls::tls_error;
+use crate::transport::Stream;
+
+#[path = "h2conn.rs"]
+mod h2conn;
+pub(crate) use h2conn::preflight as h2_preflight;
+use h2conn::{H2Conn, H2Run};
 
 const TIMER: Token = Token(usize::MAX);
 /// How often timeouts, back-offs and the closed model's connection target are checked.
@@ -45,6 +63,12 @@ const PENDING_CAP: usize = 1 << 20;
 /// than waiting for a connection to come free.
 const CONNECTING_CAP: usize = 8;
 const READ_BUF: usize = 64 * 1024;
+/// Open model: the grid on which a fast schedule's arrivals are sent (at most this much of
+/// a request's latency is the generator's batching).
+const BATCH_QUANTUM: Duration = Duration::from_micros(100);
+/// Open model: the arrival rate per worker above which arrivals are batched. Below it a
+/// quantum rarely holds two arrivals, so batching would only delay them.
+const BATCH_ABOVE: f64 = 5_000.0;
 
 /// Flags shared by all workers and the coordinator.
 #[derive(Debug, Default)]
@@ -72,23 +96,50 @@ pub(crate) struct Share {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Phase {
     Connecting,
+    /// TCP is up; the TLS handshake is under way.
+    Handshaking,
     Idle,
     Writing,
     Reading,
     Backoff(Instant),
+    /// Closed model: the think time after a request, until this instant.
+    Thinking(Instant),
+    /// HTTP/2: the connection is up; the server's SETTINGS are awaited.
+    Settings,
+    /// HTTP/2: the connection carries streams (see `h2conn`).
+    Multiplexed,
 }
 
 struct Slot {
-    stream: Option<TcpStream>,
+    stream: Option<Stream>,
+    /// HTTP/2: the connection's session and its streams in flight.
+    h2: Option<Box<H2Conn>>,
     phase: Phase,
-    parser: ResponseParser,
+    /// Where each response ends: HTTP/1.1, or raw TCP's length or delimiter.
+    parser: Framer,
     written: usize,
-    /// Which request variant the slot is sending.
-    request: usize,
+    /// Where the bytes of the current request are.
+    payload: Payload,
+    /// The current request's bytes when rendered for it (a scenario's templated request);
+    /// its capacity is kept from one request to the next.
+    rendered: Vec<u8>,
+    /// The framer expects the answer to a `HEAD` request (no body).
+    head: bool,
+    /// The current request may be sent again on a new connection (an idempotent method).
+    idempotent: bool,
+    /// The current request asks the server to close after the response.
+    closes: bool,
+    /// Which endpoint (named request) the current request is, an index into
+    /// [`LoadConfig::endpoint_names`]; 0 for a plain single-URL run.
+    endpoint: usize,
     /// The latency origin: the intended time (open) or the start of the attempt (closed).
     start: Instant,
     /// The timeout origin: when the write (or the connect) began.
     since: Instant,
+    /// When TCP came up (the handshake's start).
+    up: Instant,
+    /// When the first byte of the current response arrived.
+    first_byte: Instant,
     /// Closed model: the slot's connect belongs to a counted request.
     attempt: bool,
     backoff: Duration,
@@ -113,9 +164,11 @@ pub(crate) struct Worker<'a> {
     share: Share,
     shared: &'a Shared,
     config: &'a LoadConfig,
-    requests: &'a [Vec<u8>],
-    /// The next request variant to send.
-    next_request: usize,
+    /// What each request sends: the next one picked, its bytes shared or rendered.
+    source: Source<'a>,
+    wires: &'a Wires,
+    /// Closed model: the slots in their think time, the earliest first.
+    thinking: BinaryHeap<Reverse<(Instant, usize)>>,
     poll: Poll,
     slots: Slab<Slot>,
     buf: Box<[u8]>,
@@ -130,10 +183,8 @@ pub(crate) struct Worker<'a> {
     last_connect_error: Option<String>,
     peak_connections: usize,
     next_tick: Instant,
-    /// Requests are sent again once on a new connection when a reused one turns out closed.
-    retry_idempotent: bool,
-    /// The request asks the server to close after each response (`Connection: close`).
-    close_each: bool,
+    /// HTTP/2 (`--http2`): the requests encoded, the streams per connection.
+    h2: Option<H2Run>,
 }
 
 struct OpenState {
@@ -143,6 +194,23 @@ struct OpenState {
     idle: Vec<usize>,
     timer: Option<TimerFd>,
     armed: Option<Instant>,
+    /// Fast schedules: arrivals are sent on this grid (from `t0`) rather than one by one.
+    quantum: Option<Duration>,
+}
+
+impl OpenState {
+    /// When the worker should wake for the next arrival: its intended time, or the end of
+    /// the quantum that holds it.
+    fn wake_at(&self, t0: Instant) -> Option<Instant> {
+        let next = self.next?;
+        let Some(quantum) = self.quantum else {
+            return Some(next);
+        };
+        let q = quantum.as_nanos();
+        let since = next.saturating_duration_since(t0).as_nanos();
+        let grid = u64::try_from(since.div_ceil(q) * q).unwrap_or(u64::MAX);
+        Some(t0 + Duration::from_nanos(grid))
+    }
 }
 
 impl<'a> Worker<'a> {
@@ -150,7 +218,7 @@ impl<'a> Worker<'a> {
         share: Share,
         shared: &'a Shared,
         config: &'a LoadConfig,
-        requests: &'a [Vec<u8>],
+        wires: &'a Wires,
         rec: Recorder,
     ) -> io::Result<Self> {
         let poll = Poll::new()?;
@@ -171,6 +239,8 @@ impl<'a> Worker<'a> {
                         Interest::READABLE,
                     )?;
                 }
+                let per_worker = rate.peak() / share.workers as f64;
+                let quantum = (per_worker > BATCH_ABOVE).then_some(BATCH_QUANTUM);
                 let mut arrivals = Arrivals::new(rate, share.id, share.workers);
                 let next = arrivals
                     .next_time()
@@ -182,22 +252,20 @@ impl<'a> Worker<'a> {
                     idle: Vec::new(),
                     timer,
                     armed: None,
+                    quantum,
                 };
                 (None, Some(open))
             }
         };
         let now = Instant::now();
-        let request = &config.request;
-        let retry_idempotent = ["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"]
-            .iter()
-            .any(|m| request.method.eq_ignore_ascii_case(m));
-        let close_each = request.closes_each();
+        let source = Source::new(wires, share.id, share.workers);
         Ok(Worker {
             share,
             shared,
             config,
-            requests,
-            next_request: 0,
+            source,
+            wires,
+            thinking: BinaryHeap::new(),
             poll,
             slots: Slab::new(),
             buf: vec![0u8; READ_BUF].into_boxed_slice(),
@@ -211,8 +279,10 @@ impl<'a> Worker<'a> {
             last_connect_error: None,
             peak_connections: 0,
             next_tick: now,
-            retry_idempotent,
-            close_each,
+            h2: config
+                .target
+                .http2
+                .map(|streams| H2Run::new(config, streams)),
         })
     }
 
@@ -248,6 +318,9 @@ impl<'a> Worker<'a> {
             residence: rec.residence,
             ever_connected: ever,
             last_connect_error: err,
+            waited: rec.waited,
+            endpoints: rec.endpoints,
+            phases: rec.phases,
         });
     }
 
@@ -264,6 +337,9 @@ impl<'a> Worker<'a> {
             if self.open.is_some() {
                 self.arrivals(now);
             }
+            if !self.thinking.is_empty() {
+                self.wake_thinkers(now);
+            }
             if now >= self.next_tick {
                 self.tick(now);
                 while self.next_tick <= now {
@@ -275,18 +351,21 @@ impl<'a> Worker<'a> {
                 return Ok(());
             }
             let mut wake = self.next_tick.min(self.rec.next_roll());
-            if let Some(OpenState {
-                next: Some(next),
-                timer: None,
-                ..
-            }) = &self.open
+            if let Some(&Reverse((until, _))) = self.thinking.peek() {
+                wake = wake.min(until);
+            }
+            if let Some(open @ OpenState { timer: None, .. }) = &self.open
+                && let Some(next) = open.wake_at(self.share.t0)
             {
-                wake = wake.min(*next);
+                wake = wake.min(next);
             }
             let wake = match self.share.window_end {
                 Some(end) if end > now => wake.min(end),
                 _ => wake,
             };
+            if self.h2.is_some() {
+                self.h2_flush(now);
+            }
             self.arm_timer(now);
             let timeout = wake.saturating_duration_since(now);
             match self.poll.poll(&mut events, Some(timeout)) {
@@ -325,12 +404,20 @@ impl<'a> Worker<'a> {
     fn new_slot(&mut self, phase: Phase, now: Instant, attempt: bool) -> usize {
         let key = self.slots.insert(Slot {
             stream: None,
+            h2: None,
             phase,
-            parser: ResponseParser::new(&self.config.request.method),
+            parser: Framer::new(self.config.raw.as_ref(), &self.config.request.method),
             written: 0,
-            request: 0,
+            payload: Payload::Shared(0),
+            rendered: Vec::new(),
+            head: self.config.request.method.eq_ignore_ascii_case("HEAD"),
+            idempotent: false,
+            closes: false,
+            endpoint: 0,
             start: now,
             since: now,
+            up: now,
+            first_byte: now,
             attempt,
             backoff: Duration::ZERO,
             reused: false,
@@ -349,15 +436,15 @@ impl<'a> Worker<'a> {
     /// Starts a non-blocking connect on the slot.
     fn connect(&mut self, key: usize, now: Instant) {
         let addr = self.config.target.addr;
-        let result = TcpStream::connect(addr).and_then(|mut s| {
-            s.set_nodelay(true)?;
-            self.poll.registry().register(
-                &mut s,
-                Token(key),
-                Interest::READABLE | Interest::WRITABLE,
-            )?;
-            Ok(s)
-        });
+        let result =
+            Stream::connect(addr, self.config.target.tls.as_ref()).and_then(|mut stream| {
+                self.poll.registry().register(
+                    stream.socket(),
+                    Token(key),
+                    Interest::READABLE | Interest::WRITABLE,
+                )?;
+                Ok(stream)
+            });
         let Some(slot) = self.slots.get_mut(key) else {
             return;
         };
@@ -374,6 +461,31 @@ impl<'a> Worker<'a> {
     fn connect_failed(&mut self, key: usize, now: Instant, error: &io::Error) {
         self.connect_failures += 1;
         self.last_connect_error = Some(error.to_string());
+        self.setup_failed(key, now, ErrorKind::Connect);
+        let nobody = !self.ever_connected && !self.shared.any_connected.load(Ordering::Relaxed);
+        if nobody && self.connect_failures >= UNREACHABLE_AFTER {
+            self.shared.unreachable.store(true, Ordering::Relaxed);
+            self.shared.stop.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// The TLS handshake failed or stalled past the timeout. The target is reachable (TCP
+    /// came up), so this never makes it unreachable; each attempt is counted.
+    fn handshake_failed(&mut self, key: usize, now: Instant, error: &io::Error) {
+        let kind = if error.kind() == io::ErrorKind::TimedOut {
+            ErrorKind::Timeout
+        } else {
+            ErrorKind::Tls
+        };
+        let why = tls_error(error).map_or_else(|| error.to_string(), |e| e.to_string());
+        self.last_connect_error = Some(format!("TLS handshake: {why}"));
+        self.disconnect(key);
+        self.setup_failed(key, now, kind);
+    }
+
+    /// A connection could not be set up: the slot backs off, and the failure is charged
+    /// to the request waiting for it.
+    fn setup_failed(&mut self, key: usize, now: Instant, kind: ErrorKind) {
         let Some(slot) = self.slots.get_mut(key) else {
             return;
         };
@@ -383,19 +495,56 @@ impl<'a> Worker<'a> {
         slot.phase = Phase::Backoff(now + slot.backoff);
         if slot.attempt {
             slot.attempt = false;
-            let start = slot.start;
-            self.rec.error(start, now, ErrorKind::Connect);
+            let (start, endpoint) = (slot.start, slot.endpoint);
+            self.rec.error(endpoint, start, now, kind);
         } else if let Some(open) = &mut self.open {
             // The open model charges the failure to the oldest waiting arrival.
             if let Some(intended) = open.pending.pop_front() {
                 self.rec.sent(intended);
-                self.rec.error(intended, now, ErrorKind::Connect);
+                self.rec.error(NO_ENDPOINT, intended, now, kind);
             }
         }
-        let nobody = !self.ever_connected && !self.shared.any_connected.load(Ordering::Relaxed);
-        if nobody && self.connect_failures >= UNREACHABLE_AFTER {
-            self.shared.unreachable.store(true, Ordering::Relaxed);
-            self.shared.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// TCP is up: requests may start, or the TLS handshake first.
+    fn tcp_up(&mut self, key: usize, now: Instant) {
+        let Some(slot) = self.slots.get_mut(key) else {
+            return;
+        };
+        self.rec
+            .connect_time(now, now.saturating_duration_since(slot.since));
+        if !slot.stream.as_ref().is_some_and(Stream::handshaking) {
+            return self.connected(key, now);
+        }
+        // Reachable: a handshake that fails is the server's TLS, not the network.
+        self.connect_failures = 0;
+        if !self.ever_connected {
+            self.ever_connected = true;
+            self.shared.any_connected.store(true, Ordering::Relaxed);
+        }
+        slot.up = now;
+        slot.phase = Phase::Handshaking;
+        self.handshake(key, now);
+    }
+
+    /// Advances the TLS handshake; once complete, the connection is ready.
+    fn handshake(&mut self, key: usize, now: Instant) {
+        let Some(slot) = self.slots.get_mut(key) else {
+            return;
+        };
+        let Some(stream) = slot.stream.as_mut() else {
+            return;
+        };
+        match stream.handshake() {
+            Ok(false) => {}
+            Ok(true) => {
+                // The client's own cryptography is part of the handshake's time.
+                let done = Instant::now();
+                self.rec
+                    .handshake_time(done, done.saturating_duration_since(slot.up));
+                self.connected(key, done);
+            }
+            Err(e) => self.handshake_failed(key, now, &e),
         }
     }
 
@@ -410,6 +559,9 @@ impl<'a> Worker<'a> {
             return;
         };
         slot.backoff = Duration::ZERO;
+        if self.h2.is_some() {
+            return self.h2_open(key);
+        }
         if slot.attempt {
             slot.attempt = false;
             slot.phase = Phase::Writing;
@@ -426,11 +578,12 @@ impl<'a> Worker<'a> {
     fn disconnect(&mut self, key: usize) {
         if let Some(slot) = self.slots.get_mut(key) {
             if let Some(mut s) = slot.stream.take() {
-                let _ = self.poll.registry().deregister(&mut s);
+                let _ = self.poll.registry().deregister(s.socket());
             }
             slot.parser.reset();
             slot.phase = Phase::Idle;
             slot.reused = false;
+            slot.h2 = None;
         }
         if let Some(open) = &mut self.open {
             open.idle.retain(|&k| k != key);
@@ -438,6 +591,15 @@ impl<'a> Worker<'a> {
     }
 
     fn remove(&mut self, key: usize) {
+        // An HTTP/2 connection with streams in flight stays until they end.
+        if self
+            .slots
+            .get(key)
+            .and_then(|s| s.h2.as_ref())
+            .is_some_and(|c| c.busy())
+        {
+            return;
+        }
         self.disconnect(key);
         self.slots.try_remove(key);
     }
@@ -451,7 +613,7 @@ impl<'a> Worker<'a> {
             return;
         }
         if self.closed_plan.is_some() {
-            if self.slots.len() > self.closed_target(now) || !self.quota_left() {
+            if self.closed_retire(now) {
                 self.remove(key);
             } else {
                 self.begin(key, now, now);
@@ -477,6 +639,9 @@ impl<'a> Worker<'a> {
             self.issued += 1;
         }
         self.rec.sent(start);
+        if self.h2.is_some() {
+            return self.h2_begin(key, start, now);
+        }
         let Some(slot) = self.slots.get_mut(key) else {
             return;
         };
@@ -484,9 +649,15 @@ impl<'a> Worker<'a> {
         slot.since = now;
         slot.written = 0;
         slot.retried = false;
-        slot.request = self.next_request;
-        if self.requests.len() > 1 {
-            self.next_request = (self.next_request + 1) % self.requests.len();
+        let next = self.source.next(&mut slot.rendered);
+        slot.payload = next.payload;
+        slot.endpoint = next.endpoint;
+        slot.idempotent = next.idempotent;
+        slot.closes = next.closes;
+        if next.head != slot.head {
+            let method = if next.head { "HEAD" } else { "GET" };
+            slot.head = next.head;
+            slot.parser = Framer::new(self.config.raw.as_ref(), method);
         }
         if slot.stream.is_some() {
             slot.phase = Phase::Writing;
@@ -501,22 +672,26 @@ impl<'a> Worker<'a> {
         let Some(slot) = self.slots.get_mut(key) else {
             return;
         };
-        let Some(request) = self.requests.get(slot.request) else {
-            return;
+        let request = match slot.payload {
+            Payload::Shared(index) => self.wires.fixed(index),
+            Payload::Rendered => slot.rendered.as_slice(),
         };
         let Some(stream) = slot.stream.as_mut() else {
             return;
         };
         loop {
+            if slot.written == request.len() {
+                // TLS may still hold encrypted bytes the socket did not take.
+                match stream.flush() {
+                    Ok(()) => slot.phase = Phase::Reading,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => self.fail(key, now, io_kind(&e), true),
+                }
+                return;
+            }
             match stream.write(&request[slot.written..]) {
                 Ok(0) => return self.fail(key, now, ErrorKind::Closed, true),
-                Ok(n) => {
-                    slot.written += n;
-                    if slot.written == request.len() {
-                        slot.phase = Phase::Reading;
-                        return;
-                    }
-                }
+                Ok(n) => slot.written += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return self.fail(key, now, io_kind(&e), true),
@@ -528,7 +703,7 @@ impl<'a> Worker<'a> {
     /// drained, unless the peer has closed: its end of file came with the same edge and
     /// must be read now, or it would never be seen.
     fn read(slot: &mut Slot, buf: &mut [u8], peer_closed: bool) -> ReadEnd {
-        let failed = |kind, parser: &ResponseParser| ReadEnd::Failed {
+        let failed = |kind, parser: &Framer| ReadEnd::Failed {
             kind,
             fresh: !parser.started(),
         };
@@ -543,14 +718,29 @@ impl<'a> Worker<'a> {
                         None => failed(ErrorKind::Closed, &slot.parser),
                     };
                 }
-                Ok(n) => match slot.parser.feed(&buf[..n]) {
-                    Ok(Progress::More) if n < buf.len() && !peer_closed => return ReadEnd::Pending,
-                    Ok(Progress::More) => {}
-                    Ok(Progress::Done(resp)) => return ReadEnd::Done(resp, Instant::now()),
-                    Err(ParseError::Malformed) => {
+                Ok(n) => match (slot.parser.started(), slot.parser.feed(&buf[..n])) {
+                    // The first bytes of a response that needs more reads: the one extra
+                    // clock read, for its time to first byte.
+                    (false, Ok(Progress::More)) if n < buf.len() && !peer_closed => {
+                        slot.first_byte = Instant::now();
+                        return ReadEnd::Pending;
+                    }
+                    (false, Ok(Progress::More)) => slot.first_byte = Instant::now(),
+                    (true, Ok(Progress::More)) if n < buf.len() && !peer_closed => {
+                        return ReadEnd::Pending;
+                    }
+                    (true, Ok(Progress::More)) => {}
+                    (started, Ok(Progress::Done(resp))) => {
+                        let at = Instant::now();
+                        if !started {
+                            slot.first_byte = at;
+                        }
+                        return ReadEnd::Done(resp, at);
+                    }
+                    (_, Err(ParseError::Malformed)) => {
                         return failed(ErrorKind::Malformed, &slot.parser);
                     }
-                    Err(ParseError::HeadersTooLarge) => {
+                    (_, Err(ParseError::HeadersTooLarge)) => {
                         return failed(ErrorKind::HeadersTooLarge, &slot.parser);
                     }
                 },
@@ -568,19 +758,22 @@ impl<'a> Worker<'a> {
         let Some(slot) = self.slots.get_mut(key) else {
             return;
         };
-        let (start, body) = (slot.start, slot.parser.body_bytes);
+        let (start, endpoint, body) = (slot.start, slot.endpoint, slot.parser.body_bytes());
+        let closes = slot.closes;
+        let ttfb = slot.first_byte.saturating_duration_since(slot.since);
         slot.parser.reset();
         slot.phase = Phase::Idle;
         slot.reused = true;
         if resp.trailing > 0 {
-            self.rec.error(start, now, ErrorKind::Framing);
+            self.rec.error(endpoint, start, now, ErrorKind::Framing);
         } else {
-            self.rec.response(start, now, resp.status, body);
+            self.rec.response(endpoint, start, now, resp.status, body);
+            self.rec.first_byte(start, now, ttfb);
         }
-        if !resp.keep_alive || resp.trailing > 0 || peer_closed || self.close_each {
+        if !resp.keep_alive || resp.trailing > 0 || peer_closed || closes {
             self.disconnect(key);
         }
-        self.next_for(key, now);
+        self.after(key, now);
     }
 
     /// An attempt failed. A request that met the end of a *reused* connection before one
@@ -594,7 +787,7 @@ impl<'a> Worker<'a> {
         let retry = fresh
             && slot.reused
             && !slot.retried
-            && self.retry_idempotent
+            && slot.idempotent
             && matches!(kind, ErrorKind::Closed | ErrorKind::Reset)
             && !self.stopping;
         if retry {
@@ -608,10 +801,44 @@ impl<'a> Worker<'a> {
             self.connect(key, now);
             return;
         }
-        let start = slot.start;
-        self.rec.error(start, now, kind);
+        let (start, endpoint) = (slot.start, slot.endpoint);
+        self.rec.error(endpoint, start, now, kind);
         self.disconnect(key);
+        self.after(key, now);
+    }
+
+    /// A request has ended: the closed model's think time first, if the scenario has one,
+    /// then the slot's next step.
+    fn after(&mut self, key: usize, now: Instant) {
+        if self.closed_plan.is_some() && !self.stopping {
+            if let Some(pause) = self.source.think() {
+                if let Some(slot) = self.slots.get_mut(key) {
+                    let until = now + pause;
+                    slot.phase = Phase::Thinking(until);
+                    self.thinking.push(Reverse((until, key)));
+                    return;
+                }
+            }
+        }
         self.next_for(key, now);
+    }
+
+    /// Closed model: the slots whose think time is over go on to their next request.
+    fn wake_thinkers(&mut self, now: Instant) {
+        while let Some(&Reverse((until, key))) = self.thinking.peek() {
+            if until > now {
+                return;
+            }
+            self.thinking.pop();
+            // A slot removed meanwhile, or its key reused, is no longer this pause's.
+            let Some(slot) = self.slots.get_mut(key) else {
+                continue;
+            };
+            if slot.phase == Phase::Thinking(until) {
+                slot.phase = Phase::Idle;
+                self.next_for(key, now);
+            }
+        }
     }
 
     fn on_event(&mut self, key: usize, event: &mio::event::Event) {
@@ -631,13 +858,13 @@ impl<'a> Worker<'a> {
         let now = Instant::now();
         match slot.phase {
             Phase::Connecting => {
-                let Some(stream) = slot.stream.as_ref() else {
+                let Some(stream) = slot.stream.as_ref().map(Stream::socket_ref) else {
                     return;
                 };
                 match stream.take_error() {
                     Ok(Some(e)) | Err(e) => self.connect_failed(key, now, &e),
                     Ok(None) => match stream.peer_addr() {
-                        Ok(_) => self.connected(key, now),
+                        Ok(_) => self.tcp_up(key, now),
                         Err(e) if e.kind() == io::ErrorKind::NotConnected => {
                             if event.is_error() || event.is_write_closed() {
                                 let e = io::Error::new(
@@ -651,6 +878,8 @@ impl<'a> Worker<'a> {
                     },
                 }
             }
+            Phase::Handshaking => self.handshake(key, now),
+            Phase::Settings | Phase::Multiplexed => self.h2_event(key, event),
             Phase::Writing => {
                 if event.is_writable() || event.is_error() {
                     self.write(key, now);
@@ -670,6 +899,23 @@ impl<'a> Worker<'a> {
                             self.next_for(key, now);
                         } else {
                             self.remove(key);
+                        }
+                    }
+                }
+            }
+            Phase::Thinking(until) => {
+                // The server closed the connection during the pause: the next request
+                // opens a new one when the pause is over.
+                if event.is_readable() || event.is_read_closed() || event.is_error() {
+                    let mut probe = [0u8; 1];
+                    let gone = match slot.stream.as_mut().map(|s| s.read(&mut probe)) {
+                        Some(Err(e)) => e.kind() != io::ErrorKind::WouldBlock,
+                        _ => true,
+                    };
+                    if gone {
+                        self.disconnect(key);
+                        if let Some(slot) = self.slots.get_mut(key) {
+                            slot.phase = Phase::Thinking(until);
                         }
                     }
                 }
@@ -700,6 +946,12 @@ impl<'a> Worker<'a> {
         self.share.quota.is_none_or(|q| self.issued < q)
     }
 
+    /// Closed model: whether a connection that comes free should go (more connections than
+    /// the plan wants now, or the quota is met).
+    fn closed_retire(&self, now: Instant) -> bool {
+        self.slots.len() > self.closed_target(now) || !self.quota_left()
+    }
+
     /// Closed model: opens or retires connections to follow the plan.
     fn adjust_connections(&mut self, now: Instant) {
         if self.stopping {
@@ -728,6 +980,11 @@ impl<'a> Worker<'a> {
                 Phase::Connecting if now.saturating_duration_since(slot.since) >= timeout => {
                     expired.push((key, ErrorKind::Connect));
                 }
+                // Connect and handshake together within the timeout: a server that stalls
+                // the handshake costs one timeout per attempt, counted.
+                Phase::Handshaking if now.saturating_duration_since(slot.since) >= timeout => {
+                    expired.push((key, ErrorKind::Tls));
+                }
                 Phase::Backoff(until) if now >= until => retry.push(key),
                 _ => {}
             }
@@ -737,6 +994,9 @@ impl<'a> Worker<'a> {
                 let e = io::Error::new(io::ErrorKind::TimedOut, "connect timed out");
                 self.disconnect(key);
                 self.connect_failed(key, now, &e);
+            } else if kind == ErrorKind::Tls {
+                let e = io::Error::new(io::ErrorKind::TimedOut, "TLS handshake timed out");
+                self.handshake_failed(key, now, &e);
             } else {
                 self.fail(key, now, kind, false);
             }
@@ -756,6 +1016,9 @@ impl<'a> Worker<'a> {
             } else {
                 self.connect(key, now);
             }
+        }
+        if self.h2.is_some() {
+            self.h2_tick(now);
         }
         // After the window the target is 0 connections; `finished` ends the worker.
         if self.closed_plan.is_some() {
@@ -809,15 +1072,21 @@ impl<'a> Worker<'a> {
         }
         open.pending.push_back(intended);
         let waiting = open.pending.len();
-        // Open a connection unless enough are already on their way; the scan only happens
-        // while the pool may still grow.
+        // Open a connection unless enough are already on their way (each brings its
+        // streams: one for HTTP/1.1); the scan only happens while the pool may still grow.
+        let streams = self.h2.as_ref().map_or(1, H2Run::streams);
         if room {
             let connecting = self
                 .slots
                 .iter()
-                .filter(|(_, s)| s.phase == Phase::Connecting)
+                .filter(|(_, s)| {
+                    matches!(
+                        s.phase,
+                        Phase::Connecting | Phase::Handshaking | Phase::Settings
+                    )
+                })
                 .count();
-            if connecting < waiting.min(CONNECTING_CAP) {
+            if connecting < CONNECTING_CAP && connecting * streams < waiting {
                 self.open_slot(now, false);
             }
         }
@@ -841,7 +1110,14 @@ impl<'a> Worker<'a> {
                 .slots
                 .iter()
                 .filter(|(_, s)| {
-                    matches!(s.phase, Phase::Connecting | Phase::Backoff(_) | Phase::Idle)
+                    matches!(
+                        s.phase,
+                        Phase::Connecting
+                            | Phase::Handshaking
+                            | Phase::Settings
+                            | Phase::Backoff(_)
+                            | Phase::Idle
+                    )
                 })
                 .map(|(k, _)| k)
                 .collect();
@@ -853,7 +1129,9 @@ impl<'a> Worker<'a> {
 
     fn arm_timer(&mut self, now: Instant) {
         let Some(open) = &mut self.open else { return };
-        let Some(next) = open.next else { return };
+        let Some(next) = open.wake_at(self.share.t0) else {
+            return;
+        };
         if open.armed == Some(next) {
             return;
         }
@@ -891,11 +1169,20 @@ impl<'a> Worker<'a> {
     fn abandon(&mut self) {
         self.stopping = true;
         let now = Instant::now();
-        for (_, s) in &self.slots {
+        for (_, s) in &mut self.slots {
             let in_flight = matches!(s.phase, Phase::Writing | Phase::Reading)
-                || (s.phase == Phase::Connecting && s.attempt);
+                || (matches!(
+                    s.phase,
+                    Phase::Connecting | Phase::Handshaking | Phase::Settings
+                ) && s.attempt);
             if in_flight {
                 self.rec.unfinished(s.start, now);
+            }
+            if let Some(conn) = &mut s.h2 {
+                for start in conn.in_flight() {
+                    self.rec.unfinished(start, now);
+                }
+                conn.forget();
             }
         }
         if let Some(open) = &mut self.open {
@@ -914,6 +1201,8 @@ impl<'a> Worker<'a> {
 /// The error kind of a failed socket call.
 fn io_kind(e: &io::Error) -> ErrorKind {
     match e.kind() {
+        // TLS broke on the connection (see the transport).
+        io::ErrorKind::InvalidData => ErrorKind::Tls,
         io::ErrorKind::TimedOut => ErrorKind::Timeout,
         io::ErrorKind::UnexpectedEof => ErrorKind::Closed,
         _ => ErrorKind::Reset,

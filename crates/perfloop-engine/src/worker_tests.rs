@@ -12,7 +12,7 @@ struct Rig {
     listener: TcpListener,
     config: LoadConfig,
     shared: Shared,
-    requests: Vec<Vec<u8>>,
+    wires: Wires,
 }
 
 fn rig(model: Model, method: &str) -> Rig {
@@ -27,10 +27,12 @@ fn rig(model: Model, method: &str) -> Rig {
             headers: vec![],
             body: vec![],
             alternate_bodies: vec![],
+            scenario: None,
         },
         target,
         model,
         threads: 1,
+        raw: None,
         limits: Limits {
             duration: Some(Duration::from_secs(60)),
             requests: None,
@@ -38,12 +40,12 @@ fn rig(model: Model, method: &str) -> Rig {
             timeout: Duration::from_secs(5),
         },
     };
-    let requests = crate::http::all_request_bytes(&config.request);
+    let wires = Wires::new(&config);
     Rig {
         listener,
         config,
         shared: Shared::default(),
-        requests,
+        wires,
     }
 }
 
@@ -71,7 +73,7 @@ impl Rig {
             max_connections: 16,
         };
         let rec = Recorder::new(0, window, tx);
-        let w = Worker::new(share, &self.shared, &self.config, &self.requests, rec).unwrap();
+        let w = Worker::new(share, &self.shared, &self.config, &self.wires, rec).unwrap();
         (w, rx)
     }
 }

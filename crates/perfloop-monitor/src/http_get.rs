@@ -248,7 +248,7 @@ mod tests {
         let u = TargetUrl::parse("http://localhost/m#frag").unwrap();
         assert_eq!((u.port(), u.request_target()), (80, "/m"));
         for bad in [
-            "https://x/",
+            "ftp://x/",
             "x:80/metrics",
             "http://:80/",
             "http://h:port/",

@@ -52,6 +52,12 @@ impl ScrapeConfig {
                 reason: format!("cannot resolve '{host}': {reason}"),
             },
         })?;
+        if target.scheme() != perfloop_url::Scheme::Http {
+            return Err(MonitorError::InvalidUrl {
+                url: target.redacted(),
+                reason: format!("{}:// is not supported by the scrape yet", target.scheme()),
+            });
+        }
         Ok(ScrapeConfig {
             target,
             match_regex: match_regex.map(Regex::new).transpose()?,

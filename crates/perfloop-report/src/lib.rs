@@ -39,9 +39,9 @@ pub mod study;
 
 pub use bench::{BENCH_SCHEMA, BenchReport, BenchResult, BenchRun};
 pub use capacity::{
-    CAPACITY_SCHEMA, CapacityInput, CapacityRecord, CapacityResult, CapacityTarget, Knee,
-    LittlesLaw, RateBracket, SearchEnding, SearchSettings, Step, StepKind, StepVerdict, Sweep,
-    SweepAbove, SweepPoint, Trend, UslRecord,
+    CAPACITY_SCHEMA, CapacityInput, CapacityRecord, CapacityResult, CapacityTarget, EndpointBreak,
+    Knee, LittlesLaw, RateBracket, SearchEnding, SearchSettings, Step, StepKind, StepVerdict,
+    Sweep, SweepAbove, SweepPoint, Trend, UslRecord,
 };
 pub use export::{
     BenchText, CapacityHtml, CapacityText, CsvExporter, Exporter, Format, JsonExporter, StudyHtml,
@@ -50,9 +50,10 @@ pub use export::{
 };
 pub use finding::{Evidence, Finding, Recommendation, Severity, StrategyRef};
 pub use run::{
-    BUCKETS, BuildInput, Generator, LagMs, LatencyBucket, LatencyMs, LoadInfo, LoadModel,
-    OpenModel, Requests, RunEnding, RunRecord, SCHEMA, SloResult, StageInfo, TargetInfo,
-    TimelinePoint, Warning, WarningKind, metrics,
+    BUCKETS, Breach, BuildInput, EndpointFigures, EndpointPoint, Generator, LagMs, LatencyBucket,
+    LatencyMs, LoadInfo, LoadModel, OpenModel, PhaseMs, PhasesMs, Requests, RunEnding, RunRecord,
+    SCHEMA, ScenarioInfo, SloResult, StageInfo, TargetInfo, TimelinePoint, TlsInfo, Warning,
+    WarningKind, endpoint_metrics, metrics,
 };
 pub use study::{
     Best, BudgetInfo, Direction, Finalist, Gain, KnobInfo, KnobShare, STUDY_SCHEMA, StudyEnding,

@@ -8,7 +8,8 @@ mod common;
 use std::time::Duration;
 
 use perfloop_report::{
-    Exporter, JsonExporter, LoadModel, RunEnding, RunRecord, TextExporter, WarningKind,
+    Exporter, JsonExporter, LoadModel, PhaseMs, PhasesMs, RunEnding, RunRecord, TextExporter,
+    TlsInfo, WarningKind,
 };
 use serde_json::Value;
 
@@ -49,6 +50,13 @@ fn check_common(record: &RunRecord, text: &str) {
     );
     assert_eq!(record.ending, RunEnding::Completed);
     assert!(!record.timeline.is_empty());
+    // Plain HTTP: a first byte per response, no TLS handshake.
+    let phases = &record.phases_ms;
+    assert_eq!(
+        phases.first_byte.as_ref().map(|p| p.count),
+        Some(record.latency_ms.count)
+    );
+    assert!(phases.tls_handshake.is_none() && record.tls.is_none());
     // The open model's drain after the window is in the totals, not in the timeline.
     assert_eq!(
         record.timeline.iter().map(|t| t.requests).sum::<u64>() + r.drained,
@@ -191,6 +199,57 @@ fn figures_of_a_target_not_watched_are_null_not_zero() {
 fn a_hand_built_record_matches_the_schema() {
     let (_, value) = json_of(&common::saturated_record());
     common::Validator::new().check(&value).unwrap();
+}
+
+#[test]
+fn a_tls_record_with_its_phases_matches_the_schema_and_shows_them() {
+    let phase = |count, mean| PhaseMs {
+        count,
+        mean,
+        p50: mean,
+        p90: mean * 1.5,
+        p99: mean * 2.0,
+        max: mean * 3.0,
+    };
+    let mut record = common::saturated_record();
+    record.phases_ms = PhasesMs {
+        connect: Some(phase(64, 0.08)),
+        tls_handshake: Some(phase(64, 1.25)),
+        first_byte: Some(phase(30_000, 0.5)),
+    };
+    record.tls = Some(TlsInfo {
+        version: "TLSv1_3".into(),
+        cipher: "TLS13_AES_256_GCM_SHA384".into(),
+        alpn: Some("http/1.1".into()),
+    });
+    let (text, value) = json_of(&record);
+    common::Validator::new().check(&value).unwrap();
+    let back: RunRecord = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, record);
+    let page = String::from_utf8(TextExporter.to_bytes(&record).unwrap()).unwrap();
+    assert!(
+        page.contains("tls       TLSv1_3 · TLS13_AES_256_GCM_SHA384 · ALPN http/1.1"),
+        "{page}"
+    );
+    assert!(
+        page.contains("  tls handshake        64    1.25 ms"),
+        "{page}"
+    );
+    assert!(page.lines().all(|l| l.chars().count() <= 80), "{page}");
+
+    // A phase that did not occur is null, and a record without any still reads.
+    let mut plain = record;
+    plain.tls = None;
+    plain.phases_ms.tls_handshake = None;
+    let (_, value) = json_of(&plain);
+    assert!(value["phases_ms"]["tls_handshake"].is_null());
+    assert!(value["tls"].is_null());
+    common::Validator::new().check(&value).unwrap();
+    let mut old = value;
+    old.as_object_mut().unwrap().remove("phases_ms");
+    old.as_object_mut().unwrap().remove("tls");
+    let read: RunRecord = serde_json::from_value(old).unwrap();
+    assert_eq!(read.phases_ms, PhasesMs::default());
 }
 
 #[test]

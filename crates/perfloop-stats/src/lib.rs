@@ -8,14 +8,17 @@
 //! - [`usl`]: the Universal Scalability Law fitted to throughput against concurrency
 //!   (contention σ, coherency κ, the peak concurrency and what limits scaling).
 //! - [`trend`]: the Mann–Kendall test for a monotonic trend over time, with Sen's slope.
+//! - [`changepoint`]: where a series of measurements shifted level: E-divisive means with a
+//!   t-test, Apache Otava's method, with a minimum segment length.
 //!
 //! Nothing in this crate reads a file, a socket or a clock: every function is a function of
 //! its arguments, so every result can be checked against reference values in a unit test.
 
+pub mod changepoint;
 pub mod sample;
 pub mod slo;
 pub mod trend;
 pub mod usl;
 
-pub use slo::{Metric, Metrics, Op, Slo, SloError, ThresholdProblem, Verdict};
+pub use slo::{Metric, Metrics, Op, Slo, SloError, ThresholdProblem, UnknownEndpoint, Verdict};
 pub use trend::{MannKendall, mann_kendall};

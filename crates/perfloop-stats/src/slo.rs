@@ -13,6 +13,13 @@
 //! | `cpu` | the target's CPU in cores, or a percentage of one core | `cpu<2`, `cpu<150%` |
 //! | `rss_mb` | the target's peak resident memory in MiB (optionally `MiB`), or `GiB` | `rss_mb<500`, `rss_mb<2GiB` |
 //!
+//! An objective may be set on one endpoint of a run (a named request of a scenario, or
+//! the one request of a plain run, `GET /path`): `ENDPOINT: METRIC OP THRESHOLD`, like
+//! `search: p99<200ms`, checked against that endpoint's figures (latency, `error_rate`,
+//! `rps`/`throughput`; not the target's `cpu` or `rss_mb`). The name is what comes before
+//! the last `:` ahead of the operator; [`Slo::check_endpoint`] checks it against the run's
+//! names.
+//!
 //! `OP` is one of `<`, `<=`, `>`, `>=`; whitespace around the parts is allowed and metric
 //! names and units are case-insensitive. A threshold is a number (what Rust's `f64` reads,
 //! finite, not negative) followed by its unit. [`Slo::parse`] never panics: every input it
@@ -48,6 +55,14 @@ pub enum SloError {
         text: String,
         /// The metric as written.
         metric: String,
+    },
+    /// An endpoint's objective is set on a metric of the whole target, or names no endpoint.
+    #[error("invalid SLO '{text}': {reason}")]
+    Endpoint {
+        /// The text given.
+        text: String,
+        /// What is wrong with it.
+        reason: String,
     },
     /// The part after the operator is not a valid threshold for the metric.
     #[error("invalid SLO '{text}': {}", problem.reason(*metric, threshold))]
@@ -224,6 +239,11 @@ impl Metric {
         self.unit() == "ms"
     }
 
+    /// Whether an endpoint has this metric of its own (not the target's CPU or memory).
+    pub fn per_endpoint(self) -> bool {
+        !matches!(self, Metric::Cpu | Metric::RssMb)
+    }
+
     /// Reads a metric name, case-insensitively (`p999` is accepted for `p99.9`).
     pub fn parse(name: &str) -> Option<Metric> {
         let name = name.trim().to_lowercase();
@@ -393,19 +413,73 @@ pub struct Metrics {
     pub rss_mb: f64,
 }
 
+/// An objective that names an endpoint the run does not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "SLO '{expr}': unknown endpoint '{endpoint}'{}; the run's endpoints are: {}",
+    suggestion.as_ref().map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default(),
+    known.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ")
+)]
+pub struct UnknownEndpoint {
+    /// The objective as written.
+    pub expr: String,
+    /// The endpoint as written.
+    pub endpoint: String,
+    /// The closest known name, if one is close.
+    pub suggestion: Option<String>,
+    /// The run's endpoint names.
+    pub known: Vec<String>,
+}
+
 /// A validated service-level objective.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Slo {
     expr: String,
+    endpoint: Option<String>,
     metric: Metric,
     op: Op,
     threshold: f64,
 }
 
 impl Slo {
-    /// Parses `METRIC OP THRESHOLD`, e.g. `p99<200ms`, `error_rate<0.1%`, `rps>=1e3`.
+    /// Parses `[ENDPOINT:] METRIC OP THRESHOLD`, e.g. `p99<200ms`, `error_rate<0.1%`,
+    /// `rps>=1e3`, `search: p99<200ms`.
     pub fn parse(text: &str) -> Result<Slo, SloError> {
         let expr = text.trim();
+        let (endpoint, body) = match expr.rfind(':') {
+            Some(i) if expr[i + 1..].contains(['<', '>']) => {
+                (Some(expr[..i].trim()), &expr[i + 1..])
+            }
+            _ => (None, expr),
+        };
+        if endpoint.is_some_and(str::is_empty) {
+            return Err(SloError::Endpoint {
+                text: text.to_string(),
+                reason: "no endpoint name before ':'; write ENDPOINT: METRIC OP THRESHOLD, \
+                         like search: p99<200ms"
+                    .to_string(),
+            });
+        }
+        let mut slo = Self::parse_body(text, body)?;
+        if let Some(name) = endpoint {
+            if !slo.metric.per_endpoint() {
+                return Err(SloError::Endpoint {
+                    text: text.to_string(),
+                    reason: format!(
+                        "{} is the target's, not an endpoint's; drop '{name}:'",
+                        slo.metric
+                    ),
+                });
+            }
+            slo.endpoint = Some(name.to_string());
+            slo.expr = expr.to_string();
+        }
+        Ok(slo)
+    }
+
+    /// Parses `METRIC OP THRESHOLD` (`text` is the whole objective, for errors).
+    fn parse_body(text: &str, body: &str) -> Result<Slo, SloError> {
+        let expr = body.trim();
         let Some(at) = expr.find(['<', '>']) else {
             return Err(SloError::NoOperator {
                 text: text.to_string(),
@@ -433,6 +507,7 @@ impl Slo {
             })?;
         Ok(Slo {
             expr: expr.to_string(),
+            endpoint: None,
             metric,
             op,
             threshold,
@@ -442,6 +517,39 @@ impl Slo {
     /// The objective as written (without surrounding whitespace).
     pub fn expr(&self) -> &str {
         &self.expr
+    }
+
+    /// The endpoint it is set on; `None`: the whole run.
+    pub fn endpoint(&self) -> Option<&str> {
+        self.endpoint.as_deref()
+    }
+
+    /// The position of its endpoint in `names` (`None` for the whole run), or an error
+    /// naming the known endpoints and the closest one.
+    pub fn check_endpoint(&self, names: &[String]) -> Result<Option<usize>, UnknownEndpoint> {
+        let Some(endpoint) = &self.endpoint else {
+            return Ok(None);
+        };
+        if let Some(i) = names.iter().position(|n| n == endpoint) {
+            return Ok(Some(i));
+        }
+        let suggestion = names
+            .iter()
+            .map(|n| {
+                (
+                    strsim::jaro_winkler(&n.to_lowercase(), &endpoint.to_lowercase()),
+                    n,
+                )
+            })
+            .filter(|(score, _)| *score >= 0.8)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, n)| n.clone());
+        Err(UnknownEndpoint {
+            expr: self.expr.clone(),
+            endpoint: endpoint.clone(),
+            suggestion,
+            known: names.to_vec(),
+        })
     }
 
     /// The metric it is set on.
@@ -807,5 +915,59 @@ mod tests {
             ),
             "{e}"
         );
+    }
+
+    #[test]
+    fn an_objective_may_name_an_endpoint() {
+        let slo = Slo::parse(" search : p99 < 200ms ").unwrap();
+        assert_eq!(slo.endpoint(), Some("search"));
+        assert_eq!((slo.metric(), slo.threshold()), (Metric::P99, 200.0));
+        assert_eq!(slo.expr(), "search : p99 < 200ms");
+        let slo = Slo::parse("GET /a?b=1: error_rate<1%").unwrap();
+        assert_eq!(slo.endpoint(), Some("GET /a?b=1"));
+        assert_eq!(Slo::parse("p99<200ms").unwrap().endpoint(), None);
+        let names = vec!["GET /a?b=1".to_string(), "search".to_string()];
+        assert_eq!(slo.check_endpoint(&names), Ok(Some(0)));
+        assert_eq!(
+            Slo::parse("rps>1").unwrap().check_endpoint(&names),
+            Ok(None)
+        );
+    }
+
+    #[test]
+    fn an_unknown_endpoint_names_the_known_ones_and_the_closest() {
+        let names = vec!["search".to_string(), "checkout".to_string()];
+        let e = Slo::parse("serch: p99<200ms")
+            .unwrap()
+            .check_endpoint(&names)
+            .unwrap_err();
+        assert_eq!(e.suggestion.as_deref(), Some("search"));
+        let msg = e.to_string();
+        assert!(
+            msg.contains("'serch'")
+                && msg.contains("did you mean 'search'")
+                && msg.contains("'checkout'"),
+            "{msg}"
+        );
+        let e = Slo::parse("zzz: p99<1ms")
+            .unwrap()
+            .check_endpoint(&names)
+            .unwrap_err();
+        assert_eq!(e.suggestion, None);
+        assert!(!e.to_string().contains("did you mean"), "{e}");
+    }
+
+    #[test]
+    fn an_endpoint_objective_takes_only_the_endpoints_metrics() {
+        for (text, says) in [
+            ("search: cpu<2", "cpu is the target's"),
+            ("search: rss_mb<500", "rss_mb is the target's"),
+            (": p99<1ms", "no endpoint name"),
+            ("search: p42<1ms", "unknown metric 'p42'"),
+            ("search: p99<fast", "'fast' is not a latency"),
+        ] {
+            let e = Slo::parse(text).unwrap_err().to_string();
+            assert!(e.contains(says) && e.contains(text), "{text}: {e}");
+        }
     }
 }

@@ -79,7 +79,11 @@ impl Ready {
             reason,
         };
         match TargetUrl::parse(t) {
-            Ok(url) => Ok(Ready::Url(url)),
+            Ok(url) if url.scheme() == perfloop_url::Scheme::Http => Ok(Ready::Url(url)),
+            Ok(url) => Err(url_err(format!(
+                "{}:// is not supported by the readiness probe yet; use tcp:PORT",
+                url.scheme()
+            ))),
             Err(UrlError::Invalid {
                 problem: Problem::NotSupportedYet(scheme),
                 ..

@@ -10,8 +10,9 @@
 //! report, a record or an error message never shows a token; only
 //! [`TargetUrl::request_target`], the bytes sent to the server, keeps them.
 //!
-//! Only plain `http` is supported; [`Scheme`] is the place where `https` joins once the
-//! client speaks TLS (today an `https://` URL is refused with [`Problem::NotSupportedYet`]).
+//! [`Scheme`] names the protocols: `http`, `https` (the load engine's TLS client) and `tcp`.
+//! A part that speaks only plain HTTP (the monitor's scrape, the readiness probe) refuses
+//! the others with [`Problem::NotSupportedYet`].
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -25,6 +26,11 @@ pub use redact::{REDACTED, is_secret_name, redact_header, redact_url};
 pub enum Scheme {
     /// HTTP/1.1 over plain TCP.
     Http,
+    /// HTTP/1.1 over TLS.
+    Https,
+    /// Raw TCP: bytes sent as given, responses framed by a length or a delimiter. A
+    /// `tcp://` URL names a host and a port, nothing else.
+    Tcp,
 }
 
 impl Scheme {
@@ -32,13 +38,18 @@ impl Scheme {
     pub fn as_str(self) -> &'static str {
         match self {
             Scheme::Http => "http",
+            Scheme::Https => "https",
+            Scheme::Tcp => "tcp",
         }
     }
 
-    /// The port used when the URL gives none.
+    /// The port used when the URL gives none (`tcp` has none: its URLs must give one, so
+    /// its 0 is never used).
     pub fn default_port(self) -> u16 {
         match self {
             Scheme::Http => 80,
+            Scheme::Https => 443,
+            Scheme::Tcp => 0,
         }
     }
 
@@ -46,7 +57,8 @@ impl Scheme {
     fn from_name(name: &str) -> Result<Scheme, Problem> {
         match name {
             "http" => Ok(Scheme::Http),
-            "https" => Err(Problem::NotSupportedYet(name.to_string())),
+            "tcp" => Ok(Scheme::Tcp),
+            "https" => Ok(Scheme::Https),
             other => Err(Problem::UnknownScheme(other.to_string())),
         }
     }
@@ -67,7 +79,8 @@ pub enum Problem {
         /// The URL as it should probably have been written.
         suggestion: String,
     },
-    /// A scheme perfloop will support but does not yet (`https`).
+    /// A scheme this part of perfloop does not speak yet (`https` for the monitor's scrape
+    /// and the readiness probe).
     #[error("{0}:// is not supported yet; use an http:// URL")]
     NotSupportedYet(String),
     /// A scheme perfloop does not speak.
@@ -85,6 +98,9 @@ pub enum Problem {
          like -H 'Authorization: Basic ...'"
     )]
     UserInfo,
+    /// A `tcp://` URL without a port, or with a path, query or fragment.
+    #[error("a tcp:// URL is a host and a port and nothing else, like tcp://127.0.0.1:6379")]
+    TcpAddress,
     /// Anything else the URL parser refused.
     #[error("{0}")]
     Malformed(String),
@@ -149,7 +165,8 @@ impl TargetUrl {
             })
         })?;
         let (host, ip) = match url.host() {
-            Some(url::Host::Domain(d)) if !d.is_empty() => (d.to_string(), None),
+            // A non-special scheme (`tcp`) leaves an address literal as an opaque host.
+            Some(url::Host::Domain(d)) if !d.is_empty() => (d.to_string(), d.parse().ok()),
             Some(url::Host::Ipv4(a)) => (a.to_string(), Some(IpAddr::V4(a))),
             Some(url::Host::Ipv6(a)) => (a.to_string(), Some(IpAddr::V6(a))),
             _ => return Err(invalid(Problem::NoHost)),
@@ -289,6 +306,12 @@ fn precheck(text: &str) -> Result<Scheme, Problem> {
     if let Some(p) = port.filter(|p| !p.parse::<u16>().is_ok_and(|n| n > 0)) {
         return Err(Problem::Port(p.to_string()));
     }
+    if scheme == Scheme::Tcp {
+        let beyond = &rest[authority.len()..];
+        if port.is_none() || !matches!(beyond, "" | "/") {
+            return Err(Problem::TcpAddress);
+        }
+    }
     Ok(scheme)
 }
 
@@ -407,20 +430,52 @@ mod tests {
             "{e}"
         );
         assert!(!e.contains("hunter2"), "{e}");
+        let u = TargetUrl::parse("https://h/").unwrap();
         assert_eq!(
-            problem("https://h/"),
-            Problem::NotSupportedYet("https".to_string())
+            (u.scheme(), u.port(), u.authority()),
+            (Scheme::Https, 443, "h")
+        );
+        let u = TargetUrl::parse("HTTPS://h:8443/x").unwrap();
+        assert_eq!(
+            (u.scheme(), u.port(), u.authority()),
+            (Scheme::Https, 8443, "h:8443")
         );
         assert_eq!(
             problem("ftp://h/"),
             Problem::UnknownScheme("ftp".to_string())
         );
+        for text in [
+            "tcp://127.0.0.1",
+            "tcp://h:9/path",
+            "tcp://h:9?q",
+            "tcp://h:9#f",
+        ] {
+            assert_eq!(problem(text), Problem::TcpAddress, "{text}");
+        }
         assert!(
             TargetUrl::parse("ftp://x/")
                 .unwrap_err()
                 .to_string()
                 .contains("'ftp://x/'")
         );
+    }
+
+    #[test]
+    fn a_tcp_url_is_a_host_and_a_port() {
+        for text in [
+            "tcp://127.0.0.1:6379",
+            "tcp://127.0.0.1:6379/",
+            "TCP://127.0.0.1:6379",
+        ] {
+            let u = TargetUrl::parse(text).unwrap();
+            assert_eq!(u.scheme(), Scheme::Tcp, "{text}");
+            assert_eq!((u.host(), u.port()), ("127.0.0.1", 6379), "{text}");
+            assert_eq!(u.resolve().unwrap(), "127.0.0.1:6379".parse().unwrap());
+        }
+        let u = TargetUrl::parse("tcp://[::1]:7/").unwrap();
+        assert_eq!(u.resolve().unwrap(), "[::1]:7".parse().unwrap());
+        assert_eq!(u.to_string(), "tcp://[::1]:7/");
+        assert_eq!(problem("tcp://h:0"), Problem::Port("0".to_string()));
     }
 
     #[test]

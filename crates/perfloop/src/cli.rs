@@ -27,6 +27,9 @@ pub enum Command {
     /// Find the best configuration of a target: trials of knob values, measured, kept in a
     /// store, confirmed against the defaults.
     Tune(TuneArgs),
+    /// Find the points where a series of measurements shifted level (E-divisive means with a
+    /// t-test, as Apache Otava does, with a minimum segment length).
+    Changepoints(ChangepointsArgs),
     /// The whole loop on the embedded demo target (the record-matching service).
     #[cfg(feature = "demo")]
     Demo(DemoArgs),
@@ -216,6 +219,16 @@ pub struct DemoTargetArgs {
         global = true
     )]
     pub listen: std::net::SocketAddr,
+
+    /// Serve HTTPS with a self-signed certificate generated at start-up (for localhost,
+    /// 127.0.0.1, ::1 and the --listen address); clients trust it with --cacert FILE.
+    #[arg(long)]
+    pub tls: bool,
+
+    /// Where --tls writes its certificate (PEM); without it, a file under the system's
+    /// temporary directory, named in the `certificate` line (removed when the target stops).
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    pub cert_out: Option<PathBuf>,
 
     /// Worker threads that match batches (each blocks while its batch is at the store).
     #[arg(
@@ -452,7 +465,7 @@ pub struct CapacityArgs {
 /// What each request is and where it goes; shared by the commands that send load.
 #[derive(Debug, Args)]
 pub struct RequestArgs {
-    /// The target URL (http:// only).
+    /// The target URL: http(s)://HOST[:PORT]/PATH, or tcp://HOST:PORT with --send (raw TCP).
     pub url: String,
 
     /// HTTP method [default: GET, or POST with a body].
@@ -475,6 +488,15 @@ pub struct RequestArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "body")]
     pub body_lines: Option<PathBuf>,
 
+    /// A scenario file (TOML): named, weighted requests to the target, their text filled
+    /// from CSV feeders, sequences and random numbers, and think time (closed model).
+    #[arg(
+        long,
+        value_name = "FILE.toml",
+        conflicts_with_all = ["method", "body", "body_file", "body_lines", "send"]
+    )]
+    pub scenario: Option<PathBuf>,
+
     /// Time allowed for one request, from send to the end of the response.
     #[arg(
         long,
@@ -486,6 +508,48 @@ pub struct RequestArgs {
     /// Worker threads, each with its own event loop [default: available cores].
     #[arg(short = 't', long, value_name = "N")]
     pub threads: Option<usize>,
+
+    /// Raw TCP (tcp://HOST:PORT): the file whose bytes each request sends, with the escapes
+    /// \r \n \t \\ \xNN decoded.
+    #[arg(long, value_name = "FILE")]
+    pub send: Option<PathBuf>,
+
+    /// Raw TCP: each response is exactly N bytes.
+    #[arg(long, value_name = "N")]
+    pub expect_bytes: Option<u64>,
+
+    /// Raw TCP: each response ends with TEXT (escapes as in --send), e.g. '\r\n'.
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+    pub expect_delimiter: Option<String>,
+
+    /// HTTPS: trust only the CA certificates in this PEM file (instead of the system's).
+    #[arg(long, value_name = "FILE", conflicts_with = "insecure")]
+    pub cacert: Option<PathBuf>,
+
+    /// HTTPS: accept any server certificate (self-signed, expired, another host's).
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+
+    /// HTTPS: a client certificate (PEM chain) for servers that ask for one.
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+
+    /// HTTPS: the client certificate's private key (PEM) [default: looked for in --cert].
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+
+    /// A new connection (and TLS handshake) per request: sends `Connection: close`.
+    #[arg(long)]
+    pub no_keepalive: bool,
+
+    /// HTTP/2: ALPN h2 over https://, prior knowledge over http://.
+    #[arg(long)]
+    pub http2: bool,
+
+    /// HTTP/2: concurrent streams per connection (as h2load's -m); the closed model keeps
+    /// connections × streams requests in flight [default: 1].
+    #[arg(long, value_name = "N", requires = "http2")]
+    pub streams: Option<usize>,
 }
 
 /// A default duration as a flag shows it: `5s`, `10m`.
@@ -496,4 +560,35 @@ fn duration(d: std::time::Duration) -> String {
 /// A default percentage as a flag shows it: `5%`.
 fn percent(pct: f64) -> String {
     format!("{pct}%")
+}
+
+/// `perfloop changepoints`: the series and the detector's settings.
+#[derive(Debug, Args)]
+pub struct ChangepointsArgs {
+    /// The series: JSON {"values": [...]} or one number per line ('-': standard input).
+    pub file: String,
+
+    /// Points in each sliding window of the split step [default: 50].
+    #[arg(long, value_name = "N")]
+    pub window: Option<usize>,
+
+    /// The largest p-value a change point may have [default: 0.001].
+    #[arg(long, value_name = "P")]
+    pub p_value: Option<f64>,
+
+    /// The smallest relative change a change point must exceed, e.g. 0.05 [default: 0].
+    #[arg(long, value_name = "RATIO")]
+    pub magnitude: Option<f64>,
+
+    /// The fewest points in a segment between change points [default: 5; 1 with --otava].
+    #[arg(long, value_name = "N")]
+    pub min_segment: Option<usize>,
+
+    /// Apache Otava's detector exactly: no minimum segment, independent noise, Otava's merge.
+    #[arg(long)]
+    pub otava: bool,
+
+    /// Print {"change_points": [{"index", "before", "after", "p_value"}, ...]} instead of text.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -1,5 +1,6 @@
 //! `perfloop demo-target`: the flags resolved into a validated [`DemoConfig`], the demo
-//! target run, its errors mapped to exit codes (2 for a value out of range, 3 otherwise).
+//! target run, its errors mapped to exit codes (2 for a value out of range or a certificate
+//! file that cannot be written, 3 otherwise).
 
 use perfloop_demo::{DemoConfig, DemoError, Mode};
 
@@ -23,6 +24,11 @@ fn config(args: &DemoTargetArgs) -> Result<DemoConfig, DemoError> {
     let mode = match args.mode {
         None => Mode::Serve {
             listen: args.listen,
+            tls: args.tls.then(|| {
+                args.cert_out
+                    .clone()
+                    .unwrap_or_else(perfloop_demo::default_cert_path)
+            }),
         },
         Some(DemoMode::Batch { records }) => Mode::Batch { records },
     };
@@ -44,6 +50,7 @@ fn config(args: &DemoTargetArgs) -> Result<DemoConfig, DemoError> {
 #[cfg(test)]
 mod tests {
     use std::net::SocketAddr;
+    use std::path::PathBuf;
 
     use clap::Parser;
     use perfloop_demo::{DEFAULT_SEED, DEFAULT_USERS, Knobs};
@@ -71,13 +78,41 @@ mod tests {
             c,
             Ok(DemoConfig {
                 mode: Mode::Serve {
-                    listen: SocketAddr::from(([127, 0, 0, 1], 8080))
+                    listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+                    tls: None,
                 },
                 knobs: Knobs::DEFAULT,
                 users: DEFAULT_USERS,
                 seed: DEFAULT_SEED,
             })
         );
+    }
+
+    #[test]
+    fn tls_writes_its_certificate_where_asked_or_to_the_temporary_directory() {
+        let tls = |a: &[&str]| match parse(a) {
+            Ok(DemoConfig {
+                mode: Mode::Serve { tls, .. },
+                ..
+            }) => Ok(tls),
+            other => Err(format!("{other:?}")),
+        };
+        assert_eq!(
+            tls(&["--tls", "--cert-out", "demo.pem"]),
+            Ok(Some(PathBuf::from("demo.pem")))
+        );
+        let default = tls(&["--tls"]);
+        assert!(
+            default.as_ref().is_ok_and(|p| p
+                .as_ref()
+                .is_some_and(|p| p.starts_with(std::env::temp_dir()))),
+            "{default:?}"
+        );
+        // --cert-out without --tls is a usage error, not a silent plain HTTP server.
+        let e = args(&["--cert-out", "demo.pem"])
+            .map_err(|e| e.kind())
+            .err();
+        assert_eq!(e, Some(clap::error::ErrorKind::MissingRequiredArgument));
     }
 
     #[test]

@@ -11,8 +11,8 @@ use std::time::{Instant, SystemTime};
 
 use anyhow::anyhow;
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
-use perfloop_engine::spec::{Body, Given, LoadSpec, ModelKind, RequestOptions};
-use perfloop_engine::{Ending, ErrorKind, Level, LoadConfig, Model, Outcome};
+use perfloop_engine::spec::{Body, Given, LoadSpec, ModelKind, RawOptions, RequestOptions};
+use perfloop_engine::{Ending, ErrorKind, Level, LoadConfig, Model, Outcome, TlsOptions};
 use perfloop_report::export::{CsvExporter, JsonExporter, TextExporter};
 use perfloop_report::{BuildInput, RunRecord};
 
@@ -69,6 +69,22 @@ pub fn request_options(args: &RequestArgs) -> RequestOptions {
         body,
         timeout: Given::Text(args.timeout.clone()),
         threads: args.threads,
+        raw: RawOptions {
+            send: args.send.clone(),
+            expect_bytes: args.expect_bytes,
+            expect_delimiter: args.expect_delimiter.clone(),
+        },
+        tls: TlsOptions {
+            cacert: args.cacert.clone(),
+            insecure: args.insecure,
+            cert: args.cert.clone(),
+            key: args.key.clone(),
+            ..TlsOptions::default()
+        },
+        keepalive: !args.no_keepalive,
+        scenario: args.scenario.clone(),
+        http2: args.http2,
+        streams: args.streams,
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod bench_cmd;
 mod capacity;
+mod changepoints;
 mod cli;
 #[cfg(feature = "demo")]
 mod demo;
@@ -87,6 +88,7 @@ fn main() -> ExitCode {
         cli::Command::Capacity(args) => capacity::run(&args),
         cli::Command::BenchCmd(args) => bench_cmd::run(&args),
         cli::Command::Tune(args) => tune::run(&args),
+        cli::Command::Changepoints(args) => changepoints::run(&args),
         #[cfg(feature = "demo")]
         cli::Command::Demo(args) => demo::run(&args),
         #[cfg(feature = "demo")]

@@ -161,6 +161,13 @@ fn the_leaf_crates_depend_on_no_perfloop_crate() {
 }
 
 #[test]
+fn scenarios_know_urls_and_nothing_of_load_generation() {
+    let ws = workspace();
+    let deps = ws.perfloop_deps("perfloop-scenario");
+    assert_eq!(deps, vec!["perfloop-url (normal)".to_owned()]);
+}
+
+#[test]
 fn the_demo_target_is_a_default_feature_of_the_binary() {
     let ws = workspace();
     let demo = ws

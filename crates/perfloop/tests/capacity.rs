@@ -562,13 +562,16 @@ fn closed_model_rps(url: &str, name: &str) -> f64 {
 }
 
 /// The capacity of `url` at [`FAST_SLO`] is at least 75 % of the throughput the closed
-/// model sustains at 64 connections within the same objective, both measured here. The
-/// search is short: 1 s steps after 500 ms of warm-up from a quarter of the closed model's
-/// throughput (sub-millisecond steps), ×2 per ramp step, bisected to 10 % (six steps).
+/// model sustains at 64 connections within the same objective, both measured here: the
+/// closed model before and after the search (their mean, so that a drift of the shared
+/// machine's speed during the test does not decide it). The search is short: 2 s steps
+/// after 500 ms of warm-up from a quarter of the closed model's throughput, ×2 per ramp
+/// step, bisected to 10 % (six steps).
+#[allow(clippy::print_stderr)] // the share itself, seen with --nocapture
 fn sustains_most_of_its_closed_model_throughput(url: &str, name: &str) {
-    let closed = closed_model_rps(url, name);
+    let before = closed_model_rps(url, &format!("{name}-before"));
     let json = scratch(&format!("{name}-capacity.json"));
-    let start = format!("{:.0}", closed / 4.0);
+    let start = format!("{:.0}", before / 4.0);
     let (code, stdout, stderr) = perfloop(&[
         "capacity",
         url,
@@ -579,13 +582,13 @@ fn sustains_most_of_its_closed_model_throughput(url: &str, name: &str) {
         "--growth",
         "2",
         "--step-duration",
-        "1s",
+        "2s",
         "--step-warmup",
         "500ms",
         "--resolution",
         "10%",
         "--max-time",
-        "30s",
+        "40s",
         "-q",
         "--json",
         json.to_str().unwrap(),
@@ -594,6 +597,12 @@ fn sustains_most_of_its_closed_model_throughput(url: &str, name: &str) {
     let record = read_json(&json);
     validate(&record);
     let capacity = record["result"]["max_sustainable_rps"].as_f64().unwrap();
+    let after = closed_model_rps(url, &format!("{name}-after"));
+    let closed = (before + after) / 2.0;
+    eprintln!(
+        "{name}: capacity {capacity:.0} req/s, closed model {closed:.0} req/s ({:.0} %)",
+        100.0 * capacity / closed
+    );
     assert!(
         capacity >= CLOSED_MODEL_SHARE * closed,
         "{name}: capacity {capacity:.0} req/s is {:.0} % of the closed model's {closed:.0} \
@@ -604,11 +613,13 @@ fn sustains_most_of_its_closed_model_throughput(url: &str, name: &str) {
 
 /// The share of the closed model's throughput the search must reach here. The product's
 /// bar is 0.75; on a 2-core machine where the target, the generator and the test share the
-/// cores, one transient stall fails a step and the measured share ranges from 0.46 to 0.77
-/// from run to run, so this test guards the defect it was written for (a search that
-/// stopped at 8 % on checks that could not hold at sub-millisecond latency) with a bound
-/// such a machine passes. The benchmark reports the share itself.
-const CLOSED_MODEL_SHARE: f64 = 0.4;
+/// cores, the closed model's own figure varies by ±10 % from run to run and one stall fails
+/// an open-model step, so the measured share ranges from 0.61 to 1.0 (nginx 0.61–0.84, the
+/// in-process server 0.73–1.0). This test guards the defects it was written for (a search
+/// that stopped at 8 % on checks that could not hold at sub-millisecond latency; an open
+/// model that paid one wake-up per arrival) with a bound such a machine passes; run it with
+/// `--nocapture` to see the share.
+const CLOSED_MODEL_SHARE: f64 = 0.5;
 
 /// A server that answers in microseconds: the search must not stop where latency is too
 /// short for its checks (regression: Little's law against a biased in-flight sample, a

@@ -67,7 +67,7 @@ fn bad_input_exits_2_naming_the_offending_text() {
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["load", "not a url"], "not a url"),
         (vec!["load", "ftp://127.0.0.1/"], "ftp://127.0.0.1/"),
-        (vec!["load", "https://127.0.0.1/"], "TLS"),
+        (vec!["load", &u, "--insecure"], "need an https:// URL"),
         (vec!["load", &u, "-d", "ten"], "'ten'"),
         (vec!["load", &u, "--rate", "fast"], "'fast'"),
         (

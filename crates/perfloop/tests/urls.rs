@@ -86,8 +86,8 @@ fn a_url_perfloop_cannot_use_exits_2_with_the_text_and_a_hint() {
             vec!["'127.0.0.1:8099'", "no scheme", "http://127.0.0.1:8099"],
         ),
         (
-            vec!["load", "https://127.0.0.1:8443/", "-n", "1"],
-            vec!["'https://127.0.0.1:8443/'", "not supported yet"],
+            vec!["load", "http://127.0.0.1:8443/", "--insecure", "-n", "1"],
+            vec!["'http://127.0.0.1:8443/'", "need an https:// URL"],
         ),
         (
             vec!["capacity", "127.0.0.1:8099/", "--slo", "p99<1s"],

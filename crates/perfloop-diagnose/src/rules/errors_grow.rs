@@ -276,7 +276,18 @@ fn explain(
              to a race in the response path.",
         ));
     }
-    if other == 0 && connect + reset + closed + timeouts + server + client == 0 {
+    let streams = count("goaway") + count("stream_reset");
+    if streams > 0 {
+        causes.push(format!(
+            "{streams} HTTP/2 streams refused by GOAWAY or reset by the target: it limits or \
+             sheds streams under load"
+        ));
+        add(strategy::LIMITS.advise(
+            "Check the server's HTTP/2 limits (concurrent streams, requests per connection) \
+             against the load: the capacity measured may be the limit's.",
+        ));
+    }
+    if other + streams == 0 && connect + reset + closed + timeouts + server + client == 0 {
         add(strategy::FIND_THE_BOTTLENECK.advise(
             "Check the target's logs at the highest offered load for the cause of the errors.",
         ));

@@ -5,6 +5,7 @@
 
 mod cpu_machine;
 mod cpu_one_thread;
+mod endpoints;
 mod errors_grow;
 mod generator_saturated;
 mod heavy_tail;
@@ -20,7 +21,7 @@ use crate::search::Search;
 pub(crate) type Rule = fn(&Search<'_>) -> Option<Finding>;
 
 /// Every rule, in reporting order within a severity.
-pub(crate) const RULES: [Rule; 9] = [
+pub(crate) const RULES: [Rule; 10] = [
     generator_saturated::generator_saturated,
     cpu_machine::cpu_machine,
     cpu_one_thread::cpu_one_thread,
@@ -30,4 +31,5 @@ pub(crate) const RULES: [Rule; 9] = [
     heavy_tail::heavy_tail,
     usl::usl_contention,
     usl::usl_coherency,
+    endpoints::expensive_endpoints,
 ];

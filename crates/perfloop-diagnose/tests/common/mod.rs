@@ -34,6 +34,7 @@ pub fn run(offered: f64, throughput: f64, p50: f64, p99: f64) -> RunRecord {
             url: "http://127.0.0.1:8080/".into(),
             method: "GET".into(),
             header_names: vec![],
+            scenario: None,
             command: None,
             pid: None,
             samples: vec![],
@@ -83,6 +84,8 @@ pub fn run(offered: f64, throughput: f64, p50: f64, p99: f64) -> RunRecord {
             max: p99 * 1.5,
         },
         latency_histogram: vec![],
+        phases_ms: Default::default(),
+        tls: None,
         open_model: Some(OpenModel {
             asked_rate: offered,
             achieved_rate: offered,
@@ -102,6 +105,7 @@ pub fn run(offered: f64, throughput: f64, p50: f64, p99: f64) -> RunRecord {
             saturated: false,
         },
         timeline: vec![],
+        endpoints: Vec::new(),
         slo: vec![],
         ending: RunEnding::Completed,
         warnings: vec![],
@@ -226,6 +230,7 @@ pub fn record(steps: Vec<Step>) -> CapacityRecord {
         target: CapacityTarget {
             url: "http://127.0.0.1:8080/".into(),
             method: "GET".into(),
+            scenario: None,
             command: None,
             pid: Some(4242),
         },
@@ -242,6 +247,7 @@ pub fn record(steps: Vec<Step>) -> CapacityRecord {
             concurrency: vec![],
         },
         result: CapacityResult {
+            first_broken_endpoint: None,
             max_sustainable_rps: best.map(|s| s.run.throughput_rps),
             max_passing_rate: best.map(|s| s.offered),
             max_passing_step: best.map(|s| s.index),

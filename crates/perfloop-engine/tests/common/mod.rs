@@ -214,12 +214,14 @@ pub fn closed(url: &str, connections: u32) -> LoadConfig {
             headers: vec![],
             body: vec![],
             alternate_bodies: vec![],
+            scenario: None,
         },
         target,
         model: Model::Closed {
             connections: Plan::Constant(f64::from(connections)),
         },
         threads: 2,
+        raw: None,
         limits: Limits {
             duration: Some(Duration::from_secs(1)),
             requests: None,

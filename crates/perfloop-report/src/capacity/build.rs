@@ -7,8 +7,8 @@
 use std::time::{Duration, SystemTime};
 
 use super::{
-    CAPACITY_SCHEMA, CapacityRecord, CapacityResult, CapacityTarget, Knee, SearchEnding,
-    SearchSettings, Step, StepKind, Sweep, SweepAbove,
+    CAPACITY_SCHEMA, CapacityRecord, CapacityResult, CapacityTarget, EndpointBreak, Knee,
+    SearchEnding, SearchSettings, Step, StepKind, Sweep, SweepAbove,
 };
 
 /// Where the rate search left the boundary between passing and failing rates.
@@ -198,6 +198,7 @@ fn result(
     };
     let max_sustainable_rps = best.map(|st| st.run.throughput_rps);
     CapacityResult {
+        first_broken_endpoint: first_broken_endpoint(&rate_steps),
         sweep_above: sweep_above(steps, max_sustainable_rps, &bounded_by, s.resolution),
         max_sustainable_rps,
         max_passing_rate: best.map(|st| st.offered),
@@ -207,4 +208,26 @@ fn result(
         knee,
         bounded_by,
     }
+}
+
+/// The endpoint that broke an objective at the lowest rate where one did.
+fn first_broken_endpoint(rate_steps: &[&Step]) -> Option<EndpointBreak> {
+    let mut by_rate: Vec<&&Step> = rate_steps.iter().collect();
+    by_rate.sort_by(|a, b| a.offered.total_cmp(&b.offered));
+    by_rate.into_iter().find_map(|st| {
+        let mut breaches = st.run.endpoint_breaches().into_iter();
+        let breach = breaches.next()?;
+        let mut others: Vec<String> = Vec::new();
+        for b in breaches {
+            if b.endpoint != breach.endpoint && !others.contains(&b.endpoint) {
+                others.push(b.endpoint);
+            }
+        }
+        Some(EndpointBreak {
+            step: st.index,
+            rate: st.offered,
+            breach,
+            others,
+        })
+    })
 }

@@ -10,7 +10,7 @@ mod build;
 use serde::{Deserialize, Serialize};
 
 use crate::finding::Finding;
-use crate::run::RunRecord;
+use crate::run::{Breach, RunRecord};
 
 pub use build::{CapacityInput, RateBracket, format_rate};
 
@@ -57,8 +57,11 @@ pub struct CapacityRecord {
 pub struct CapacityTarget {
     /// The URL requests were sent to.
     pub url: String,
-    /// The request method.
+    /// The request method (empty for a scenario, whose requests each have their own).
     pub method: String,
+    /// The scenario the requests came from; `null` for a search with one request.
+    #[serde(default)]
+    pub scenario: Option<crate::run::ScenarioInfo>,
     /// The managed target's command, when perfloop started it.
     pub command: Option<String>,
     /// The watched process, if any.
@@ -212,6 +215,25 @@ pub struct CapacityResult {
     /// The concurrency sweep sustained more within the objectives than the rate search
     /// found; `None` when it did not (or there was no sweep).
     pub sweep_above: Option<SweepAbove>,
+    /// The endpoint that broke an objective first: at the lowest rate step where one did,
+    /// the one furthest beyond its threshold; `None` when no endpoint broke one.
+    #[serde(default)]
+    pub first_broken_endpoint: Option<EndpointBreak>,
+}
+
+/// The endpoint that broke an objective first as the rate rose.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointBreak {
+    /// The step where it broke.
+    pub step: usize,
+    /// That step's asked rate, requests per second.
+    pub rate: f64,
+    /// The endpoint, its figure and the objective it broke.
+    pub breach: Breach,
+    /// The other endpoints that broke an objective at that step, the furthest beyond
+    /// first.
+    pub others: Vec<String>,
 }
 
 /// A sweep step that sustained, within the objectives, more throughput than the rate

@@ -1,6 +1,8 @@
 //! How a figure reads in every report, text and HTML alike: a figure that was not measured
 //! is `None` or not finite and shows as [`DASH`]; nothing is estimated.
 
+use crate::run::ScenarioInfo;
+
 /// What an absent figure shows as.
 pub(super) const DASH: &str = "–";
 
@@ -9,6 +11,21 @@ pub(super) fn fixed(v: Option<f64>, decimals: usize) -> String {
     match v {
         Some(v) if v.is_finite() => format!("{v:.decimals$}"),
         _ => DASH.to_string(),
+    }
+}
+
+/// What was sent, to go before the URL it went to: `GET `, `scenario demo.toml (2
+/// requests) · `, or nothing for raw TCP (the URL says it).
+pub(super) fn sent(method: &str, scenario: Option<&ScenarioInfo>) -> String {
+    match scenario {
+        Some(s) => format!(
+            "scenario {} ({} request{}) · ",
+            s.file,
+            s.requests,
+            if s.requests == 1 { "" } else { "s" }
+        ),
+        None if method.is_empty() => String::new(),
+        None => format!("{method} "),
     }
 }
 
@@ -142,6 +159,20 @@ mod tests {
         assert_eq!(with_unit(98.25, "%"), "98.25 %");
         assert_eq!(fraction(0.05), "5 %");
         assert_eq!(fraction(0.025), "2.5 %");
+    }
+
+    #[test]
+    fn what_was_sent_goes_before_the_url() {
+        let scenario = ScenarioInfo {
+            file: "demo.toml".into(),
+            requests: 2,
+        };
+        assert_eq!(
+            sent("", Some(&scenario)),
+            "scenario demo.toml (2 requests) · "
+        );
+        assert_eq!(sent("POST", None), "POST ");
+        assert_eq!(sent("", None), "");
     }
 
     #[test]

@@ -5,13 +5,14 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use perfloop_engine::{Ending, ErrorKind, LoadConfig, Model, Outcome, Plan};
+use perfloop_engine::{Ending, EndpointOutcome, ErrorKind, LoadConfig, Model, Outcome, Plan};
 use perfloop_stats::{Metrics, Slo, Verdict};
 
 use super::histogram::{self, BUCKETS};
 use super::{
-    Generator, LagMs, LoadInfo, LoadModel, OpenModel, Requests, RunEnding, RunRecord, SCHEMA,
-    SloResult, StageInfo, TargetInfo, TimelinePoint, warnings,
+    EndpointFigures, EndpointPoint, Generator, LagMs, LoadInfo, LoadModel, OpenModel, PhasesMs,
+    Requests, RunEnding, RunRecord, SCHEMA, ScenarioInfo, SloResult, StageInfo, TargetInfo,
+    TimelinePoint, TlsInfo, warnings,
 };
 
 /// Everything a run record is made from.
@@ -74,13 +75,20 @@ impl RunRecord {
             started_at: humantime::format_rfc3339_seconds(started_at).to_string(),
             target: TargetInfo {
                 url: config.target.url.to_string(),
-                method: config.request.method.clone(),
+                // Raw TCP has no method: what it sends is the --send file; a scenario's
+                // requests each have their own (the endpoints name them).
+                method: if config.raw.is_some() || config.request.scenario.is_some() {
+                    String::new()
+                } else {
+                    config.request.method.clone()
+                },
                 header_names: config
                     .request
                     .headers
                     .iter()
                     .map(|(n, _)| n.clone())
                     .collect(),
+                scenario: ScenarioInfo::of(&config.request),
                 command: target_command.map(str::to_string),
                 pid: monitor.and_then(|m| m.summary.target_pid),
                 samples: monitor.map(|m| m.samples.clone()).unwrap_or_default(),
@@ -114,6 +122,16 @@ impl RunRecord {
             bytes_received: counts.body_bytes,
             latency_ms: histogram::latency_summary(&outcome.latency),
             latency_histogram: histogram::log_buckets(&outcome.latency, BUCKETS),
+            phases_ms: PhasesMs {
+                connect: histogram::phase_summary(&outcome.phases.connect),
+                tls_handshake: histogram::phase_summary(&outcome.phases.handshake),
+                first_byte: histogram::phase_summary(&outcome.phases.ttfb),
+            },
+            tls: outcome.tls.as_ref().map(|t| TlsInfo {
+                version: t.version.clone(),
+                cipher: t.cipher.clone(),
+                alpn: t.alpn.clone(),
+            }),
             open_model,
             generator: Generator {
                 cpu_user_s: finite(generator.cpu_user_s),
@@ -139,11 +157,40 @@ impl RunRecord {
                     p90_ms: r.p90_ms.map(finite),
                     p99_ms: r.p99_ms.map(finite),
                     max_ms: r.max_ms.map(finite),
+                    endpoints: r
+                        .endpoints
+                        .iter()
+                        .map(|e| EndpointPoint {
+                            requests: e.requests,
+                            errors: e.errors,
+                            rps: if r.length_s > 0.0 {
+                                finite(e.requests as f64 / r.length_s)
+                            } else {
+                                0.0
+                            },
+                            p50_ms: e.p50_ms.map(finite),
+                            p99_ms: e.p99_ms.map(finite),
+                        })
+                        .collect(),
                 })
+                .collect(),
+            endpoints: outcome
+                .endpoints
+                .iter()
+                .map(|e| endpoint_figures(outcome, e))
                 .collect(),
             slo: slos
                 .iter()
-                .map(|s| slo_result(s.evaluate(&metrics)))
+                .map(|s| {
+                    let verdict = match s.endpoint() {
+                        None => s.evaluate(&metrics),
+                        Some(name) => s.evaluate(&endpoint_metrics_named(outcome, name)),
+                    };
+                    SloResult {
+                        endpoint: s.endpoint().map(str::to_string),
+                        ..slo_result(verdict)
+                    }
+                })
                 .collect(),
             ending: match outcome.ending {
                 Ending::Completed => RunEnding::Completed,
@@ -183,8 +230,74 @@ pub fn metrics(outcome: &Outcome) -> Metrics {
     }
 }
 
+/// The figures an objective on one endpoint is checked against: its latency, error rate
+/// and throughput (the target's CPU and memory are not an endpoint's: NaN).
+pub fn endpoint_metrics(outcome: &Outcome, endpoint: &EndpointOutcome) -> Metrics {
+    let h = &endpoint.latency;
+    let total = endpoint.total();
+    Metrics {
+        p50_ms: histogram::quantile_ms(h, 0.5),
+        p75_ms: histogram::quantile_ms(h, 0.75),
+        p90_ms: histogram::quantile_ms(h, 0.9),
+        p95_ms: histogram::quantile_ms(h, 0.95),
+        p99_ms: histogram::quantile_ms(h, 0.99),
+        p99_9_ms: histogram::quantile_ms(h, 0.999),
+        max_ms: histogram::max_ms(h),
+        mean_ms: histogram::mean_ms(h),
+        error_rate: if total == 0 {
+            f64::NAN
+        } else {
+            endpoint.errors as f64 / total as f64
+        },
+        rps: outcome.endpoint_rps(endpoint),
+        cpu_cores: f64::NAN,
+        rss_mb: f64::NAN,
+    }
+}
+
+/// [`endpoint_metrics`] of the endpoint called `name`; every figure NaN (so every
+/// objective fails) when the run has no such endpoint.
+fn endpoint_metrics_named(outcome: &Outcome, name: &str) -> Metrics {
+    outcome.endpoints.iter().find(|e| e.name == name).map_or(
+        Metrics {
+            p50_ms: f64::NAN,
+            p75_ms: f64::NAN,
+            p90_ms: f64::NAN,
+            p95_ms: f64::NAN,
+            p99_ms: f64::NAN,
+            p99_9_ms: f64::NAN,
+            max_ms: f64::NAN,
+            mean_ms: f64::NAN,
+            error_rate: f64::NAN,
+            rps: f64::NAN,
+            cpu_cores: f64::NAN,
+            rss_mb: f64::NAN,
+        },
+        |e| endpoint_metrics(outcome, e),
+    )
+}
+
+fn endpoint_figures(outcome: &Outcome, e: &EndpointOutcome) -> EndpointFigures {
+    EndpointFigures {
+        name: e.name.clone(),
+        requests: e.total(),
+        ok: e.ok,
+        errors: e.errors,
+        errors_by_kind: ErrorKind::ALL
+            .into_iter()
+            .map(|k| (k.name().to_string(), e.errors_of(k)))
+            .filter(|&(_, n)| n > 0)
+            .collect(),
+        throughput_rps: finite(outcome.endpoint_rps(e)),
+        latency_ms: histogram::latency_summary(&e.latency),
+        waited_s: finite(e.waited.as_secs_f64()),
+        time_share: finite(outcome.endpoint_share(e)),
+    }
+}
+
 fn slo_result(v: Verdict) -> SloResult {
     SloResult {
+        endpoint: None,
         expr: v.expr,
         metric: v.metric.to_string(),
         value: v.value.is_finite().then_some(v.value),
@@ -295,10 +408,12 @@ pub(super) mod tests {
                 headers: vec![("Authorization".into(), "Bearer secret".into())],
                 body: vec![],
                 alternate_bodies: vec![],
+                scenario: None,
             },
             target,
             model,
             threads: 4,
+            raw: None,
             limits: Limits {
                 duration: Some(Duration::from_secs(2)),
                 requests: None,
@@ -327,6 +442,7 @@ pub(super) mod tests {
                 p90_ms: Some(2.0),
                 p99_ms: Some(3.0),
                 max_ms: Some(3.0),
+                endpoints: Vec::new(),
             }],
             measured: Duration::from_secs(2),
             window: Duration::from_secs(2),
@@ -342,6 +458,10 @@ pub(super) mod tests {
             unfinished_age: Histogram::new_with_bounds(1, 60_000_000, 3).unwrap(),
             answering: Duration::ZERO,
             last_connect_error: None,
+            endpoints: Vec::new(),
+            waited: Duration::ZERO,
+            phases: perfloop_engine::Phases::default(),
+            tls: None,
         }
     }
 

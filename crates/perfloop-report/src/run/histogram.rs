@@ -9,7 +9,7 @@
 
 use hdrhistogram::Histogram;
 
-use super::{LagMs, LatencyBucket, LatencyMs};
+use super::{LagMs, LatencyBucket, LatencyMs, PhaseMs};
 
 /// Number of log-spaced buckets the latency range is divided into.
 pub const BUCKETS: usize = 30;
@@ -82,6 +82,22 @@ pub(crate) fn latency_summary(h: &Histogram<u64>) -> LatencyMs {
         p99_9: q(0.999),
         max: ms(h.max()),
     }
+}
+
+/// A phase's summary; `None` for an empty histogram (the phase did not occur).
+pub(crate) fn phase_summary(h: &Histogram<u64>) -> Option<PhaseMs> {
+    if h.is_empty() {
+        return None;
+    }
+    let q = |q: f64| ms(h.value_at_quantile(q));
+    Some(PhaseMs {
+        count: h.len(),
+        mean: h.mean() / 1000.0,
+        p50: q(0.5),
+        p90: q(0.9),
+        p99: q(0.99),
+        max: ms(h.max()),
+    })
 }
 
 /// Median, p99 and maximum of the scheduling lag; zero for an empty histogram.

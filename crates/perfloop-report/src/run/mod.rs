@@ -9,6 +9,7 @@
 //! query values whose names look like credentials.
 
 mod build;
+mod endpoints;
 mod histogram;
 mod warnings;
 
@@ -16,7 +17,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use self::build::{BuildInput, metrics};
+pub use self::build::{BuildInput, endpoint_metrics, metrics};
+pub use self::endpoints::Breach;
 pub use self::histogram::BUCKETS;
 
 /// The schema identifier written in every record.
@@ -54,12 +56,24 @@ pub struct RunRecord {
     pub latency_ms: LatencyMs,
     /// The latency distribution in log-spaced buckets (non-empty ones, ascending).
     pub latency_histogram: Vec<LatencyBucket>,
+    /// Where the time went before the responses, in milliseconds: each connection's
+    /// connect and TLS handshake, each response's time to first byte.
+    #[serde(default)]
+    pub phases_ms: PhasesMs,
+    /// What the TLS handshake before the run agreed on; `null` for plain TCP.
+    #[serde(default)]
+    pub tls: Option<TlsInfo>,
     /// Open model only (`null` in the closed model): asked and achieved rate, lag.
     pub open_model: Option<OpenModel>,
     /// The load generator's own resource use.
     pub generator: Generator,
     /// One row per second of the measured window.
     pub timeline: Vec<TimelinePoint>,
+    /// Per endpoint (a named request of a scenario; a plain run has one, its figures the
+    /// totals), in the run's order. Failed connects charged to open-model arrivals before
+    /// a request was chosen for them are in the totals only.
+    #[serde(default)]
+    pub endpoints: Vec<EndpointFigures>,
     /// One verdict per service-level objective, in the order given.
     pub slo: Vec<SloResult>,
     /// Why the run ended.
@@ -70,6 +84,15 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
+    /// Whether the run spoke raw TCP (`tcp://`): its responses have no status code, and
+    /// what it received counts every byte of them.
+    pub fn raw_tcp(&self) -> bool {
+        self.target
+            .url
+            .get(..6)
+            .is_some_and(|s| s.eq_ignore_ascii_case("tcp://"))
+    }
+
     /// Whether at least one service-level objective failed.
     pub fn slo_failed(&self) -> bool {
         self.slo.iter().any(|s| !s.pass)
@@ -135,6 +158,10 @@ pub enum WarningKind {
     /// The server closed its connections after (almost) every response: each request paid
     /// a TCP handshake, which the latency figures include.
     HandshakePerRequest,
+    /// HTTP/2: the server ended connections with GOAWAY, and the requests it had not taken
+    /// count as `goaway` errors (a per-connection request limit does this).
+    #[serde(rename = "goaway")]
+    GoAway,
 }
 
 impl WarningKind {
@@ -157,6 +184,9 @@ pub struct TargetInfo {
     pub method: String,
     /// The names of the extra request headers, in the order given.
     pub header_names: Vec<String>,
+    /// The scenario the requests came from; `null` for a run of one request.
+    #[serde(default)]
+    pub scenario: Option<ScenarioInfo>,
     /// The command template of a managed target.
     #[serde(default)]
     pub command: Option<String>,
@@ -176,6 +206,26 @@ pub struct TargetInfo {
     /// What went wrong while watching (failed scrapes, unreadable files, the target's exit).
     #[serde(default)]
     pub monitor_errors: Vec<String>,
+}
+
+/// The scenario file a run's (or a capacity search's) requests came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioInfo {
+    /// The file, as given.
+    pub file: String,
+    /// The requests it names: the endpoints.
+    pub requests: u64,
+}
+
+impl ScenarioInfo {
+    /// The scenario of a run's requests, if they came from one.
+    pub fn of(request: &perfloop_engine::RequestSpec) -> Option<ScenarioInfo> {
+        request.scenario.as_ref().map(|s| ScenarioInfo {
+            file: s.file.clone(),
+            requests: s.requests.len() as u64,
+        })
+    }
 }
 
 /// The load model.
@@ -343,6 +393,94 @@ pub struct Generator {
     pub saturated: bool,
 }
 
+/// Connect, TLS handshake and time to first byte, in milliseconds; a phase the run did
+/// not go through (a handshake over plain TCP, a connect in a window that opened none) is
+/// `null`. Connect and handshake are one value per connection established in the window
+/// (with keep-alive far fewer than the requests), time to first byte one per counted
+/// response, from its request's first byte written to its response's first byte read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhasesMs {
+    /// TCP connect.
+    pub connect: Option<PhaseMs>,
+    /// TLS handshake, from TCP up to the handshake complete.
+    pub tls_handshake: Option<PhaseMs>,
+    /// Time to first byte.
+    pub first_byte: Option<PhaseMs>,
+}
+
+/// One phase's summary, in milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseMs {
+    /// Values recorded.
+    pub count: u64,
+    /// Arithmetic mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Highest.
+    pub max: f64,
+}
+
+/// What a TLS handshake agreed on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsInfo {
+    /// The protocol version, e.g. `TLSv1_3`.
+    pub version: String,
+    /// The cipher suite, e.g. `TLS13_AES_256_GCM_SHA384`.
+    pub cipher: String,
+    /// The protocol ALPN chose (`http/1.1`); `null` when the server chose none.
+    pub alpn: Option<String>,
+}
+
+/// One endpoint's figures over the run, counted like the totals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointFigures {
+    /// Its name: the scenario's request name, or `METHOD /path` for a plain run.
+    pub name: String,
+    /// Its responses and failed attempts.
+    pub requests: u64,
+    /// Of which responses with a status below 400.
+    pub ok: u64,
+    /// Of which failed attempts and responses with a status of 400 or more.
+    pub errors: u64,
+    /// Errors by kind (`"timeout": n`), non-zero kinds only.
+    pub errors_by_kind: BTreeMap<String, u64>,
+    /// Its requests per second, over the same span as the run's `throughput_rps` (the
+    /// endpoints' throughputs add up to it).
+    pub throughput_rps: f64,
+    /// Latency summary of its responses, in milliseconds.
+    pub latency_ms: LatencyMs,
+    /// The time spent waiting on it, in seconds: the sum of its requests' latencies
+    /// (responses and failed attempts).
+    pub waited_s: f64,
+    /// Its share (0 to 1) of the time spent waiting on the target, over all endpoints.
+    pub time_share: f64,
+}
+
+/// One endpoint's share of one second of the timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointPoint {
+    /// Its requests completed in this second.
+    pub requests: u64,
+    /// Of which errors.
+    pub errors: u64,
+    /// `requests / length_s` of the row.
+    pub rps: f64,
+    /// Median latency of its responses in this second, ms; `null` without a response.
+    pub p50_ms: Option<f64>,
+    /// 99th percentile, ms.
+    pub p99_ms: Option<f64>,
+}
+
 /// One second of the measured window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -366,6 +504,10 @@ pub struct TimelinePoint {
     pub p99_ms: Option<f64>,
     /// Maximum, ms.
     pub max_ms: Option<f64>,
+    /// Per endpoint, in the order of the record's `endpoints`, when the run has two or
+    /// more; absent for a run of one endpoint (the row is its own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<EndpointPoint>,
 }
 
 fn one_second() -> f64 {
@@ -376,8 +518,11 @@ fn one_second() -> f64 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SloResult {
-    /// The objective as written, e.g. `p99<200ms`.
+    /// The objective as written, e.g. `p99<200ms` or `search: p99<200ms`.
     pub expr: String,
+    /// The endpoint it was checked on; `null`: the whole run.
+    #[serde(default)]
+    pub endpoint: Option<String>,
     /// The metric, e.g. `p99`.
     pub metric: String,
     /// The measured value in `unit`; `null` when it could not be measured (a failure).

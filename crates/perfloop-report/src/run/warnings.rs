@@ -12,8 +12,9 @@
 //! - The scrape kept none of the series the target exposes.
 //! - The server closed its connections after (almost) every response: each request paid
 //!   a TCP handshake.
+//! - HTTP/2: requests refused by the server's GOAWAY count as errors.
 
-use perfloop_engine::{LoadConfig, Outcome, SATURATION_BUSY};
+use perfloop_engine::{ErrorKind, LoadConfig, Outcome, SATURATION_BUSY};
 
 use super::histogram;
 use super::{Requests, RunEnding, RunRecord, Warning, WarningKind};
@@ -68,8 +69,12 @@ pub(super) fn of(record: &RunRecord, outcome: &Outcome, config: &LoadConfig) -> 
                     .to_string()
             } else {
                 format!(
-                    "no successful response (status below 400): {} of {} failed, so the figures \
-                     measure failures, not the service",
+                    "{}: {} of {} failed, so the figures measure failures, not the service",
+                    if config.raw.is_some() {
+                        "no complete response (framed as expected)"
+                    } else {
+                        "no successful response (status below 400)"
+                    },
                     if req.total == 1 {
                         "the 1 request"
                     } else {
@@ -120,6 +125,7 @@ pub(super) fn of(record: &RunRecord, outcome: &Outcome, config: &LoadConfig) -> 
         }
     }
     w.extend(handshakes(req, config));
+    w.extend(goaway(outcome));
     w.sort_by_key(|w| !w.invalidates);
     w
 }
@@ -138,6 +144,25 @@ fn handshakes(req: &Requests, config: &LoadConfig) -> Option<Warning> {
              after (almost) every response, so about every request paid a TCP handshake, \
              which its latency includes",
             req.connections, req.total
+        ),
+    ))
+}
+
+/// HTTP/2: requests refused by a GOAWAY are errors, yet a healthy server sends one when a
+/// connection reaches its request limit (nginx's `keepalive_requests`, 1000 by default):
+/// say what the error count holds and how to avoid it.
+fn goaway(outcome: &Outcome) -> Option<Warning> {
+    let refused = outcome.counts.errors_of(ErrorKind::GoAway);
+    if refused == 0 {
+        return None;
+    }
+    Some(Warning::new(
+        WarningKind::GoAway,
+        format!(
+            "{refused} requests were refused by the server's GOAWAY and count as errors: a \
+             server sends it when a connection reaches its request limit (nginx: \
+             keepalive_requests, 1000 by default), so raise that limit to measure the \
+             service without them"
         ),
     ))
 }
@@ -272,6 +297,27 @@ mod tests {
             outcome.unfinished_age.record(a).unwrap();
         }
         outcome.counts.unfinished = ages_us.len() as u64;
+    }
+
+    #[test]
+    fn requests_refused_by_goaway_are_explained() {
+        let mut o = outcome(&[1_000; 1000], counts(), false);
+        assert!(record_of(&o).warnings.is_empty());
+        o.counts.by_kind[ErrorKind::GoAway.index()] = 7;
+        let record = record_of(&o);
+        let goaway: Vec<_> = record
+            .warnings
+            .iter()
+            .filter(|w| w.kind == WarningKind::GoAway)
+            .collect();
+        assert_eq!(goaway.len(), 1, "{:?}", record.warnings);
+        let w = goaway[0];
+        assert!(
+            w.message.starts_with("7 requests were refused"),
+            "{}",
+            w.message
+        );
+        assert!(!w.invalidates);
     }
 
     #[test]

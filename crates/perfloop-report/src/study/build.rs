@@ -228,6 +228,9 @@ fn workload_description(study: &perfloop_tune::Study) -> String {
     match &study.workload {
         Workload::Load(l) => {
             let mut parts = vec![format!("load {}", perfloop_url::redact_url(&l.url))];
+            if let Some(scenario) = &l.request.scenario {
+                parts.push(format!("scenario {scenario}"));
+            }
             parts.push(format!("{:?} model", l.model).to_lowercase());
             if let Some(c) = l.connections {
                 parts.push(format!("{c} connections"));
@@ -244,8 +247,13 @@ fn workload_description(study: &perfloop_tune::Study) -> String {
             parts.join(", ")
         }
         Workload::Capacity(c) => format!(
-            "capacity search {} within {}",
+            "capacity search {}{} within {}",
             perfloop_url::redact_url(&c.url),
+            c.request
+                .scenario
+                .as_ref()
+                .map(|s| format!(", scenario {s},"))
+                .unwrap_or_default(),
             c.slo.join(", ")
         ),
         Workload::WorkRate => "the command's work rate".to_string(),

@@ -326,6 +326,7 @@ pub fn record(
         target: CapacityTarget {
             url: url.to_string(),
             method: "GET".to_string(),
+            scenario: None,
             command: Some(COMMAND.to_string()),
             pid: Some(std::process::id()),
         },
@@ -408,6 +409,7 @@ pub fn realistic() -> CapacityRecord {
     assert!(sweep.usl.is_some(), "the fit failed: {:?}", sweep.usl_error);
     let best = &steps[4];
     let result = CapacityResult {
+        first_broken_endpoint: None,
         max_sustainable_rps: Some(best.run.throughput_rps),
         max_passing_rate: Some(best.offered),
         max_passing_step: Some(best.index),
@@ -455,6 +457,7 @@ pub fn nothing_passed() -> CapacityRecord {
         ),
     ];
     let result = CapacityResult {
+        first_broken_endpoint: None,
         max_sustainable_rps: None,
         max_passing_rate: None,
         max_passing_step: None,

@@ -69,12 +69,14 @@ pub fn closed(url: &str, connections: u32, duration: Duration) -> LoadConfig {
             ],
             body: vec![],
             alternate_bodies: vec![],
+            scenario: None,
         },
         target,
         model: Model::Closed {
             connections: Plan::Constant(f64::from(connections)),
         },
         threads: 2,
+        raw: None,
         limits: Limits {
             duration: Some(duration),
             requests: None,
@@ -216,6 +218,7 @@ pub fn saturated_record() -> RunRecord {
             url: "http://127.0.0.1:8080/api/items?id=7".to_string(),
             method: "POST".to_string(),
             header_names: vec!["Authorization".to_string()],
+            scenario: None,
             command: None,
             pid: None,
             samples: vec![],
@@ -306,6 +309,8 @@ pub fn saturated_record() -> RunRecord {
                 count: 50,
             },
         ],
+        phases_ms: Default::default(),
+        tls: None,
         open_model: Some(OpenModel {
             asked_rate: 16_666.7,
             achieved_rate: 14_000.0,
@@ -335,11 +340,14 @@ pub fn saturated_record() -> RunRecord {
                 p90_ms: Some(4.9),
                 p99_ms: Some(48.1 + t as f64),
                 max_ms: Some(1_203.2),
+                endpoints: Vec::new(),
             })
             .collect(),
+        endpoints: Vec::new(),
         slo: vec![
             SloResult {
                 expr: "p99<200ms".to_string(),
+                endpoint: None,
                 metric: "p99".to_string(),
                 value: Some(48.127),
                 threshold: 200.0,
@@ -348,6 +356,7 @@ pub fn saturated_record() -> RunRecord {
             },
             SloResult {
                 expr: "error_rate<0.1%".to_string(),
+                endpoint: None,
                 metric: "error_rate".to_string(),
                 value: Some(500.0 / 41_000.0),
                 threshold: 0.001,
@@ -356,6 +365,7 @@ pub fn saturated_record() -> RunRecord {
             },
             SloResult {
                 expr: "rps>=1e4".to_string(),
+                endpoint: None,
                 metric: "rps".to_string(),
                 value: Some(13_666.7),
                 threshold: 10_000.0,

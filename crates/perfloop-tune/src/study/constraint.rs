@@ -45,6 +45,7 @@ pub fn parse_constraint(text: &str) -> Result<Slo, String> {
                 "expected METRIC OP THRESHOLD with OP one of <, <=, >, >=, like p99<100ms".into()
             }
             SloError::UnknownMetric { metric, .. } => unknown_metric(&metric),
+            SloError::Endpoint { reason, .. } => reason,
             SloError::Threshold {
                 metric,
                 threshold,
@@ -55,6 +56,11 @@ pub fn parse_constraint(text: &str) -> Result<Slo, String> {
     })?;
     if !is_study_metric(slo.metric()) {
         return Err(bad(not_measured(slo.metric())));
+    }
+    if let Some(name) = slo.endpoint() {
+        return Err(bad(format!(
+            "a constraint is on the whole trial, not on endpoint `{name}`; drop `{name}:`"
+        )));
     }
     Ok(slo)
 }
@@ -126,6 +132,17 @@ mod tests {
             let e = parse_constraint(bad).unwrap_err();
             assert!(e.contains(bad), "{e}");
         }
+    }
+
+    #[test]
+    fn a_constraint_is_on_the_whole_trial_not_an_endpoint() {
+        let e = parse_constraint("search: p99<100ms").unwrap_err();
+        assert!(
+            e.contains("`search: p99<100ms`") && e.contains("not on endpoint `search`"),
+            "{e}"
+        );
+        let e = parse_constraint("search: cpu<2").unwrap_err();
+        assert!(e.contains("cpu is the target's"), "{e}");
     }
 
     #[test]

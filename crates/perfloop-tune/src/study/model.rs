@@ -151,6 +151,17 @@ pub struct HttpRequest {
     pub body: Option<Body>,
     /// How long a request may take before it counts as an error.
     pub timeout: Option<Duration>,
+    /// A scenario file, in place of the method and body: named, weighted requests to the
+    /// target (left out of the canonical JSON when absent, so other studies keep their
+    /// fingerprint).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<String>,
+    /// HTTP/2 (`--http2`; left out of the canonical JSON when false).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub http2: bool,
+    /// HTTP/2 streams per connection (`--streams`; left out when absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub streams: Option<u32>,
 }
 
 /// A request body.

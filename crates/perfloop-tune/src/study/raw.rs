@@ -95,6 +95,9 @@ pub(super) struct RawLoad {
     pub(super) body_file: Option<Spanned<String>>,
     pub(super) body_lines: Option<Spanned<String>>,
     pub(super) timeout: Option<Spanned<String>>,
+    pub(super) scenario: Option<Spanned<String>>,
+    pub(super) http2: Option<Spanned<bool>>,
+    pub(super) streams: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize)]
@@ -113,6 +116,9 @@ pub(super) struct RawCapacity {
     pub(super) body_file: Option<Spanned<String>>,
     pub(super) body_lines: Option<Spanned<String>>,
     pub(super) timeout: Option<Spanned<String>>,
+    pub(super) scenario: Option<Spanned<String>>,
+    pub(super) http2: Option<Spanned<bool>>,
+    pub(super) streams: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize)]

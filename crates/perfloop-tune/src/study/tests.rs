@@ -411,6 +411,9 @@ fn requests_confirmation_and_ready_timeout() {
             headers: vec!["Content-Type: application/json".into()],
             body: Some(Body::Lines("bodies.jsonl".into())),
             timeout: Some(Duration::from_secs(2)),
+            scenario: None,
+            http2: false,
+            streams: None,
         }
     );
     assert_eq!(
@@ -575,7 +578,7 @@ fn a_workload_url_is_checked_as_it_will_be_sent() {
         ("127.0.0.1:{port}/match", "no scheme"),
         ("http://:{port}/match", "no host"),
         ("http://u:p@127.0.0.1:{port}/", "user information"),
-        ("https://127.0.0.1:{port}/", "not supported yet"),
+        ("gopher://127.0.0.1:{port}/", "not supported"),
     ] {
         fails(&edit(url, bad), 39, says);
     }
@@ -585,4 +588,34 @@ fn a_workload_url_is_checked_as_it_will_be_sent() {
         "token=REDACTED",
     );
     assert!(!e.message.contains("SECRET"), "{e}");
+}
+
+#[test]
+fn a_workload_takes_http2_and_its_streams() {
+    let text = edit(
+        "duration = \"10s\", warmup = \"2s\" }",
+        "duration = \"10s\", warmup = \"2s\", http2 = true, streams = 10 }",
+    );
+    let study = Study::parse(&text).unwrap();
+    let Workload::Load(load) = &study.workload else {
+        panic!("{:?}", study.workload);
+    };
+    assert!(load.request.http2);
+    assert_eq!(load.request.streams, Some(10));
+    fails(
+        &edit(
+            "duration = \"10s\", warmup = \"2s\" }",
+            "duration = \"10s\", warmup = \"2s\", streams = 10 }",
+        ),
+        39,
+        "`streams` needs `http2 = true`",
+    );
+    fails(
+        &edit(
+            "duration = \"10s\", warmup = \"2s\" }",
+            "duration = \"10s\", warmup = \"2s\", http2 = true, streams = 0 }",
+        ),
+        39,
+        "`streams` must be at least 1",
+    );
 }

@@ -130,6 +130,9 @@ impl RawLoad {
                     body_file: self.body_file.as_ref(),
                     body_lines: self.body_lines.as_ref(),
                     timeout: self.timeout.as_ref(),
+                    scenario: self.scenario.as_ref(),
+                    http2: self.http2.as_ref(),
+                    streams: self.streams.as_ref(),
                 },
             )?,
         })
@@ -181,6 +184,9 @@ impl RawCapacity {
                     body_file: self.body_file.as_ref(),
                     body_lines: self.body_lines.as_ref(),
                     timeout: self.timeout.as_ref(),
+                    scenario: self.scenario.as_ref(),
+                    http2: self.http2.as_ref(),
+                    streams: self.streams.as_ref(),
                 },
             )?,
         })
@@ -195,6 +201,9 @@ pub(super) struct RawRequest<'a> {
     pub(super) body_file: Option<&'a Spanned<String>>,
     pub(super) body_lines: Option<&'a Spanned<String>>,
     pub(super) timeout: Option<&'a Spanned<String>>,
+    pub(super) scenario: Option<&'a Spanned<String>>,
+    pub(super) http2: Option<&'a Spanned<bool>>,
+    pub(super) streams: Option<&'a Spanned<u32>>,
 }
 
 pub(super) fn http_request(
@@ -253,12 +262,64 @@ pub(super) fn http_request(
     if let (Some(base), Some((span, body))) = (src.base, &body) {
         check_body_file(base, body).map_err(|why| src.at(span, why))?;
     }
+    let scenario = match raw.scenario {
+        Some(path) => Some(check_scenario(
+            src,
+            path,
+            method.is_some() || body.is_some(),
+        )?),
+        None => None,
+    };
+    let http2 = raw.http2.is_some_and(|h| *h.get_ref());
+    let streams = match raw.streams {
+        Some(s) if !http2 => {
+            return Err(src.at(s, "`streams` needs `http2 = true`".into()));
+        }
+        Some(s) if *s.get_ref() == 0 => {
+            return Err(src.at(s, "`streams` must be at least 1".into()));
+        }
+        Some(s) => Some(*s.get_ref()),
+        None => None,
+    };
     Ok(HttpRequest {
         method,
         headers,
         body: body.map(|(_, b)| b),
         timeout: duration(src, raw.timeout, "timeout")?,
+        scenario,
+        http2,
+        streams,
     })
+}
+
+/// A workload's scenario file: it replaces the method and body, and must read and validate
+/// as the trials will read it (relative to the study file).
+fn check_scenario(
+    src: &Source<'_>,
+    path: &Spanned<String>,
+    beside: bool,
+) -> Result<String, StudyError> {
+    if beside {
+        return Err(src.at(
+            path,
+            "`scenario` sets each request's method and body: remove `method` and the body".into(),
+        ));
+    }
+    if path.get_ref().trim().is_empty() {
+        return Err(src.at(path, "the scenario's file name is empty".into()));
+    }
+    if let Some(base) = src.base {
+        perfloop_scenario::Scenario::load(&base.join(path.get_ref())).map_err(|e| {
+            src.at(
+                path,
+                format!(
+                    "`scenario` = \"{}\" cannot be used (paths are relative to the study file): {e}",
+                    path.get_ref()
+                ),
+            )
+        })?;
+    }
+    Ok(path.get_ref().clone())
 }
 
 /// Checks that a body file can be read as the trials will read it (as `perfloop load
@@ -300,4 +361,69 @@ pub(super) fn check_body_file(base: &Path, body: &Body) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod scenario_tests {
+    use super::super::tests::EXAMPLE;
+    use super::super::{Study, Workload};
+
+    fn with(extra: &str) -> String {
+        EXAMPLE.replacen(
+            "warmup = \"2s\" }",
+            &format!("warmup = \"2s\", {extra} }}"),
+            1,
+        )
+    }
+
+    #[test]
+    fn a_workload_takes_a_scenario_checked_beside_the_study_file() {
+        let dir =
+            std::env::temp_dir().join(format!("perfloop-study-scenario-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("study.toml");
+        std::fs::write(&path, with("scenario = \"mix.toml\"")).unwrap();
+        // The text alone is valid; the scenario it names is missing.
+        let study = Study::parse(&with("scenario = \"mix.toml\"")).unwrap();
+        let Workload::Load(load) = &study.workload else {
+            panic!("{:?}", study.workload);
+        };
+        assert_eq!(load.request.scenario.as_deref(), Some("mix.toml"));
+        let e = Study::load(&path).unwrap_err();
+        assert_eq!(e.line, 39, "{e}");
+        assert!(
+            e.message
+                .contains("`scenario` = \"mix.toml\" cannot be used"),
+            "{e}"
+        );
+        // A scenario's own error keeps its file, line and column.
+        std::fs::write(
+            dir.join("mix.toml"),
+            "[[request]]\nname = \"a\"\npaht = \"/\"\n",
+        )
+        .unwrap();
+        let e = Study::load(&path).unwrap_err();
+        assert!(
+            e.message.contains("mix.toml:3:1: unknown field `paht`"),
+            "{e}"
+        );
+        std::fs::write(
+            dir.join("mix.toml"),
+            "[[request]]\nname = \"a\"\npath = \"/\"\n",
+        )
+        .unwrap();
+        assert!(Study::load(&path).is_ok());
+        // A scenario is part of the study's substance (without one, the fingerprint is
+        // unchanged: pinned in fingerprint.rs).
+        assert_ne!(
+            Study::parse(EXAMPLE).unwrap().fingerprint(),
+            Study::parse(&with("scenario = \"mix.toml\""))
+                .unwrap()
+                .fingerprint()
+        );
+        let e = Study::parse(&with("method = \"POST\", scenario = \"mix.toml\"")).unwrap_err();
+        assert!(e.message.contains("remove `method`"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

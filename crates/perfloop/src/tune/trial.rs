@@ -271,6 +271,9 @@ impl<'a> Runner<'a> {
         if let Some(timeout) = request.timeout {
             options.timeout = Given::Value(timeout);
         }
+        options.scenario = request.scenario.as_ref().map(|path| self.base.join(path));
+        options.http2 = request.http2;
+        options.streams = request.streams.map(|n| n as usize);
         options
     }
 

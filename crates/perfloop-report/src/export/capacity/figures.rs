@@ -3,6 +3,7 @@
 
 use crate::capacity::{CapacityRecord, CapacityResult, Step, StepKind};
 use crate::export::figures::{DASH, elapsed, figure, fraction, number};
+use crate::run::EndpointFigures;
 
 /// One step's figures.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -142,6 +143,29 @@ pub(super) fn knee(r: &CapacityResult) -> String {
     }
 }
 
+/// The endpoint that broke an objective first, as a sentence; `None` when none did.
+pub(super) fn first_broken(r: &CapacityResult) -> Option<String> {
+    let f = r.first_broken_endpoint.as_ref()?;
+    let b = &f.breach;
+    let value = match b.value {
+        Some(v) if b.unit == "ratio" => fraction(v),
+        Some(v) => format!("{} {}", figure(v), b.unit),
+        None => "not measured".to_string(),
+    };
+    let mut text = format!(
+        "{} at step {} ({} req/s asked): its {} was {value} against {}",
+        b.endpoint,
+        f.step,
+        number(f.rate),
+        b.metric,
+        b.expr
+    );
+    if !f.others.is_empty() {
+        text.push_str(&format!("; then {}", f.others.join(", ")));
+    }
+    Some(text)
+}
+
 /// The time spent, as a sentence.
 pub(super) fn time_spent(record: &CapacityRecord) -> String {
     let steps = record.steps.len();
@@ -156,4 +180,24 @@ pub(super) fn time_spent(record: &CapacityRecord) -> String {
 /// The verdict word of a step.
 pub(super) fn verdict(step: &Step) -> &'static str {
     if step.verdict.pass { "pass" } else { "FAIL" }
+}
+
+/// The step whose endpoints the reports show, and its endpoints the most expensive first:
+/// the highest passing rate step, else the step where an endpoint broke an objective first,
+/// else the first step; `None` when that step has fewer than two endpoints.
+pub(super) fn endpoints(r: &CapacityRecord) -> Option<(&Step, Vec<&EndpointFigures>)> {
+    let index =
+        r.result
+            .max_passing_step
+            .or(r.result.first_broken_endpoint.as_ref().map(|f| f.step));
+    let step = match index {
+        Some(i) => r.steps.iter().find(|s| s.index == i)?,
+        None => r.steps.first()?,
+    };
+    if step.run.endpoints.len() < 2 {
+        return None;
+    }
+    let mut list: Vec<&EndpointFigures> = step.run.endpoints.iter().collect();
+    list.sort_by(|a, b| b.time_share.total_cmp(&a.time_share));
+    Some((step, list))
 }

@@ -16,7 +16,7 @@ use super::text::sweep_above;
 use crate::capacity::{CapacityRecord, Step, Sweep};
 use crate::export::Exporter;
 use crate::export::figures::{
-    DASH, elapsed, figure, fixed, fraction, ms, number, seconds, with_unit,
+    DASH, elapsed, figure, fixed, fraction, ms, number, seconds, sent, with_unit,
 };
 use crate::export::html::{self, escape, head, kv, warnings};
 use crate::export::plot::Plot;
@@ -40,10 +40,15 @@ pub fn write_capacity_html(record: &CapacityRecord, out: &mut dyn io::Write) -> 
 }
 
 fn render(h: &mut String, r: &CapacityRecord) -> std::fmt::Result {
-    let target = format!("{} {}", r.target.method, r.target.url);
+    let target = format!(
+        "{}{}",
+        sent(&r.target.method, r.target.scenario.as_ref()),
+        r.target.url
+    );
     head(h, &format!("perfloop capacity · {target}"), "")?;
     header(h, r, &target)?;
     result(h, r)?;
+    endpoints(h, r)?;
     findings(h, &r.findings)?;
     plot_section(h, &plots(r))?;
     steps(h, r)?;
@@ -134,6 +139,9 @@ fn result(h: &mut String, r: &CapacityRecord) -> std::fmt::Result {
     kv(h, "knee", &knee)?;
     kv(h, "time spent", &escape(&figures::time_spent(r)))?;
     kv(h, "bounded by", &escape(&res.bounded_by))?;
+    if let Some(text) = figures::first_broken(res) {
+        kv(h, "endpoint that broke first", &escape(&text))?;
+    }
     if let Some(text) = sweep_above(res) {
         kv(h, "sweep above the search", &escape(&text))?;
     }
@@ -413,6 +421,47 @@ fn sweep_section(h: &mut String, sweep: &Sweep) -> std::fmt::Result {
             ms(Some(p.p99_ms)),
             fixed(fitted, 1),
             p.step
+        )?;
+    }
+    writeln!(h, "</tbody>")?;
+    writeln!(h, "</table>")?;
+    writeln!(h, "</section>")
+}
+
+/// The endpoints of the step the result rests on, the most expensive first.
+fn endpoints(h: &mut String, r: &CapacityRecord) -> std::fmt::Result {
+    let Some((step, list)) = figures::endpoints(r) else {
+        return Ok(());
+    };
+    writeln!(h, "<section>")?;
+    writeln!(
+        h,
+        "<h2>Endpoints at step {} ({})</h2>",
+        step.index,
+        escape(&figures::offered_short(step))
+    )?;
+    writeln!(h, "<table class=\"endpoints\">")?;
+    writeln!(
+        h,
+        "<thead><tr><th>endpoint</th><th class=\"num\">throughput, req/s</th>\
+         <th class=\"num\">p50, ms</th><th class=\"num\">p99, ms</th>\
+         <th class=\"num\">errors</th><th class=\"num\">share of the time waited</th>\
+         </tr></thead>"
+    )?;
+    writeln!(h, "<tbody>")?;
+    for e in list {
+        let lat = |v: f64| ms((e.latency_ms.count > 0).then_some(v));
+        writeln!(
+            h,
+            "<tr><td>{}</td><td class=\"num\">{:.1}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{:.1} %</td></tr>",
+            escape(&e.name),
+            e.throughput_rps,
+            lat(e.latency_ms.p50),
+            lat(e.latency_ms.p99),
+            e.errors,
+            e.time_share * 100.0
         )?;
     }
     writeln!(h, "</tbody>")?;

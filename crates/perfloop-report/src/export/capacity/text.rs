@@ -4,7 +4,8 @@
 //! Sections, in order: what was measured and how the search was set up, the result (the
 //! maximum sustainable throughput at the objectives, the rate bracket and its resolution,
 //! the knee, the time spent, what bounded the search, and the sweep when it sustained more
-//! than the search found), the steps table, the concurrency sweep with its Universal
+//! than the search found, and the endpoint that broke an objective first), the endpoints of
+//! the step the result rests on (two or more, the most time waited first), the steps table, the concurrency sweep with its Universal
 //! Scalability Law fit (or why the fit failed), the findings with their evidence and
 //! recommendations, and last a loud block of the warnings that can change a figure (notes
 //! that change none stay in the header). A figure that was not measured shows as `–`;
@@ -16,7 +17,7 @@ use super::figures::{self, StepFigures, offered_short};
 use crate::capacity::{CapacityRecord, CapacityResult, Step, Sweep};
 use crate::export::Exporter;
 use crate::export::figures::{
-    DASH, elapsed, figure, fixed, fraction, ms, number, seconds, with_unit,
+    DASH, elapsed, figure, fixed, fraction, ms, number, seconds, sent, with_unit,
 };
 use crate::export::page::{Page, WIDTH, labelled, warning_block, wrap};
 use crate::finding::{Finding, Recommendation};
@@ -42,6 +43,7 @@ pub fn write_capacity_text(record: &CapacityRecord, out: &mut dyn io::Write) -> 
     let mut page = Page::default();
     header(&mut page, record);
     result(&mut page, record);
+    endpoints(&mut page, record);
     steps(&mut page, record);
     if let Some(sweep) = &record.sweep {
         sweep_section(&mut page, sweep);
@@ -54,8 +56,10 @@ pub fn write_capacity_text(record: &CapacityRecord, out: &mut dyn io::Write) -> 
 
 fn header(page: &mut Page, r: &CapacityRecord) {
     page.line(format!(
-        "perfloop {} · capacity · {} {}",
-        r.perfloop_version, r.target.method, r.target.url
+        "perfloop {} · capacity · {}{}",
+        r.perfloop_version,
+        sent(&r.target.method, r.target.scenario.as_ref()),
+        r.target.url
     ));
     if let Some(command) = &r.target.command {
         labelled(page, "command", command, LABEL);
@@ -121,8 +125,50 @@ fn result(page: &mut Page, r: &CapacityRecord) {
     }
     labelled(page, "  time", &figures::time_spent(r), RESULT);
     labelled(page, "  bounded by", &res.bounded_by, RESULT);
+    if let Some(text) = figures::first_broken(res) {
+        labelled(page, "  broke first", &text, RESULT);
+    }
     if let Some(text) = sweep_above(res) {
         labelled(page, "  sweep above", &text, RESULT);
+    }
+}
+
+/// The endpoints of the step the result rests on, the most expensive first.
+fn endpoints(page: &mut Page, r: &CapacityRecord) {
+    let Some((step, list)) = figures::endpoints(r) else {
+        return;
+    };
+    page.section(&format!(
+        "Endpoints at step {} ({}), the most time waited first",
+        step.index,
+        offered_short(step)
+    ));
+    page.line(format!(
+        "  {:<24}{:>10}{:>10}{:>10}{:>8}{:>8}{:>8}",
+        "endpoint", "req/s", "p50 ms", "p99 ms", "errors", "err %", "time"
+    ));
+    for e in list {
+        let lat = |v: f64| ms((e.latency_ms.count > 0).then_some(v));
+        let err = if e.requests > 0 {
+            fixed(Some(e.errors as f64 / e.requests as f64 * 100.0), 1)
+        } else {
+            DASH.to_string()
+        };
+        let figures = format!(
+            "{:>10}{:>10}{:>10}{:>8}{:>8}{:>8}",
+            format!("{:.1}", e.throughput_rps),
+            lat(e.latency_ms.p50),
+            lat(e.latency_ms.p99),
+            e.errors,
+            err,
+            format!("{:.1} %", e.time_share * 100.0)
+        );
+        if e.name.chars().count() < 24 {
+            page.line(format!("  {:<24}{figures}", e.name));
+        } else {
+            page.line(format!("  {}", e.name));
+            page.line(format!("  {:<24}{figures}", ""));
+        }
     }
 }
 

@@ -2,7 +2,9 @@
 //! [`WIDTH`] columns.
 //!
 //! Sections, in order: what was measured and how, the request summary, the latency
-//! percentiles, the latency distribution drawn as bars (from the record's log-spaced
+//! percentiles, where the time went before the responses (connect, TLS handshake, time
+//! to first byte), the endpoints (two or more; the most time waited on the target first),
+//! the latency distribution drawn as bars (from the record's log-spaced
 //! buckets), status codes, errors by kind, the open model's rates and lag, the generator's
 //! own CPU use, the target's resources, the SLO verdicts, then one line per warning that
 //! bounds or qualifies a figure and last — so that it is what stays on screen — a loud
@@ -15,7 +17,7 @@
 use std::io;
 
 use crate::export::Exporter;
-use crate::export::figures::{DASH, bytes, duration, number, seconds, share};
+use crate::export::figures::{DASH, bytes, duration, number, seconds, sent, share};
 use crate::export::page::{Page, WIDTH, warning_block, warning_lines, wrap};
 use crate::run::{LoadModel, RunEnding, RunRecord, SloResult, Warning, WarningKind};
 
@@ -32,6 +34,8 @@ impl Exporter<RunRecord> for TextExporter {
         header(&mut page, record);
         summary(&mut page, record);
         latency(&mut page, record);
+        phases(&mut page, record);
+        endpoints(&mut page, record);
         distribution(&mut page, record);
         statuses(&mut page, record);
         errors(&mut page, record);
@@ -45,18 +49,18 @@ impl Exporter<RunRecord> for TextExporter {
 }
 
 fn header(page: &mut Page, r: &RunRecord) {
-    let first = format!(
-        "perfloop {} · {} {}",
-        r.perfloop_version, r.target.method, r.target.url
-    );
+    let sent = sent(&r.target.method, r.target.scenario.as_ref());
+    let first = format!("perfloop {} · {sent}{}", r.perfloop_version, r.target.url);
     if first.chars().count() <= WIDTH {
         page.line(first);
     } else {
         // The URL whole on a line of its own: cut, it could not be copied.
-        page.line(format!(
-            "perfloop {} · {}",
-            r.perfloop_version, r.target.method
-        ));
+        let sent = sent.trim_end_matches(" · ").trim_end();
+        page.line(if sent.is_empty() {
+            format!("perfloop {}", r.perfloop_version)
+        } else {
+            format!("perfloop {} · {sent}", r.perfloop_version)
+        });
         page.line(format!("  {}", r.target.url));
     }
     let load = &r.load;
@@ -89,6 +93,14 @@ fn header(page: &mut Page, r: &RunRecord) {
     }
     when.push(format!("timeout {}", seconds(load.timeout_s)));
     page.flow("run", &when);
+    if let Some(tls) = &r.tls {
+        let mut parts = vec![tls.version.clone(), tls.cipher.clone()];
+        parts.push(match &tls.alpn {
+            Some(alpn) => format!("ALPN {alpn}"),
+            None => "no ALPN".to_string(),
+        });
+        page.flow("tls", &parts);
+    }
     if let Some(stages) = &load.stages {
         let list: Vec<String> = stages
             .iter()
@@ -164,8 +176,13 @@ fn summary(page: &mut Page, r: &RunRecord) {
     } else {
         String::new()
     };
+    let of = if r.raw_tcp() {
+        "responses"
+    } else {
+        "response bodies"
+    };
     page.line(format!(
-        "  received    {:>12}{rate} of response bodies",
+        "  received    {:>12}{rate} of {of}",
         bytes(r.bytes_received as f64)
     ));
 }
@@ -196,6 +213,78 @@ fn latency(page: &mut Page, r: &RunRecord) {
         duration(l.mean),
         duration(l.stdev)
     ));
+}
+
+/// Connect and TLS handshake per connection, time to first byte per response; a phase
+/// the run did not go through is left out.
+fn phases(page: &mut Page, r: &RunRecord) {
+    let p = &r.phases_ms;
+    let rows = [
+        ("connect", &p.connect),
+        ("tls handshake", &p.tls_handshake),
+        ("first byte", &p.first_byte),
+    ];
+    if rows.iter().all(|(_, phase)| phase.is_none()) {
+        return;
+    }
+    page.section("Phases (connect and handshake per connection, first byte per response)");
+    page.line(format!(
+        "  {:<14}{:>9}{:>11}{:>11}{:>11}{:>11}{:>11}",
+        "", "count", "mean", "p50", "p90", "p99", "max"
+    ));
+    for (name, phase) in rows {
+        if let Some(ph) = phase {
+            page.line(format!(
+                "  {name:<14}{:>9}{:>11}{:>11}{:>11}{:>11}{:>11}",
+                ph.count,
+                duration(ph.mean),
+                duration(ph.p50),
+                duration(ph.p90),
+                duration(ph.p99),
+                duration(ph.max)
+            ));
+        }
+    }
+}
+
+/// Width of the endpoint column; a longer name takes a line of its own.
+const NAME: usize = 24;
+
+/// The endpoints, the most expensive first (by their share of the time spent waiting on
+/// the target). A run of one endpoint has nothing to add to the totals: no table.
+fn endpoints(page: &mut Page, r: &RunRecord) {
+    if r.endpoints.len() < 2 {
+        return;
+    }
+    let mut rows: Vec<_> = r.endpoints.iter().collect();
+    rows.sort_by(|a, b| b.time_share.total_cmp(&a.time_share));
+    page.section("Endpoints (the most time waited on the target first)");
+    page.line(format!(
+        "  {:<NAME$}{:>10}{:>10}{:>10}{:>8}{:>8}{:>8}",
+        "endpoint", "req/s", "p50", "p99", "errors", "err %", "time"
+    ));
+    for e in rows {
+        let (p50, p99) = if e.latency_ms.count == 0 {
+            (DASH.to_string(), DASH.to_string())
+        } else {
+            (duration(e.latency_ms.p50), duration(e.latency_ms.p99))
+        };
+        let figures = format!(
+            "{:>10}{:>10}{:>10}{:>8}{:>8}{:>8}",
+            format!("{:.1}", e.throughput_rps),
+            p50,
+            p99,
+            e.errors,
+            share(e.errors, e.requests),
+            format!("{:.1} %", e.time_share * 100.0)
+        );
+        if e.name.chars().count() < NAME {
+            page.line(format!("  {:<NAME$}{figures}", e.name));
+        } else {
+            page.line(format!("  {}", e.name));
+            page.line(format!("  {:<NAME$}{figures}", ""));
+        }
+    }
 }
 
 fn distribution(page: &mut Page, r: &RunRecord) {
@@ -238,7 +327,9 @@ fn errors(page: &mut Page, r: &RunRecord) {
     page.section("Errors by kind");
     for (kind, n) in kinds {
         let why = match kind.as_str() {
+            "framing" if r.raw_tcp() => "  bytes after the expected end of a response",
             "framing" => "  more bytes than the response's Content-Length",
+            "closed" if r.raw_tcp() => "  the server closed before the end of a response",
             _ => "",
         };
         page.line(format!(

@@ -4,8 +4,10 @@
 //! a managed target, watches its resources, runs the smoke and the medium level against
 //! `POST /match` with varying batches of generated records (planted duplicates and new
 //! people), searches the highest request rate the service sustains within `p99<100ms` and
-//! sweeps the concurrency, and last tunes the four knobs (workers, batch size, pool size,
-//! cache size) with a study file run by `perfloop tune` in a fresh store.
+//! sweeps the concurrency, runs a scenario of two endpoints over HTTPS against a second
+//! demo target serving TLS with a certificate generated at its start (`https.rs`), and last
+//! tunes the four knobs (workers, batch size, pool size, cache size) with a study file run
+//! by `perfloop tune` in a fresh store.
 //!
 //! Each stage prints a short headline — what ran, the figure that matters, where its full
 //! report is — and the demo ends with the loop's summary: the capacity, the bottleneck the
@@ -13,6 +15,8 @@
 //! defaults against the best configuration, measured in the same rounds). The full reports
 //! (text, JSON, HTML), the study file, its store and `best.env` are written to `--out`, or
 //! to a new directory under the system's temporary one, which the demo names.
+
+mod https;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -48,6 +52,8 @@ struct Plan {
     step: Duration,
     step_warmup: Duration,
     resolution: f64,
+    /// The HTTPS scenario's measured time.
+    https: Duration,
     /// Tuning: each trial's measured time and warm-up, exploration trials, finalists,
     /// confirmation rounds, and the time budget.
     tune: TunePlan,
@@ -76,6 +82,7 @@ impl Plan {
                 step: s(1),
                 step_warmup: Duration::from_millis(300),
                 resolution: 0.15,
+                https: s(3),
                 tune: TunePlan {
                     duration: Duration::from_millis(800),
                     warmup: Duration::from_millis(300),
@@ -96,6 +103,7 @@ impl Plan {
                 step: s(4),
                 step_warmup: s(1),
                 resolution: 0.05,
+                https: s(10),
                 tune: TunePlan {
                     duration: s(3),
                     warmup: s(1),
@@ -120,7 +128,7 @@ pub fn run(args: &DemoArgs) -> Result<Exit, Failure> {
         dir.display()
     ));
     let bodies = request_bodies(plan.users)?;
-    let watch = start_target(&plan)?;
+    let watch = start_target(&plan, None)?;
     let addr = listening_address(&watch)?;
     let measured = run_levels(&plan, &watch, &addr, &bodies, &dir).and_then(|levels| {
         let capacity = run_capacity(&plan, &watch, &addr, &bodies, &dir)?;
@@ -129,8 +137,9 @@ pub fn run(args: &DemoArgs) -> Result<Exit, Failure> {
     let stopped = watch.stop();
     let (levels, capacity) = measured?;
     stopped?;
+    let https = https::run_stage(&plan, &bodies, &dir)?;
     let study = run_tuning(&plan, &bodies, &dir)?;
-    say(&summary(&levels, &capacity, &study, &dir));
+    say(&summary(&levels, &capacity, &https, &study, &dir));
     if study.best.is_none() {
         return Err(Failure::run(anyhow!(
             "the tuning study found no configuration"
@@ -173,7 +182,7 @@ fn run_tuning(plan: &Plan, bodies: &[Vec<u8>], dir: &Path) -> Result<StudyRecord
     }
     let t = &plan.tune;
     stage(&format!(
-        "4. tuning: the workers, batch size, pool size and cache size that give the most \
+        "5. tuning: the workers, batch size, pool size and cache size that give the most \
          throughput within {DEMO_SLO}: {} trials of {:.1} s (the defaults among them), then \
          the {} best against the defaults in {} rounds",
         t.trials,
@@ -555,33 +564,48 @@ fn request_bodies(users: usize) -> Result<Vec<Vec<u8>>, Failure> {
         .collect()
 }
 
-fn start_target(plan: &Plan) -> Result<Watch, Failure> {
+/// The demo target as a managed target, serving HTTP, or HTTPS with its certificate written
+/// to `tls`.
+fn start_target(plan: &Plan, tls: Option<&Path>) -> Result<Watch, Failure> {
     let exe = std::env::current_exe()
         .context("cannot find the perfloop executable")
         .map_err(Failure::run)?;
-    let exe = exe.to_string_lossy();
-    let text = format!(
-        "'{}' demo-target --listen 127.0.0.1:0 --users {}",
-        exe.replace('\'', r"'\''"),
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let mut text = format!(
+        "{} demo-target --listen 127.0.0.1:0 --users {}",
+        quote(&exe.to_string_lossy()),
         plan.users
     );
+    if let Some(cert) = tls {
+        text.push_str(&format!(
+            " --tls --cert-out {}",
+            quote(&cert.to_string_lossy())
+        ));
+    }
     let command = CommandTemplate::parse(&text).map_err(Failure::run)?;
     let mut spec = TargetSpec::new(command);
-    let ready = Regex::new("listening on http://").map_err(|e| Failure::run(anyhow!("{e}")))?;
+    let ready = Regex::new(LISTENING[usize::from(tls.is_some())])
+        .map_err(|e| Failure::run(anyhow!("{e}")))?;
     spec.ready = Some(Ready::Log(ready));
     spec.ready_timeout = Duration::from_secs(120);
-    say("starting the demo target (generating and indexing its users) ...\n");
+    if tls.is_none() {
+        say("starting the demo target (generating and indexing its users) ...\n");
+    }
     WatchPlan::managed(spec, plan.interval).start()
 }
 
-/// The address the target printed in its `listening on http://ADDR` line.
+/// What the demo target prints once it serves: over HTTP, over HTTPS.
+const LISTENING: [&str; 2] = ["listening on http://", "listening on https://"];
+
+/// The address the target printed in its `listening on http://ADDR` (or `https://`) line.
 fn listening_address(watch: &Watch) -> Result<String, Failure> {
     watch
         .log_lines(50)
         .iter()
         .find_map(|l| {
-            l.split("listening on http://")
-                .nth(1)
+            LISTENING
+                .iter()
+                .find_map(|prefix| l.split(prefix).nth(1))
                 .map(|a| a.trim().to_string())
         })
         .ok_or_else(|| Failure::run(anyhow!("the demo target did not say where it listens")))
@@ -625,6 +649,7 @@ const DASH: &str = "–";
 fn summary(
     levels: &[(Level, RunRecord)],
     capacity: &CapacityRecord,
+    https: &RunRecord,
     study: &StudyRecord,
     dir: &Path,
 ) -> String {
@@ -642,6 +667,7 @@ fn summary(
     }
     out.push_str(&row("capacity", &capacity_headline(capacity)));
     out.push_str(&row("bottleneck", &bottleneck(capacity)));
+    out.push_str(&row("https", &https::summary_line(https)));
     let gain = match &study.best {
         Some(best) if !best.is_default => match &best.gain {
             Some(g) => gain_text(g),
@@ -658,8 +684,8 @@ fn summary(
     out.push_str(&wrapped(
         "    ",
         "    ",
-        "smoke.txt, medium.txt, capacity.txt and capacity.html, study.txt and study.html \
-         (each with its .json), best.env",
+        "smoke.txt, medium.txt, capacity.txt and capacity.html, https.txt, study.txt and \
+         study.html (each with its .json), best.env; the HTTPS scenario https.toml",
     ));
     out
 }
