@@ -7,7 +7,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,23 +23,8 @@ type Seen = Arc<Mutex<BTreeMap<String, u64>>>;
 /// `/fast` answers at once, `/slow` after 4 ms, `/bad` with a 500; each counted by path.
 fn start_server() -> (SocketAddr, Seen) {
     let seen = Seen::default();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let state = seen.clone();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let app = Router::new().fallback(handle).with_state(state);
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    (addr, seen)
+    let app = Router::new().fallback(handle).with_state(seen.clone());
+    (common::serve(app), seen)
 }
 
 async fn handle(State(seen): State<Seen>, uri: Uri) -> (StatusCode, &'static str) {

@@ -31,13 +31,12 @@ pub struct Stats {
     pub stalled: AtomicBool,
 }
 
-/// Starts the axum server on its own runtime thread; returns its address and counters.
-pub fn start_axum() -> (SocketAddr, Arc<Stats>) {
-    let stats = Arc::new(Stats::default());
+/// Serves `app` on 127.0.0.1 (an ephemeral port) from a one-thread runtime of its own;
+/// returns its address.
+pub fn serve(app: Router) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = stats.clone();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -45,18 +44,24 @@ pub fn start_axum() -> (SocketAddr, Arc<Stats>) {
             .build()
             .unwrap();
         rt.block_on(async move {
-            let app = Router::new()
-                .route("/", get(hello))
-                .route("/echo", post(echo))
-                .route("/status/{code}", get(status))
-                .route("/chunked", get(chunked))
-                .route("/sleep/{ms}", get(sleep))
-                .with_state(state);
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             axum::serve(listener, app).await.unwrap();
         });
     });
-    (addr, stats)
+    addr
+}
+
+/// Starts the axum server on its own runtime thread; returns its address and counters.
+pub fn start_axum() -> (SocketAddr, Arc<Stats>) {
+    let stats = Arc::new(Stats::default());
+    let app = Router::new()
+        .route("/", get(hello))
+        .route("/echo", post(echo))
+        .route("/status/{code}", get(status))
+        .route("/chunked", get(chunked))
+        .route("/sleep/{ms}", get(sleep))
+        .with_state(stats.clone());
+    (serve(app), stats)
 }
 
 async fn hello(State(stats): State<Arc<Stats>>) -> &'static str {
