@@ -366,7 +366,9 @@ pub struct LoadArgs {
     #[arg(long, value_name = "DURATION")]
     pub warmup: Option<String>,
 
-    /// A service-level objective, e.g. 'p99<200ms', 'error_rate<0.1%', 'rps>1000' (repeatable).
+    /// A service-level objective, e.g. 'p99<200ms', 'error_rate<0.1%', 'rps>1000', 'cpu<80%',
+    /// 'rss_mb<512', or one endpoint's: 'search: p99<200ms' (repeatable). Metrics: p50, p75,
+    /// p90, p95, p99, p99.9, max, mean, error_rate, rps (throughput), cpu, rss_mb.
     #[arg(long = "slo", value_name = "EXPR")]
     pub slos: Vec<String>,
 
