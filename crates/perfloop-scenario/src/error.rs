@@ -70,20 +70,7 @@ pub(crate) struct Source<'a> {
 impl Source<'_> {
     /// The place of a byte span's start.
     pub(crate) fn at(&self, span: &Range<usize>) -> At {
-        let start = span.start.min(self.text.len());
-        let start = (0..=start)
-            .rev()
-            .find(|i| self.text.is_char_boundary(*i))
-            .unwrap_or(0);
-        let before = &self.text[..start];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = self.text[line_start..start].chars().count() + 1;
-        let source_line = self.text[line_start..]
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .to_owned();
+        let (line, column, source_line) = text_place(self.text, span.start);
         At {
             file: self.file.to_owned(),
             line,
@@ -107,4 +94,26 @@ pub(crate) fn file_error(file: &str, message: String) -> ScenarioError {
         message,
         source_line: String::new(),
     }
+}
+
+/// Where byte `offset` of `text` stands, as a person counts it: the line and the column
+/// (both from 1, columns in characters), and that line's text. An offset past the end or
+/// inside a character is moved back to the nearest character start. Shared by every TOML
+/// input whose errors quote their source (scenarios, study files).
+pub fn text_place(text: &str, offset: usize) -> (usize, usize, String) {
+    let start = offset.min(text.len());
+    let start = (0..=start)
+        .rev()
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(0);
+    let before = &text[..start];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = text[line_start..start].chars().count() + 1;
+    let source_line = text[line_start..]
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    (line, column, source_line)
 }

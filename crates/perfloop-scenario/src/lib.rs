@@ -46,7 +46,7 @@ mod raw;
 mod template;
 
 pub use cursor::Cursor;
-pub use error::{At, ScenarioError};
+pub use error::{At, ScenarioError, text_place};
 pub use model::{DEFAULT_SEED, Origin, Request, Scenario, ThinkTime};
 pub use raw::Order;
 pub use template::{Context, Part, Template};

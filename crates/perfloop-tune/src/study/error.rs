@@ -50,20 +50,7 @@ pub(super) struct Source<'a> {
 
 impl Source<'_> {
     pub(super) fn error(&self, span: &Range<usize>, message: String) -> StudyError {
-        let start = span.start.min(self.text.len());
-        let start = (0..=start)
-            .rev()
-            .find(|i| self.text.is_char_boundary(*i))
-            .unwrap_or(0);
-        let before = &self.text[..start];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = self.text[line_start..start].chars().count() + 1;
-        let source_line = self.text[line_start..]
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .to_owned();
+        let (line, column, source_line) = perfloop_scenario::text_place(self.text, span.start);
         StudyError {
             file: None,
             line,
