@@ -163,6 +163,24 @@ fn throughput_that_keeps_growing_is_not_waiting() {
     );
 }
 
+/// The highest passing step found a little below the plateau (a bisection step fell short
+/// of its rate): throughput still grows by 10 % towards the top step, a tenth of the
+/// offered load's growth, and the waiting is still found.
+#[test]
+fn a_passing_step_below_the_plateau_does_not_hide_the_waiting() {
+    let mut levels = PLATEAU;
+    levels[2] = (StepKind::Ramp, 400.0, 330.0, 300.0, 700.0, false);
+    levels[3].2 = 331.0; // 800 offered, 331 served: +10.3 % over 300 for +167 % offered.
+    levels[4].2 = 330.0;
+    levels[5] = (StepKind::Bisect, 300.0, 300.0, 2.5, 8.0, true);
+    let findings = diagnose(&search(&levels, waiting));
+    assert!(
+        rules(&findings).contains(&"waiting"),
+        "{:?}",
+        rules(&findings)
+    );
+}
+
 #[test]
 fn saturated_generator_is_critical_and_its_steps_are_left_out() {
     // The top step passes with a heavy tail, but its generator was saturated: only the

@@ -530,6 +530,22 @@ impl RowAssembler {
     }
 }
 
+/// A second's HDR histogram (microseconds) on the fixed grid of `perfloop_stats::grid`: each
+/// recorded value's bucket, from the highest value equivalent to it (the value the HDR
+/// percentiles report).
+fn grid_buckets(h: &Histogram<u64>) -> Vec<(u32, u64)> {
+    let mut buckets: Vec<(u32, u64)> = Vec::new();
+    for v in h.iter_recorded() {
+        let bucket =
+            perfloop_stats::grid::bucket_of_us(h.highest_equivalent(v.value_iterated_to()) as f64);
+        match buckets.last_mut() {
+            Some((last, count)) if *last == bucket => *count += v.count_at_value(),
+            _ => buckets.push((bucket, v.count_at_value())),
+        }
+    }
+    buckets
+}
+
 fn row_of(interval: &Interval, length_s: f64) -> TimelineRow {
     let ms = |h: &Histogram<u64>, q: f64| {
         (!h.is_empty()).then(|| h.value_at_quantile(q) as f64 / 1000.0)
@@ -545,6 +561,7 @@ fn row_of(interval: &Interval, length_s: f64) -> TimelineRow {
         p90_ms: ms(h, 0.9),
         p99_ms: ms(h, 0.99),
         max_ms: (!h.is_empty()).then(|| h.max() as f64 / 1000.0),
+        latency_buckets: grid_buckets(h),
         endpoints: interval
             .endpoints
             .iter()

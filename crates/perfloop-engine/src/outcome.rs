@@ -170,6 +170,10 @@ pub struct TimelineRow {
     pub p99_ms: Option<f64>,
     /// Maximum.
     pub max_ms: Option<f64>,
+    /// The latencies of the responses completed in this second on the fixed grid of
+    /// [`perfloop_stats::grid`] (`(bucket, count)`, ascending, non-empty buckets only):
+    /// histograms of different seconds and runs merge bucket by bucket.
+    pub latency_buckets: Vec<(u32, u64)>,
     /// Per endpoint, in [`Outcome::endpoints`]' order, when the run has two or more;
     /// empty otherwise (the row is the one endpoint's).
     pub endpoints: Vec<EndpointSecond>,

@@ -12,10 +12,13 @@
 //! `series`, the time axis in `time_axis`) depend on no thread; `scrape` and `summary` use
 //! them; `sampler` starts both threads and builds the [`Recording`]. [`thread_cpu`] and
 //! [`ProcessCpu`] (`own_cpu`) are perfloop's own CPU clocks, shared with the load engine.
+//! [`HostFacts`] (`facts`) describe the machine a result was measured on (CPU model, cores,
+//! kernel, memory, load average), saved with every result in the history.
 //!
 //! The monitor knows nothing of load generation: it watches a pid and a URL. Linux only.
 
 mod errors;
+mod facts;
 mod http_get;
 mod own_cpu;
 pub mod proc;
@@ -30,6 +33,7 @@ mod tree;
 
 use std::time::Duration;
 
+pub use facts::HostFacts;
 pub use own_cpu::{ProcessCpu, thread_cpu};
 pub use proc::pid_exists;
 pub use prometheus::{MetricKind, ParseError, PromSample, parse_text};

@@ -16,24 +16,32 @@
 //! - [`bench`](mod@bench): [`BenchReport`] (schema `perfloop.bench.v1`), a command
 //!   benchmark's statistics per parameter combination, built from the measured runs
 //!   ([`BenchResult::build`]).
+//! - [`compare`](mod@compare): [`CompareRecord`] (schema `perfloop.compare.v1`), side B
+//!   against side A (one run or several pooled), metric by metric, with a bootstrap over
+//!   per-second intervals ([`CompareRecord::build`]).
+//! - [`headline`]: a result's [`Headline`] figures, whatever its kind: what the history
+//!   store keeps beside the record for listings, sparklines and change points.
 //! - [`export`]: one [`Exporter`] trait for every record kind, one exporter per format:
 //!   pretty JSON for any record ([`JsonExporter`]); for a run record the timeline as CSV
-//!   ([`CsvExporter`]) and the human summary as plain text that fits 80 columns
-//!   ([`TextExporter`]); for a capacity record the human summary within 80 columns
+//!   ([`CsvExporter`]), the human summary as plain text that fits 80 columns
+//!   ([`TextExporter`]) and a self-contained HTML page with SVG plots ([`RunHtml`]); for a capacity record the human summary within 80 columns
 //!   ([`CapacityText`], [`write_capacity_text`]) and a self-contained HTML page with SVG
 //!   plots of the measured data ([`CapacityHtml`], [`write_capacity_html`]); for a study
 //!   record the human summary within 80 columns ([`StudyText`], [`write_study_text`]) and a
 //!   self-contained HTML page with SVG plots of the trials ([`StudyHtml`],
 //!   [`write_study_html`]); for a bench record the human summary in the manner of
-//!   hyperfine ([`BenchText`], [`render_bench_text`]).
+//!   hyperfine ([`BenchText`], [`render_bench_text`]); for a compare record a table in
+//!   the manner of benchstat as text ([`CompareText`]) and as Markdown ([`CompareMarkdown`]).
 //!
 //! The crate writes only to the `io::Write` it is given; choosing files, stdout and exit
 //! codes is the binary's business.
 
 pub mod bench;
 pub mod capacity;
+pub mod compare;
 pub mod export;
 pub mod finding;
+pub mod headline;
 pub mod run;
 pub mod study;
 
@@ -43,12 +51,17 @@ pub use capacity::{
     Knee, LittlesLaw, RateBracket, SearchEnding, SearchSettings, Step, StepKind, StepVerdict,
     Sweep, SweepAbove, SweepPoint, Trend, UslRecord,
 };
+pub use compare::{
+    COMPARE_SCHEMA, CompareInput, CompareMetrics, CompareRecord, CompareSide, CompareVerdict,
+    CompareWarning, MetricChange, SideName,
+};
 pub use export::{
-    BenchText, CapacityHtml, CapacityText, CsvExporter, Exporter, Format, JsonExporter, StudyHtml,
-    StudyText, TextExporter, render_bench_text, write_capacity_html, write_capacity_text,
-    write_study_html, write_study_text,
+    BenchText, CapacityHtml, CapacityText, CompareMarkdown, CompareText, CsvExporter, Exporter,
+    Format, JsonExporter, RunHtml, StudyHtml, StudyText, TextExporter, render_bench_text,
+    write_capacity_html, write_capacity_text, write_study_html, write_study_text,
 };
 pub use finding::{Evidence, Finding, Recommendation, Severity, StrategyRef};
+pub use headline::{Headline, HeadlineMetric};
 pub use run::{
     BUCKETS, Breach, BuildInput, EndpointFigures, EndpointPoint, Generator, LagMs, LatencyBucket,
     LatencyMs, LoadInfo, LoadModel, OpenModel, PhaseMs, PhasesMs, Requests, RunEnding, RunRecord,

@@ -8,6 +8,10 @@
 //! - [`usl`]: the Universal Scalability Law fitted to throughput against concurrency
 //!   (contention σ, coherency κ, the peak concurrency and what limits scaling).
 //! - [`trend`]: the Mann–Kendall test for a monotonic trend over time, with Sen's slope.
+//! - [`grid`]: a fixed 1 % logarithmic grid of latency buckets, so histograms of different
+//!   seconds and runs merge bucket by bucket.
+//! - [`compare`]: two runs (or pooled runs) compared metric by metric, with a bootstrap
+//!   over per-second intervals.
 //! - [`changepoint`]: where a series of measurements shifted level: E-divisive means with a
 //!   t-test, Apache Otava's method, with a minimum segment length.
 //!
@@ -15,6 +19,8 @@
 //! its arguments, so every result can be checked against reference values in a unit test.
 
 pub mod changepoint;
+pub mod compare;
+pub mod grid;
 pub mod sample;
 pub mod slo;
 pub mod trend;

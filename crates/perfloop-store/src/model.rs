@@ -104,6 +104,20 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// What a history run measured: the command that saved it.
+    RunKind {
+        /// `perfloop load`: one load test.
+        Load => "load",
+        /// `perfloop capacity`: a search for the highest load that meets the objectives.
+        Capacity => "capacity",
+        /// `perfloop bench`: commands benchmarked.
+        Bench => "bench",
+        /// `perfloop tune`: a study, as a whole.
+        Study => "study",
+    }
+);
+
 impl From<FinalState> for TrialState {
     fn from(state: FinalState) -> Self {
         match state {
@@ -190,7 +204,7 @@ pub struct TrialRow {
     pub round: Option<u32>,
 }
 
-/// A run to record.
+/// A run of a trial (or of a study) to record; history runs are [`HistoryRun`](crate::HistoryRun)s.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewRun {
     /// The study it belongs to, if any.
@@ -239,4 +253,20 @@ pub(crate) fn from_millis(millis: i64) -> SystemTime {
         UNIX_EPOCH.checked_sub(magnitude)
     };
     time.unwrap_or(UNIX_EPOCH)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::{from_millis, to_millis};
+
+    #[test]
+    fn times_round_trip_at_millisecond_precision() {
+        for millis in [0, 1, -1, 1_700_000_000_123, -86_400_000] {
+            assert_eq!(to_millis(from_millis(millis)), millis);
+        }
+        let time = UNIX_EPOCH + Duration::from_nanos(1_700_000_000_123_456_789);
+        assert_eq!(to_millis(time), 1_700_000_000_123);
+    }
 }

@@ -5,48 +5,26 @@
     clippy::print_stdout,
     missing_docs
 )]
-//! The store against real files: migrations, studies, trials, runs, a process killed mid-trial
-//! and files that are not stores.
+//! The store against real files and a real PostgreSQL server: migrations, studies, trials,
+//! runs, a process killed mid-trial and files that are not stores.
+
+mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use common::{Kind, Place, TempDir};
 use perfloop_store::{
-    FinalState, NewRun, NewStudy, SCHEMA_VERSION, Store, StoreError, StudyStatus, TrialOutcome,
-    TrialState,
+    FinalState, Location, NewRun, NewStudy, SCHEMA_VERSION, Store, StoreError, StudyStatus,
+    TrialOutcome, TrialState,
 };
 
-/// A fresh directory under the system's temporary directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let dir = std::env::temp_dir().join(format!(
-            "perfloop-store-{tag}-{}-{nanos}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    fn db(&self) -> PathBuf {
-        self.0.join("nested").join("perfloop.db")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+both_backends! {
+    studies_are_created_found_and_unique,
+    trial_lifecycle,
+    caller_transaction_groups_writes_and_rolls_back,
 }
 
 fn new_study(name: &str) -> NewStudy {
@@ -87,7 +65,8 @@ fn fresh_file_is_migrated_and_reopens() {
     let path = dir.db();
     {
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.path(), path);
+        assert_eq!(store.path(), Some(path.as_path()));
+        assert_eq!(store.location(), &Location::Sqlite(path.clone()));
         assert_eq!(store.schema_version().unwrap(), i64::from(SCHEMA_VERSION));
         store.create_study(&new_study("s")).unwrap();
     }
@@ -109,7 +88,7 @@ fn fresh_file_is_migrated_and_reopens() {
         .collect::<Result<_, _>>()
         .unwrap();
     tables.sort();
-    assert_eq!(tables, ["runs", "studies", "trials"]);
+    assert_eq!(tables, ["run_tags", "runs", "studies", "trials"]);
     drop(conn);
 
     // Reopening applies nothing and keeps the data.
@@ -145,10 +124,9 @@ fn newer_schema_is_refused_and_left_untouched() {
     assert_eq!(raw_pragma(&path, "user_version"), future.to_string());
 }
 
-#[test]
-fn studies_are_created_found_and_unique() {
-    let dir = TempDir::new("studies");
-    let store = Store::open(&dir.db()).unwrap();
+fn studies_are_created_found_and_unique(kind: Kind) {
+    let place = Place::new(kind, "studies");
+    let store = place.store();
     let before = SystemTime::now() - Duration::from_secs(1);
     let id = store.create_study(&new_study("pool-size")).unwrap();
 
@@ -164,7 +142,7 @@ fn studies_are_created_found_and_unique() {
 
     let err = store.create_study(&new_study("pool-size")).unwrap_err();
     assert!(matches!(err, StoreError::DuplicateStudy { ref name, .. } if name == "pool-size"));
-    assert!(err.to_string().contains(&dir.db().display().to_string()));
+    assert!(err.to_string().contains(&place.location.to_string()));
 
     for status in [StudyStatus::Interrupted, StudyStatus::Finished] {
         store.set_study_status(id, status).unwrap();
@@ -180,10 +158,9 @@ fn studies_are_created_found_and_unique() {
     ));
 }
 
-#[test]
-fn trial_lifecycle() {
-    let dir = TempDir::new("trials");
-    let store = Store::open(&dir.db()).unwrap();
+fn trial_lifecycle(kind: Kind) {
+    let place = Place::new(kind, "trials");
+    let store = place.store();
     let study = store.create_study(&new_study("s")).unwrap();
     assert_eq!(store.next_trial_number(study).unwrap(), 0);
 
@@ -306,10 +283,9 @@ fn trial_lifecycle() {
     );
 }
 
-#[test]
-fn caller_transaction_groups_writes_and_rolls_back() {
-    let dir = TempDir::new("tx");
-    let mut store = Store::open(&dir.db()).unwrap();
+fn caller_transaction_groups_writes_and_rolls_back(kind: Kind) {
+    let place = Place::new(kind, "tx");
+    let mut store = place.store();
     let study = store.create_study(&new_study("s")).unwrap();
     let result: Result<(), StoreError> = store.transaction(|store| {
         store.begin_trial(study, 0, "{}")?;
@@ -423,6 +399,9 @@ fn random_bytes_are_refused_naming_the_file() {
         bytes,
         "the file is left untouched"
     );
+    let err = Store::connect(&Location::Sqlite(path.clone())).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    assert_eq!(std::fs::read(&path).unwrap(), bytes, "still untouched");
 }
 
 #[test]

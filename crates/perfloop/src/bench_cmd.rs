@@ -11,6 +11,7 @@ use perfloop_target::{
 };
 
 use crate::cli::BenchCmdArgs;
+use crate::history::save::{Saved, Saver};
 use crate::{Exit, Failure};
 
 fn bench_failure(e: BenchError) -> Failure {
@@ -40,6 +41,7 @@ pub fn run(args: &BenchCmdArgs) -> Result<Exit, Failure> {
     }
     spec.validate().map_err(bench_failure)?;
     crate::output::check_outputs(&[("--json", args.json.as_deref().map(Path::new))])?;
+    let saver = Saver::open(&args.save)?;
     let report = run_bench(&spec).map_err(bench_failure)?;
     let text = render_bench_text(&report);
     if args.json.as_deref() == Some("-") {
@@ -47,10 +49,15 @@ pub fn run(args: &BenchCmdArgs) -> Result<Exit, Failure> {
     } else {
         crate::output::stdout_text(&text);
     }
+    let saved = saver.save(Saved::Bench(&report));
+    if let Ok(Some(id)) = &saved {
+        crate::output::stderr_text(&format!("{}\n", saver.describe(*id)));
+    }
     if let Some(path) = &args.json {
         let body = serde_json::to_string_pretty(&report)
             .map_err(|e| Failure::run(anyhow!("cannot encode the report: {e}")))?;
         crate::output::write_text(path, &(body + "\n"))?;
     }
+    saved?;
     Ok(Exit::Ok)
 }

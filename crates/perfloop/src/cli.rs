@@ -30,6 +30,20 @@ pub enum Command {
     /// Find the points where a series of measurements shifted level (E-divisive means with a
     /// t-test, as Apache Otava does, with a minimum segment length).
     Changepoints(ChangepointsArgs),
+    /// The runs kept in the history store, newest first, with a sparkline of a metric and
+    /// the runs after which it shifted (--changes).
+    History(HistoryArgs),
+    /// Re-render a saved run as it was first reported (text, JSON or HTML).
+    Show(ShowArgs),
+    /// Explain a saved run or capacity search: the bottleneck and what to try, from the
+    /// target's own resources.
+    Diagnose(DiagnoseArgs),
+    /// Compare two runs metric by metric: both values, the change, its 95 % interval and
+    /// a verdict (faster, slower or no significant difference).
+    Compare(CompareArgs),
+    /// For CI: measure (or take a saved run), save it, compare it with a baseline, and exit
+    /// 1 on a significant regression past the allowed one.
+    Gate(Box<GateArgs>),
     /// The whole loop on the embedded demo target (the record-matching service).
     #[cfg(feature = "demo")]
     Demo(DemoArgs),
@@ -136,6 +150,10 @@ pub struct BenchCmdArgs {
     /// Write the report as JSON (schema perfloop.bench.v1); '-' for stdout.
     #[arg(long, value_name = "FILE")]
     pub json: Option<String>,
+
+    /// Where the result is saved.
+    #[command(flatten)]
+    pub save: SaveArgs,
 }
 
 /// `perfloop tune`.
@@ -143,10 +161,10 @@ pub struct BenchCmdArgs {
 #[command(after_help = "Examples:
   perfloop tune study.toml
   perfloop tune study.toml --resume --apply best.env
-  perfloop tune study.toml --db results.db --json study.json --html study.html
+  perfloop tune study.toml --store results.db --json study.json --html study.html
 
-The store is --db, else $PERFLOOP_DB, else $XDG_DATA_HOME/perfloop/perfloop.db, else
-~/.local/share/perfloop/perfloop.db.")]
+The store is --store (--db), else $PERFLOOP_DB, else $XDG_DATA_HOME/perfloop/perfloop.db, else
+~/.local/share/perfloop/perfloop.db; a postgres:// URL keeps it in PostgreSQL.")]
 pub struct TuneArgs {
     /// The study file (TOML): target, knobs, workload, objective, budget.
     #[arg(value_name = "STUDY.toml")]
@@ -156,9 +174,9 @@ pub struct TuneArgs {
     #[arg(long)]
     pub resume: bool,
 
-    /// The store (SQLite); see below for the default.
-    #[arg(long, value_name = "PATH")]
-    pub db: Option<PathBuf>,
+    /// The store, its tags, and whether the study's result joins the history.
+    #[command(flatten)]
+    pub save: SaveArgs,
 
     /// Write the best configuration to FILE (.json, .toml or .env).
     #[arg(long, value_name = "FILE")]
@@ -380,6 +398,10 @@ pub struct LoadArgs {
     #[arg(long, value_name = "FILE")]
     pub csv: Option<String>,
 
+    /// Write the HTML report (timeline plots, latency histogram) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<String>,
+
     /// No progress bar.
     #[arg(short = 'q', long)]
     pub quiet: bool,
@@ -387,6 +409,10 @@ pub struct LoadArgs {
     /// The target process: managed or watched.
     #[command(flatten)]
     pub target: TargetArgs,
+
+    /// Where the run is saved.
+    #[command(flatten)]
+    pub save: SaveArgs,
 }
 
 /// `perfloop capacity`.
@@ -462,6 +488,10 @@ pub struct CapacityArgs {
     /// The target process: managed or watched.
     #[command(flatten)]
     pub target: TargetArgs,
+
+    /// Where the search is saved.
+    #[command(flatten)]
+    pub save: SaveArgs,
 }
 
 /// What each request is and where it goes; shared by the commands that send load.
@@ -593,4 +623,258 @@ pub struct ChangepointsArgs {
     /// Print {"change_points": [{"index", "before", "after", "p_value"}, ...]} instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Where a result is saved: the history store and the run's tags. Every `load`,
+/// `capacity`, `bench-cmd` and `tune` result is saved unless `--no-save` says otherwise.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SaveArgs {
+    /// The history store: a SQLite file, or a postgres://USER@HOST/DB URL for a team's
+    /// shared one [default: $PERFLOOP_DB, else ~/.local/share/perfloop/perfloop.db].
+    #[arg(long, alias = "db", value_name = "PATH|URL")]
+    pub store: Option<String>,
+
+    /// Do not save the result in the history store.
+    #[arg(long)]
+    pub no_save: bool,
+
+    /// A tag saved with the result, KEY=VALUE (repeatable), e.g. --tag branch=main.
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+}
+
+/// What `history` lists and charts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HistoryMetric {
+    /// Requests per second (a capacity search: its maximum sustainable rate).
+    Throughput,
+    /// Median latency.
+    P50,
+    /// 90th percentile latency.
+    P90,
+    /// 99th percentile latency.
+    P99,
+    /// 99.9th percentile latency.
+    P999,
+    /// Errors over requests.
+    ErrorRate,
+    /// The target's CPU milliseconds per request.
+    CpuPerRequest,
+    /// The target's peak resident memory.
+    Rss,
+}
+
+/// The kinds of saved results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KindArg {
+    /// `perfloop load`.
+    Load,
+    /// `perfloop capacity`.
+    Capacity,
+    /// `perfloop bench-cmd`.
+    Bench,
+    /// `perfloop tune`: a study's result.
+    Study,
+}
+
+/// `perfloop history`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  perfloop history
+  perfloop history --target http://127.0.0.1:8080/ --metric p99 --changes
+  perfloop history --tag branch=main --since 7d --kind load --json")]
+pub struct HistoryArgs {
+    /// The history store [default: $PERFLOOP_DB, else ~/.local/share/perfloop/perfloop.db].
+    #[arg(long, alias = "db", value_name = "PATH|URL")]
+    pub store: Option<String>,
+
+    /// Only runs of this target (the URL or command as saved).
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
+
+    /// Only runs with this tag, KEY=VALUE (repeatable: all must match).
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+
+    /// Only runs since then: a duration ago (7d, 12h) or a date (2026-01-31, RFC 3339).
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+
+    /// Only results of this kind.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub kind: Option<KindArg>,
+
+    /// At most this many runs (the newest).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+
+    /// The metric of the sparkline and of --changes.
+    #[arg(long, value_enum, value_name = "METRIC", default_value = "throughput")]
+    pub metric: HistoryMetric,
+
+    /// Mark the runs after which the metric shifted (E-divisive means with a t-test, as
+    /// Apache Otava does; runs of one target, oldest first).
+    #[arg(long)]
+    pub changes: bool,
+
+    /// Print JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `perfloop show`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "RUN is a run id, 'latest', or 'tag:KEY=VALUE' (the newest run with that tag)."
+)]
+pub struct ShowArgs {
+    /// The run: an id, 'latest' or 'tag:KEY=VALUE'.
+    #[arg(value_name = "RUN")]
+    pub run: String,
+
+    /// The history store [default: $PERFLOOP_DB, else ~/.local/share/perfloop/perfloop.db].
+    #[arg(long, alias = "db", value_name = "PATH|URL")]
+    pub store: Option<String>,
+
+    /// Print the record as JSON instead of the text report.
+    #[arg(long, conflicts_with = "html")]
+    pub json: bool,
+
+    /// Write the HTML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<String>,
+}
+
+/// `perfloop diagnose`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "RUN is a run id, 'latest', or 'tag:KEY=VALUE' (the newest run with that tag)."
+)]
+pub struct DiagnoseArgs {
+    /// The run: an id, 'latest' or 'tag:KEY=VALUE'.
+    #[arg(value_name = "RUN")]
+    pub run: String,
+
+    /// The history store [default: $PERFLOOP_DB, else ~/.local/share/perfloop/perfloop.db].
+    #[arg(long, alias = "db", value_name = "PATH|URL")]
+    pub store: Option<String>,
+
+    /// Print the findings as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `perfloop compare`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  perfloop compare 12 latest
+  perfloop compare tag:branch=main latest --json
+
+A and B are run ids, 'latest', 'tag:KEY=VALUE' (the newest run with that tag) or 'last:N'
+(the last N runs, with --tag filtering them, pooled). Method: a bootstrap over the runs'
+per-second intervals (2,000 resamples; each second's latency histogram kept on a 1 % grid);
+the interval is 95 % (99 % when either run has a warning). A change is significant when
+its interval excludes zero and it is at least --threshold (--tail-threshold for p99 and
+p99.9).")]
+pub struct CompareArgs {
+    /// The baseline.
+    #[arg(value_name = "A")]
+    pub a: String,
+
+    /// The run compared with it.
+    #[arg(value_name = "B")]
+    pub b: String,
+
+    /// The history store [default: $PERFLOOP_DB, else ~/.local/share/perfloop/perfloop.db].
+    #[arg(long, alias = "db", value_name = "PATH|URL")]
+    pub store: Option<String>,
+
+    /// With last:N, only runs with this tag, KEY=VALUE (repeatable).
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+
+    /// The smallest change called significant (two runs on a shared machine differ by
+    /// about this much from noise the seconds of one run cannot show).
+    #[arg(long, value_name = "PERCENT", default_value = "2%")]
+    pub threshold: String,
+
+    /// The same for p99 and p99.9, whose run-to-run noise is larger.
+    #[arg(long, value_name = "PERCENT", default_value = "5%")]
+    pub tail_threshold: String,
+
+    /// Compare runs of different targets anyway.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Print JSON (schema perfloop.compare.v1) instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `perfloop gate`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  perfloop gate --baseline tag:branch=main --metric p99 --max-regression 5% \\
+      --tag branch=feature -- http://127.0.0.1:8080/ -c 32 -d 10s
+  perfloop gate --baseline last:5 --tag branch=main --run latest --junit gate.xml
+
+Exit codes: 0 pass, 1 a significant regression past the allowed one, 2 bad usage or a
+baseline that does not exist, 3 the run itself failed. Each --metric takes the
+--max-regression given after it (or the last one given; 5% when none is). Without --metric
+the gate checks throughput and p99.")]
+pub struct GateArgs {
+    /// The baseline: a run id, 'latest', 'tag:KEY=VALUE', or 'last:N' (the last N runs with
+    /// the --tag values, pooled).
+    #[arg(long, value_name = "REF")]
+    pub baseline: String,
+
+    /// A metric the gate checks: throughput, p50, p90, p99, p999, error_rate (repeatable).
+    #[arg(long = "metric", value_name = "METRIC")]
+    pub metrics: Vec<String>,
+
+    /// How much worse the metric may get before the gate fails, e.g. 5% (repeatable, one per
+    /// --metric).
+    #[arg(long = "max-regression", value_name = "PERCENT")]
+    pub max_regressions: Vec<String>,
+
+    /// Take this saved run instead of measuring one.
+    #[arg(long, value_name = "REF", conflicts_with = "load")]
+    pub run: Option<String>,
+
+    /// When the first verdict is a regression, measure once more and fail only if both
+    /// agree.
+    #[arg(long)]
+    pub confirm: bool,
+
+    /// Write a Markdown summary (for a CI step summary) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<String>,
+
+    /// Write the verdicts as JUnit XML to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<String>,
+
+    /// Write the comparison as JSON (schema perfloop.compare.v1) to FILE ('-': stdout).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<String>,
+
+    /// The smallest change called significant.
+    #[arg(long, value_name = "PERCENT", default_value = "2%")]
+    pub threshold: String,
+
+    /// The same for p99 and p99.9, whose run-to-run noise is larger.
+    #[arg(long, value_name = "PERCENT", default_value = "5%")]
+    pub tail_threshold: String,
+
+    /// Compare with a baseline of another target anyway.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Where the new run is saved, and its tags (which also select the runs of last:N).
+    #[command(flatten)]
+    pub save: SaveArgs,
+
+    /// After --: the URL and the flags of `perfloop load`.
+    #[arg(last = true, value_name = "LOAD ARGS")]
+    pub load: Vec<String>,
 }

@@ -13,10 +13,12 @@ use anyhow::anyhow;
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
 use perfloop_engine::spec::{Body, Given, LoadSpec, ModelKind, RawOptions, RequestOptions};
 use perfloop_engine::{Ending, ErrorKind, Level, LoadConfig, Model, Outcome, TlsOptions};
-use perfloop_report::export::{CsvExporter, JsonExporter, TextExporter};
+use perfloop_report::export::{CsvExporter, JsonExporter, RunHtml, TextExporter};
 use perfloop_report::{BuildInput, RunRecord};
+use perfloop_store::RunId;
 
 use crate::cli::{LoadArgs, ModelArg, RequestArgs};
+use crate::history::save::{Saved, Saver};
 use crate::progress::Progress;
 use crate::target::{Watch, WatchPlan};
 use crate::{Exit, Failure};
@@ -150,22 +152,52 @@ pub fn measure(
 /// Runs `perfloop load`.
 ///
 /// Exit codes: 0 the run completed and every objective held; 1 an objective failed; 2 bad
-/// input, found before any load (flags, output paths, the open-file limit); 3 the run
-/// failed: no connection could ever be made, the run was interrupted (Ctrl-C: its report is
-/// printed, but a partial run is no pass), the managed target died, or an output could not
-/// be written at the end (the report is printed first).
+/// input, found before any load (flags, output paths, the open-file limit, the store); 3 the
+/// run failed: no connection could ever be made, the run was interrupted (Ctrl-C: its report
+/// is printed, but a partial run is no pass), the managed target died, or an output or the
+/// store could not be written at the end (the report is printed first).
 pub fn run(args: &LoadArgs) -> Result<Exit, Failure> {
+    let prepared = prepare(args)?;
+    let saver = Saver::open(&args.save)?;
+    execute(args, &prepared, &saver).map(|finished| finished.exit)
+}
+
+/// A load run checked before any work: its description and its outputs.
+pub struct Prepared {
+    resolved: Resolved,
+}
+
+/// Resolves the flags and checks the output paths: every error is bad input (exit 2).
+pub fn prepare(args: &LoadArgs) -> Result<Prepared, Failure> {
     let resolved = resolve(args)?;
-    let config = &resolved.config;
     crate::output::check_outputs(&[
         ("--json", args.json.as_deref().map(Path::new)),
         ("--csv", args.csv.as_deref().map(Path::new)),
+        ("--html", args.html.as_deref().map(Path::new)),
     ])?;
-    ensure_open_files(config)?;
+    ensure_open_files(&resolved.config)?;
+    Ok(Prepared { resolved })
+}
+
+/// A finished `perfloop load`: its record, where it was saved, and how the command ends.
+pub struct Finished {
+    /// The run record.
+    pub record: RunRecord,
+    /// The run's id in the store (`None` with `--no-save`).
+    pub saved: Option<RunId>,
+    /// The exit status of the run itself (objectives).
+    pub exit: Exit,
+}
+
+/// Measures a prepared run with its target watched, writes its outputs, prints its report,
+/// and saves it.
+pub fn execute(args: &LoadArgs, prepared: &Prepared, saver: &Saver) -> Result<Finished, Failure> {
+    let resolved = &prepared.resolved;
+    let config = &resolved.config;
     let default_ready = Some(Ready::Tcp(config.target.addr.port()));
     let plan = WatchPlan::resolve(&args.target, default_ready)?;
     let watch = plan.start()?;
-    let measured = measure(&resolved, Some(&watch), args.quiet);
+    let measured = measure(resolved, Some(&watch), args.quiet);
     let alive = watch.check_alive();
     let stopped = watch.stop();
     let Measured { record, outcome } = measured?;
@@ -176,6 +208,9 @@ pub fn run(args: &LoadArgs) -> Result<Exit, Failure> {
         }),
         args.csv.as_deref().map_or(Ok(()), |p| {
             crate::output::write_record(p, &CsvExporter, &record)
+        }),
+        args.html.as_deref().map_or(Ok(()), |p| {
+            crate::output::write_record(p, &RunHtml, &record)
         }),
     ]);
     if unreachable(&outcome) {
@@ -199,7 +234,12 @@ pub fn run(args: &LoadArgs) -> Result<Exit, Failure> {
         crate::output::record_stdout(&TextExporter, &record)
     };
     summary.map_err(|e| Failure::run(anyhow!("cannot write the summary: {e}")))?;
+    let saved = saver.save(Saved::Run(&record));
+    if let Ok(Some(id)) = &saved {
+        crate::output::stderr_text(&format!("{}\n", saver.describe(*id)));
+    }
     written?;
+    let saved = saved?;
     alive?;
     stopped?;
     if outcome.ending == Ending::Interrupted {
@@ -209,10 +249,15 @@ pub fn run(args: &LoadArgs) -> Result<Exit, Failure> {
             outcome.window.as_secs_f64()
         )));
     }
-    Ok(if record.slo_failed() {
+    let exit = if record.slo_failed() {
         Exit::SloFailed
     } else {
         Exit::Ok
+    };
+    Ok(Finished {
+        record,
+        saved,
+        exit,
     })
 }
 

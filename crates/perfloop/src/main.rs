@@ -5,10 +5,13 @@ mod bench_cmd;
 mod capacity;
 mod changepoints;
 mod cli;
+mod compare;
 #[cfg(feature = "demo")]
 mod demo;
 #[cfg(feature = "demo")]
 mod demo_target;
+mod gate;
+mod history;
 mod load;
 mod output;
 mod progress;
@@ -89,6 +92,11 @@ fn main() -> ExitCode {
         cli::Command::BenchCmd(args) => bench_cmd::run(&args),
         cli::Command::Tune(args) => tune::run(&args),
         cli::Command::Changepoints(args) => changepoints::run(&args),
+        cli::Command::History(args) => history::run(&args),
+        cli::Command::Show(args) => history::show::run(&args),
+        cli::Command::Diagnose(args) => history::diagnose::run(&args),
+        cli::Command::Compare(args) => compare::run(&args),
+        cli::Command::Gate(args) => gate::run(&args),
         #[cfg(feature = "demo")]
         cli::Command::Demo(args) => demo::run(&args),
         #[cfg(feature = "demo")]

@@ -94,6 +94,10 @@ fn scratch(name: &str) -> PathBuf {
 fn perfloop(args: &[&str]) -> (i32, String, String) {
     let out = Command::cargo_bin("perfloop")
         .unwrap()
+        .env(
+            "PERFLOOP_DB",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/history.db"),
+        )
         .args(args)
         .timeout(Duration::from_secs(150))
         .output()

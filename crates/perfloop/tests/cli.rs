@@ -44,7 +44,13 @@ fn url(path: &str) -> String {
 }
 
 fn perfloop() -> Command {
-    Command::cargo_bin("perfloop").unwrap()
+    let mut cmd = Command::cargo_bin("perfloop").unwrap();
+    // The runs are saved in a store of the tests' own.
+    cmd.env(
+        "PERFLOOP_DB",
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/history.db"),
+    );
+    cmd
 }
 
 /// Runs perfloop with `args`; returns (exit code, stdout, stderr).
@@ -216,6 +222,10 @@ fn csv_timeline_and_open_model_json() {
 #[test]
 fn closed_stdout_is_not_an_error() {
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("perfloop"))
+        .env(
+            "PERFLOOP_DB",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/history.db"),
+        )
         .args(["load", &url("/"), "-n", "50", "-q"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -336,6 +346,10 @@ fn with_ulimit(ulimit: &str, args: &[&str]) -> (i32, String, String) {
         .arg("-c")
         .arg(script)
         .arg(exe)
+        .env(
+            "PERFLOOP_DB",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/history.db"),
+        )
         .args(args)
         .output()
         .unwrap();
@@ -372,6 +386,10 @@ fn the_open_file_limit_is_raised_or_named_before_the_run() {
 fn ctrl_c_during_a_run_with_objectives_is_not_a_pass() {
     let before = COUNTED.load(Ordering::SeqCst);
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("perfloop"))
+        .env(
+            "PERFLOOP_DB",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/history.db"),
+        )
         .args([
             "load",
             &url("/counted"),

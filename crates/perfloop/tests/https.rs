@@ -92,6 +92,10 @@ fn serve(mut sock: TcpStream, config: Arc<ServerConfig>, answered: &AtomicU64) {
 fn run(args: &[&str]) -> (i32, String, String) {
     let out = Command::cargo_bin("perfloop")
         .unwrap()
+        .env(
+            "PERFLOOP_DB",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/history.db"),
+        )
         .args(args)
         .timeout(Duration::from_secs(60))
         .output()

@@ -16,6 +16,10 @@ fn exe() -> PathBuf {
 
 fn run(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(exe())
+        .env(
+            "PERFLOOP_DB",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/history.db"),
+        )
         .args(args)
         .timeout(Duration::from_secs(90))
         .output()

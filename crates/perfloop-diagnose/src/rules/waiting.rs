@@ -42,6 +42,11 @@ pub(crate) const MIN_OFFERED_GROWTH: f64 = 0.20;
 /// Throughput growing less than this (fraction) over the same steps is a plateau.
 pub(crate) const MAX_THROUGHPUT_GROWTH: f64 = 0.10;
 
+/// So is throughput that took up less than this share of the offered load's growth: a
+/// highest passing step found a little below the plateau (a bisection step that fell
+/// short of its rate) must not hide it (offered +160 %, throughput +10.3 %).
+pub(crate) const MAX_RESPONSE_SHARE: f64 = 0.10;
+
 /// p99 or p50 must grow by at least this factor...
 pub(crate) const LATENCY_GROWTH: f64 = 1.5;
 
@@ -67,7 +72,9 @@ pub(crate) fn waiting(search: &Search<'_>) -> Option<Finding> {
     }
     let offered_growth = upper.offered / lower.offered - 1.0;
     let throughput_growth = upper.run.throughput_rps / lower.run.throughput_rps - 1.0;
-    if offered_growth < MIN_OFFERED_GROWTH || throughput_growth >= MAX_THROUGHPUT_GROWTH {
+    let plateau = throughput_growth < MAX_THROUGHPUT_GROWTH
+        || throughput_growth < MAX_RESPONSE_SHARE * offered_growth;
+    if offered_growth < MIN_OFFERED_GROWTH || !plateau {
         return None;
     }
     let (lat_l, lat_u) = (&lower.run.latency_ms, &upper.run.latency_ms);

@@ -6,11 +6,14 @@
 //! | any | [`JsonExporter`] | `json.rs` | the whole record, pretty-printed (its schema in `schema/`) |
 //! | run | [`CsvExporter`] ([`Format::Csv`]) | `run/csv.rs` | the per-second timeline |
 //! | run | [`TextExporter`] ([`Format::Text`]) | `run/text.rs` | the human summary, plain text within [`WIDTH`] columns |
+//! | run | [`RunHtml`] | `run/html.rs` | one self-contained HTML page with SVG plots (`run/plot.rs`) |
 //! | capacity | [`CapacityText`] | `capacity/text.rs` | the human summary, plain text within [`WIDTH`] columns |
 //! | capacity | [`CapacityHtml`] | `capacity/html.rs` | one self-contained HTML page with SVG plots (`capacity/plot.rs`) |
 //! | study | [`StudyText`] | `study/text.rs` | the human summary, plain text within [`WIDTH`] columns |
 //! | study | [`StudyHtml`] | `study/html.rs` | one self-contained HTML page with SVG plots (`study/plot.rs`) |
 //! | bench | [`BenchText`] | `bench/text.rs` | the human summary in the manner of hyperfine, with a ranking |
+//! | compare | [`CompareText`] | `compare/text.rs` | a table in the manner of benchstat: each metric's figures, change, interval and verdict |
+//! | compare | [`CompareMarkdown`] | `compare/markdown.rs` | the same table in GitHub-flavoured Markdown, for CI summaries |
 //!
 //! What the reports share sits beside them: how a figure reads (`figures.rs`), the plain-text
 //! page and its warnings (`page.rs`), the HTML page's head, style, figures and warnings
@@ -22,6 +25,7 @@
 
 mod bench;
 mod capacity;
+mod compare;
 mod figures;
 mod html;
 mod json;
@@ -33,10 +37,13 @@ mod study;
 use std::io;
 
 pub use self::bench::{BenchText, render_bench_text};
-pub use self::capacity::{CapacityHtml, CapacityText, write_capacity_html, write_capacity_text};
+pub use self::capacity::{
+    CapacityHtml, CapacityText, write_capacity_html, write_capacity_text, write_findings_text,
+};
+pub use self::compare::{CompareMarkdown, CompareText};
 pub use self::json::JsonExporter;
 pub use self::page::WIDTH;
-pub use self::run::{CSV_HEADER, CsvExporter, TextExporter};
+pub use self::run::{CSV_HEADER, CsvExporter, RunHtml, TextExporter};
 pub use self::study::{StudyHtml, StudyText, write_study_html, write_study_text};
 
 use crate::run::RunRecord;

@@ -157,6 +157,7 @@ impl RunRecord {
                     p90_ms: r.p90_ms.map(finite),
                     p99_ms: r.p99_ms.map(finite),
                     max_ms: r.max_ms.map(finite),
+                    latency_buckets: r.latency_buckets.clone(),
                     endpoints: r
                         .endpoints
                         .iter()
@@ -442,6 +443,7 @@ pub(super) mod tests {
                 p90_ms: Some(2.0),
                 p99_ms: Some(3.0),
                 max_ms: Some(3.0),
+                latency_buckets: vec![(694, 1), (763, 1)],
                 endpoints: Vec::new(),
             }],
             measured: Duration::from_secs(2),

@@ -504,6 +504,12 @@ pub struct TimelinePoint {
     pub p99_ms: Option<f64>,
     /// Maximum, ms.
     pub max_ms: Option<f64>,
+    /// The second's latency histogram on a fixed logarithmic grid, `[bucket, count]` pairs
+    /// (ascending, non-empty buckets only): bucket `i` holds latencies in
+    /// `(1.01^(i-1), 1.01^i]` microseconds (`perfloop_stats::grid`). Seconds and runs merge
+    /// bucket by bucket: `compare` resamples them, a live page sums them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub latency_buckets: Vec<(u32, u64)>,
     /// Per endpoint, in the order of the record's `endpoints`, when the run has two or
     /// more; absent for a run of one endpoint (the row is its own).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -340,6 +340,7 @@ pub fn saturated_record() -> RunRecord {
                 p90_ms: Some(4.9),
                 p99_ms: Some(48.1 + t as f64),
                 max_ms: Some(1_203.2),
+                latency_buckets: vec![(483, 9_000 + t * 500), (710, 4_000 + t * 500)],
                 endpoints: Vec::new(),
             })
             .collect(),

@@ -24,6 +24,7 @@ use perfloop_stats::slo::Slo;
 use perfloop_target::Ready;
 
 use crate::cli::CapacityArgs;
+use crate::history::save::{Saved, Saver};
 use crate::load::{Resolved, measure, stop_flag};
 use crate::target::{Watch, WatchPlan};
 use crate::{Exit, Failure};
@@ -185,11 +186,23 @@ pub fn run(args: &CapacityArgs) -> Result<Exit, Failure> {
         ("--json", args.json.as_deref().map(std::path::Path::new)),
         ("--html", args.html.as_deref().map(std::path::Path::new)),
     ])?;
+    let saver = Saver::open(&args.save)?;
     let default_ready = Some(Ready::Tcp(plan.request.target.addr.port()));
     let watch = WatchPlan::resolve(&args.target, default_ready)?.start()?;
     let Searched { record, failure } = search(&plan, Some(&watch), args.quiet);
     let stopped = watch.stop();
-    write_outputs(&record, args.json.as_deref(), args.html.as_deref())?;
+    // Saved before the outputs are written, so that a failed write loses nothing.
+    let saved = if record.steps.is_empty() {
+        Ok(None)
+    } else {
+        saver.save(Saved::Capacity(&record))
+    };
+    let written = write_outputs(&record, args.json.as_deref(), args.html.as_deref());
+    if let Ok(Some(id)) = &saved {
+        crate::output::stderr_text(&format!("{}\n", saver.describe(*id)));
+    }
+    written?;
+    saved?;
     if let Some(f) = failure {
         return Err(f);
     }

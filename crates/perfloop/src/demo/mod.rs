@@ -193,7 +193,10 @@ fn run_tuning(plan: &Plan, bodies: &[Vec<u8>], dir: &Path) -> Result<StudyRecord
     let tune_args = crate::cli::TuneArgs {
         study,
         resume: false,
-        db: Some(db),
+        save: crate::cli::SaveArgs {
+            store: Some(db.display().to_string()),
+            ..crate::cli::SaveArgs::default()
+        },
         apply: Some(dir.join("best.env")),
         apply_format: None,
         json: Some(file(dir, "study.json")),

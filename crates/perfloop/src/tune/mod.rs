@@ -28,8 +28,8 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::anyhow;
 use perfloop_report::{StudyInput, StudyRecord};
 use perfloop_store::{
-    FinalState, NewRun, NewStudy, Store, StudyId, StudyRow, StudyStatus, TrialOutcome, TrialRow,
-    TrialState,
+    FinalState, Location, NewRun, NewStudy, Store, StudyId, StudyRow, StudyStatus, TrialOutcome,
+    TrialRow, TrialState,
 };
 use perfloop_tune::schedule::{self, Next};
 use perfloop_tune::study::{Target, Workload};
@@ -37,6 +37,7 @@ use perfloop_tune::trials::{format_value, metrics_by_name, metrics_from_names};
 use perfloop_tune::{Config, Done, Study, StudyEnding, TrialRole};
 
 use crate::cli::TuneArgs;
+use crate::history::save::{Saved, Saver};
 use crate::load::stop_flag;
 use crate::{Exit, Failure};
 
@@ -72,16 +73,26 @@ pub fn execute(args: &TuneArgs) -> Result<(StudyRecord, Exit), Failure> {
         .unwrap_or(Path::new("."));
     let runner = Runner::new(&study, base, args.quiet);
     runner.check()?;
-    let db = args.db.clone().unwrap_or_else(perfloop_store::default_path);
-    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Failure::run(anyhow!("cannot create '{}': {e}", dir.display())))?;
-    }
-    let store = Store::open(&db).map_err(Failure::run)?;
-    let row = open_study(&store, &study, args.resume, &db)?;
+    // The study lives in the store even with --no-save: that flag keeps only its result out
+    // of the history.
+    let saver = Saver::open(&args.save)?;
+    let location = args
+        .save
+        .store
+        .as_deref()
+        .map_or_else(Location::default, Location::parse);
+    let owned;
+    let store = match saver.store() {
+        Some(store) => store,
+        None => {
+            owned = Store::connect(&location).map_err(Failure::usage)?;
+            &owned
+        }
+    };
+    let row = open_study(store, &study, args.resume, &location)?;
     let session = Session {
         study: &study,
-        store: &store,
+        store,
         id: row.id,
         runner,
         quiet: args.quiet,
@@ -103,13 +114,23 @@ pub fn execute(args: &TuneArgs) -> Result<(StudyRecord, Exit), Failure> {
         done: &done,
         ending,
     });
+    // An interrupted study is resumed, not kept: its result joins the history when it ends.
+    let saved = if record.ending == StudyEnding::Interrupted {
+        Ok(None)
+    } else {
+        saver.save(Saved::Study(&record, row.id))
+    };
     let written = outputs(args, &record);
+    if let Ok(Some(id)) = &saved {
+        say(&format!("{}\n", saver.describe(*id)));
+    }
     let applied = match (apply, &record.best) {
         (Some((path, format)), Some(best)) => write_best(&study, best, path, format),
         _ => Ok(()),
     };
     written?;
     applied?;
+    saved?;
     let exit = finish(&record, &done)?;
     Ok((record, exit))
 }
@@ -194,7 +215,12 @@ fn stored_spec(study: &Study) -> Study {
 }
 
 /// Creates the study, or finds it to resume.
-fn open_study(store: &Store, study: &Study, resume: bool, db: &Path) -> Result<StudyRow, Failure> {
+fn open_study(
+    store: &Store,
+    study: &Study,
+    resume: bool,
+    location: &Location,
+) -> Result<StudyRow, Failure> {
     let fingerprint = study.fingerprint();
     let existing = store.find_study(&study.name).map_err(Failure::run)?;
     let Some(row) = existing else {
@@ -217,7 +243,7 @@ fn open_study(store: &Store, study: &Study, resume: bool, db: &Path) -> Result<S
             "a study named '{}' is already in {} ({trials} trials); add --resume to continue it, \
              or give the study another name",
             study.name,
-            db.display()
+            location
         )));
     }
     if row.fingerprint != fingerprint {

@@ -30,6 +30,11 @@ pub fn serve(app: axum::Router) -> SocketAddr {
 pub fn perfloop(args: &[&str]) -> (i32, String, String) {
     let out = Command::cargo_bin("perfloop")
         .unwrap()
+        // The runs are saved in a store of the tests' own.
+        .env(
+            "PERFLOOP_DB",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/history.db"),
+        )
         .args(args)
         .timeout(Duration::from_secs(120))
         .output()

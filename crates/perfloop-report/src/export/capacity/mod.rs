@@ -8,4 +8,4 @@ mod plot;
 mod text;
 
 pub use self::html::{CapacityHtml, write_capacity_html};
-pub use self::text::{CapacityText, write_capacity_text};
+pub use self::text::{CapacityText, write_capacity_text, write_findings_text};

@@ -300,6 +300,14 @@ fn sweep_section(page: &mut Page, sweep: &Sweep) {
     }
 }
 
+/// The findings section alone, as the capacity report writes it (`perfloop diagnose`
+/// prints it for a saved run).
+pub fn write_findings_text(list: &[Finding], out: &mut dyn io::Write) -> io::Result<()> {
+    let mut page = Page::default();
+    findings(&mut page, list);
+    page.write_to(out)
+}
+
 fn findings(page: &mut Page, list: &[Finding]) {
     page.section("Findings");
     if list.is_empty() {

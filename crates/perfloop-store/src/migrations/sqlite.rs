@@ -1,17 +1,16 @@
-//! Schema migrations: an ordered list of SQL scripts. Script `i` (from 0) brings the schema to
-//! version `i + 1`; the version a file has is kept in SQLite's `PRAGMA user_version` (0 for a
-//! new file). Each script and the version bump it implies run in one transaction, so a crash
-//! leaves the file at the old version or the new one, never in between. Scripts are never
-//! edited once released: a change of schema is a new script at the end of the list.
+//! SQLite's migrations: the version a file has is kept in `PRAGMA user_version` (0 for a new
+//! file). Each script and the version bump it implies run in one transaction, so a crash
+//! leaves the file at the old version or the new one, never in between.
 
 use std::path::Path;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use crate::StoreError;
+use super::SCHEMA_VERSION;
+use crate::{Location, StoreError};
 
 /// The migration scripts, in order.
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     // Version 1: studies, their trials, and runs.
     // Times are milliseconds since the Unix epoch.
     "
@@ -59,10 +58,31 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE trials ADD COLUMN role TEXT NOT NULL DEFAULT 'explore';
     ALTER TABLE trials ADD COLUMN round INTEGER CHECK (round IS NULL OR round >= 0);
     ",
-];
+    // Version 3: history runs (saved by `load`, `capacity`, `bench` and studies, outside any
+    // trial): what was measured, by which perfloop on which host and commit, the headline
+    // metrics, and tags (key = value, one value per key and run). Rows from before, and the
+    // runs of trials, leave these columns NULL.
+    "
+    ALTER TABLE runs ADD COLUMN target TEXT;
+    ALTER TABLE runs ADD COLUMN command_line TEXT;
+    ALTER TABLE runs ADD COLUMN perfloop_version TEXT;
+    ALTER TABLE runs ADD COLUMN host_json TEXT;
+    ALTER TABLE runs ADD COLUMN git_commit TEXT;
+    ALTER TABLE runs ADD COLUMN git_branch TEXT;
+    ALTER TABLE runs ADD COLUMN metrics_json TEXT;
 
-/// The newest schema version this build knows.
-pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+    CREATE TABLE run_tags (
+        run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        key    TEXT NOT NULL,
+        value  TEXT NOT NULL,
+        PRIMARY KEY (run_id, key)
+    ) STRICT;
+
+    CREATE INDEX run_tags_by_key_value ON run_tags (key, value);
+    CREATE INDEX runs_by_started_at ON runs (started_at);
+    CREATE INDEX runs_by_target ON runs (target, started_at);
+    ",
+];
 
 /// Reads the schema version of the open database.
 pub(crate) fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
@@ -74,7 +94,7 @@ pub(crate) fn check_version(conn: &Connection, path: &Path) -> Result<i64, Store
     let found = user_version(conn).map_err(|e| StoreError::classify(path, e))?;
     if found > i64::from(SCHEMA_VERSION) || found < 0 {
         return Err(StoreError::TooNew {
-            path: path.to_path_buf(),
+            store: Location::Sqlite(path.to_path_buf()),
             found,
             supported: SCHEMA_VERSION,
         });
@@ -82,12 +102,12 @@ pub(crate) fn check_version(conn: &Connection, path: &Path) -> Result<i64, Store
     Ok(found)
 }
 
-/// Brings the database to [`SCHEMA_VERSION`], one transaction per script; refuses a database
-/// newer than this build.
-pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+/// Brings the database to version `upto` (at most [`SCHEMA_VERSION`]), one transaction per
+/// script; refuses a database newer than this build.
+pub(crate) fn migrate(conn: &Connection, path: &Path, upto: u32) -> Result<(), StoreError> {
     let classify = |e| StoreError::classify(path, e);
     let found = check_version(conn, path)?;
-    for (index, script) in MIGRATIONS.iter().enumerate() {
+    for (index, script) in MIGRATIONS.iter().enumerate().take(upto as usize) {
         let version = u32::try_from(index + 1).unwrap_or(u32::MAX);
         if i64::from(version) <= found {
             continue;
@@ -99,10 +119,10 @@ pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> 
         if now >= i64::from(version) {
             continue;
         }
-        let failed = |source| StoreError::Migration {
-            path: path.to_path_buf(),
+        let failed = |source: rusqlite::Error| StoreError::Migration {
+            store: Location::Sqlite(path.to_path_buf()),
             version,
-            source,
+            source: Box::new(source),
         };
         tx.execute_batch(script).map_err(failed)?;
         tx.pragma_update(None, "user_version", version)
@@ -132,7 +152,7 @@ mod tests {
         )
         .unwrap();
 
-        migrate(&conn, Path::new(":memory:")).unwrap();
+        migrate(&conn, Path::new(":memory:"), SCHEMA_VERSION).unwrap();
 
         assert_eq!(user_version(&conn).unwrap(), i64::from(SCHEMA_VERSION));
         let (role, round): (String, Option<i64>) = conn
