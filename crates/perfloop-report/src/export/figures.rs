@@ -1,7 +1,47 @@
 //! How a figure reads in every report, text and HTML alike: a figure that was not measured
 //! is `None` or not finite and shows as [`DASH`]; nothing is estimated.
 
-use crate::run::ScenarioInfo;
+use crate::run::{LatencyMs, OpenModel, PhaseMs, ScenarioInfo};
+
+/// The latency figures a run's report lists, by name, in their order: the fastest, the
+/// percentiles and the slowest.
+pub(super) fn percentiles(l: &LatencyMs) -> [(&'static str, f64); 8] {
+    [
+        ("min", l.min),
+        ("p50", l.p50),
+        ("p75", l.p75),
+        ("p90", l.p90),
+        ("p95", l.p95),
+        ("p99", l.p99),
+        ("p99.9", l.p99_9),
+        ("max", l.max),
+    ]
+}
+
+/// The achieved rate as a share of the asked one, after `gap`: `{gap}(98.5 % of asked)`;
+/// nothing when no rate was asked.
+pub(super) fn of_asked(o: &OpenModel, gap: &str) -> String {
+    if o.asked_rate > 0.0 {
+        format!(
+            "{gap}({:.1} % of asked)",
+            o.achieved_rate / o.asked_rate * 100.0
+        )
+    } else {
+        String::new()
+    }
+}
+
+/// A phase's figures as a report lists them: count, mean, p50, p90, p99 and max.
+pub(super) fn phase_figures(ph: &PhaseMs) -> [String; 6] {
+    [
+        ph.count.to_string(),
+        duration(ph.mean),
+        duration(ph.p50),
+        duration(ph.p90),
+        duration(ph.p99),
+        duration(ph.max),
+    ]
+}
 
 /// What an absent figure shows as.
 pub(super) const DASH: &str = "–";

@@ -2,7 +2,7 @@
 //! nothing fetched) that opens from a file, with every string taken from a record escaped.
 //!
 //! The head with the shared style sheet, key–value rows, a figure with its plot, legend and
-//! caption, and the warnings section.
+//! caption, the watched target of a header, and the warnings section.
 
 use std::fmt::Write as _;
 
@@ -134,6 +134,22 @@ pub(super) fn figure(h: &mut String, p: &Plot) -> std::fmt::Result {
     legend(h, &p.keys)?;
     writeln!(h, "<figcaption>{}</figcaption>", escape(&p.caption))?;
     writeln!(h, "</figure>")
+}
+
+/// The watched target of a page's header, `target command … · pid …` (nothing when
+/// there is neither).
+pub(super) fn watched(h: &mut String, command: Option<&str>, pid: Option<u32>) -> std::fmt::Result {
+    let mut watched = Vec::new();
+    if let Some(command) = command {
+        watched.push(format!("command <code>{}</code>", escape(command)));
+    }
+    if let Some(pid) = pid {
+        watched.push(format!("pid {pid}"));
+    }
+    if watched.is_empty() {
+        return Ok(());
+    }
+    writeln!(h, "<p class=\"meta\">target {}</p>", watched.join(" · "))
 }
 
 /// The warnings section of a report page (nothing when there are none).

@@ -14,12 +14,17 @@
 //!
 //! No legend is drawn inside a plot, where it would hide data: each plot comes with its
 //! [`Key`]s, which the page writes under it in the same colours.
+//!
+//! The latency plots of the run and capacity reports share their frame ([`latency_svg`]):
+//! percentiles as lines on a log-scale latency axis, the latency objectives as dashed
+//! lines across it ([`objective_lines`], [`objective_keys`]).
 
 use std::error::Error;
 
-use plotters::chart::MeshStyle;
+use plotters::chart::{DualCoordChartContext, MeshStyle};
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::figures::figure;
@@ -147,6 +152,154 @@ where
         .x_label_formatter(&tick)
         .y_label_formatter(&tick);
     mesh
+}
+
+/// The keys of objectives drawn by [`objective_lines`]: `objective EXPR`, dashed, in
+/// [`FAIL`].
+pub(super) fn objective_keys<O: AsRef<str>>(objectives: &[(O, f64)]) -> impl Iterator<Item = Key> {
+    objectives
+        .iter()
+        .map(|(expr, _)| Key::new("┄", FAIL, format!("objective {}", expr.as_ref())))
+}
+
+/// `points` joined by a solid line in `color`, 2 px wide.
+pub(super) fn solid_line<Y>(
+    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<RangedCoordf64, Y>>,
+    points: &[(f64, f64)],
+    color: RGBColor,
+) -> Fallible<()>
+where
+    Y: Ranged<ValueType = f64>,
+{
+    chart.draw_series(LineSeries::new(
+        points.iter().copied(),
+        color.stroke_width(2),
+    ))?;
+    Ok(())
+}
+
+/// Each objective's threshold as a dashed [`FAIL`] line across the plot, from 0 to `x_max`.
+pub(super) fn objective_lines<O, Y>(
+    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<RangedCoordf64, Y>>,
+    x_max: f64,
+    objectives: &[(O, f64)],
+) -> Fallible<()>
+where
+    Y: Ranged<ValueType = f64>,
+{
+    for (_, threshold) in objectives {
+        chart.draw_series(DashedLineSeries::new(
+            [(0.0, *threshold), (x_max, *threshold)],
+            6,
+            4,
+            FAIL.stroke_width(1),
+        ))?;
+    }
+    Ok(())
+}
+
+/// The chart of a plot on linear axes, on an SVG.
+pub(super) type LinearChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A [`WIDE`] plot on linear axes from 0 to `x_max` and `y_max`, described `x_desc` and
+/// `y_desc`: the mesh, then what `draw` draws.
+pub(super) fn linear_svg<F>(
+    x_max: f64,
+    y_max: f64,
+    x_desc: &str,
+    y_desc: &str,
+    draw: F,
+) -> Result<String, String>
+where
+    F: for<'a, 'b> FnOnce(&mut LinearChart<'a, 'b>) -> Fallible<()>,
+{
+    WIDE.svg(|root| {
+        let mut chart = WIDE
+            .chart(root)
+            .build_cartesian_2d(0.0..x_max, 0.0..y_max)?;
+        mesh(&mut chart).x_desc(x_desc).y_desc(y_desc).draw()?;
+        draw(&mut chart)
+    })
+}
+
+/// The axes of a latency plot: x from 0, latency on a log scale.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct LatencyAxes {
+    /// The end of the x axis.
+    pub x_max: f64,
+    /// The latency axis, ms: `lo..hi`.
+    pub lo: f64,
+    /// See `lo`.
+    pub hi: f64,
+    /// The x axis' description.
+    pub x_desc: &'static str,
+    /// How many latency labels, when not `plotters`' default.
+    pub y_labels: Option<usize>,
+}
+
+/// The chart of a latency plot: its log-scale coordinates on an SVG.
+pub(super) type LatencyChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, LogCoord<f64>>>;
+
+/// The keys of a latency plot: a line for each percentile of `series` (name, points,
+/// colour) that has points, then the objectives.
+pub(super) fn latency_keys<T, S: AsRef<[T]>, O: AsRef<str>>(
+    series: &[(&str, S, RGBColor)],
+    objectives: &[(O, f64)],
+) -> Vec<Key> {
+    series
+        .iter()
+        .filter(|(_, points, _)| !points.as_ref().is_empty())
+        .map(|(name, _, color)| Key::new("━", *color, *name))
+        .chain(objective_keys(objectives))
+        .collect()
+}
+
+/// A [`WIDE`] latency plot: the mesh, the objectives' dashed lines, then what `lines` draws.
+pub(super) fn latency_svg<O, F>(
+    axes: LatencyAxes,
+    objectives: &[(O, f64)],
+    lines: F,
+) -> Result<String, String>
+where
+    F: for<'a, 'b> FnOnce(&mut LatencyChart<'a, 'b>) -> Fallible<()>,
+{
+    WIDE.svg(|root| {
+        let mut chart = WIDE
+            .chart(root)
+            .build_cartesian_2d(0.0..axes.x_max, (axes.lo..axes.hi).log_scale())?;
+        let mut grid = mesh(&mut chart);
+        grid.x_desc(axes.x_desc).y_desc("latency, ms (log scale)");
+        if let Some(n) = axes.y_labels {
+            grid.y_labels(n);
+        }
+        grid.draw()?;
+        objective_lines(&mut chart, axes.x_max, objectives)?;
+        lines(&mut chart)
+    })
+}
+
+/// The right axis of a plot with two: styled as [`mesh`], `desc` beside it, then drawn.
+pub(super) fn right_axis<DB, CT, Y>(
+    chart: &mut DualCoordChartContext<'_, DB, CT, Cartesian2d<RangedCoordf64, Y>>,
+    desc: &str,
+) -> Fallible<()>
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+    CT: CoordTranslate,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    chart
+        .configure_secondary_axes()
+        .axis_style(AXIS)
+        .label_style(label_font())
+        .axis_desc_style(desc_font())
+        .y_label_formatter(&tick)
+        .y_desc(desc)
+        .draw()?;
+    Ok(())
 }
 
 /// The largest of `values`, or `floor` when they are all smaller (or there are none).

@@ -18,7 +18,7 @@ use crate::export::Exporter;
 use crate::export::figures::{
     DASH, elapsed, figure, fixed, fraction, ms, number, seconds, sent, with_unit,
 };
-use crate::export::html::{self, escape, head, kv, warnings};
+use crate::export::html::{self, escape, head, kv, warnings, watched};
 use crate::export::plot::Plot;
 use crate::finding::{Finding, Recommendation};
 
@@ -78,16 +78,7 @@ fn header(h: &mut String, r: &CapacityRecord, target: &str) -> std::fmt::Result 
         r.ending.name(),
         escape(&r.perfloop_version)
     )?;
-    let mut watched = Vec::new();
-    if let Some(command) = &r.target.command {
-        watched.push(format!("command <code>{}</code>", escape(command)));
-    }
-    if let Some(pid) = r.target.pid {
-        watched.push(format!("pid {pid}"));
-    }
-    if !watched.is_empty() {
-        writeln!(h, "<p class=\"meta\">target {}</p>", watched.join(" · "))?;
-    }
+    watched(h, r.target.command.as_deref(), r.target.pid)?;
     writeln!(h, "</header>")
 }
 

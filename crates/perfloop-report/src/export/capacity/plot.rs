@@ -8,9 +8,22 @@ use super::figures::{StepFigures, is_rate};
 use crate::capacity::{CapacityRecord, Step, Sweep};
 use crate::export::figures::figure;
 use crate::export::plot::{
-    AXIS, BLUE_LINE, FAIL, FONT, Key, MUTED, ORANGE_LINE, PASS, PURPLE_LINE, Plot, WIDE, desc_font,
-    label_font, max_or, mesh, tick,
+    AXIS, BLUE_LINE, FAIL, FONT, Fallible, Key, LatencyAxes, LinearChart, MUTED, ORANGE_LINE, PASS,
+    PURPLE_LINE, Plot, WIDE, latency_keys, latency_svg, linear_svg, max_or, mesh, right_axis,
+    solid_line,
 };
+
+/// Points not trusted, as open grey circles (nothing when there are none).
+fn untrusted_marks(chart: &mut LinearChart<'_, '_>, points: &[(f64, f64)]) -> Fallible<()> {
+    if !points.is_empty() {
+        chart.draw_series(
+            points
+                .iter()
+                .map(|&p| Circle::new(p, 6, MUTED.stroke_width(2))),
+        )?;
+    }
+    Ok(())
+}
 
 /// The steps of the rate search (ramp and bisection), by offered rate.
 fn rate_steps(record: &CapacityRecord) -> Vec<&Step> {
@@ -79,67 +92,59 @@ fn throughput_plot(record: &CapacityRecord, steps: &[&Step]) -> Plot {
             keys.push(Key::new(symbol, color, label));
         }
     }
-    let svg = WIDE.svg(|root| {
-        let mut chart = WIDE
-            .chart(root)
-            .build_cartesian_2d(0.0..x_max, 0.0..y_max)?;
-        mesh(&mut chart)
-            .x_desc("offered rate, req/s")
-            .y_desc("throughput, req/s")
-            .draw()?;
-        let diagonal = x_max.min(y_max);
-        chart.draw_series(DashedLineSeries::new(
-            [(0.0, 0.0), (diagonal, diagonal)],
-            6,
-            4,
-            MUTED.stroke_width(1),
-        ))?;
-        if let Some(best) = best.filter(|b| b.is_finite()) {
+    let svg = linear_svg(
+        x_max,
+        y_max,
+        "offered rate, req/s",
+        "throughput, req/s",
+        |chart| {
+            let diagonal = x_max.min(y_max);
             chart.draw_series(DashedLineSeries::new(
-                [(0.0, best), (x_max, best)],
-                3,
-                3,
-                PASS.stroke_width(1),
+                [(0.0, 0.0), (diagonal, diagonal)],
+                6,
+                4,
+                MUTED.stroke_width(1),
             ))?;
-        }
-        chart.draw_series(LineSeries::new(
-            points.iter().map(|p| (p.0, p.1)),
-            BLUE_LINE.stroke_width(2),
-        ))?;
-        let passed: Vec<(f64, f64)> = points
-            .iter()
-            .filter(|p| p.2.verdict.pass)
-            .map(|p| (p.0, p.1))
-            .collect();
-        let failed: Vec<(f64, f64)> = points
-            .iter()
-            .filter(|p| !p.2.verdict.pass && p.2.verdict.trusted)
-            .map(|p| (p.0, p.1))
-            .collect();
-        let untrusted: Vec<(f64, f64)> = points
-            .iter()
-            .filter(|p| !p.2.verdict.trusted)
-            .map(|p| (p.0, p.1))
-            .collect();
-        if !passed.is_empty() {
-            chart.draw_series(passed.iter().map(|&p| Circle::new(p, 5, PASS.filled())))?;
-        }
-        if !failed.is_empty() {
-            chart.draw_series(
-                failed
-                    .iter()
-                    .map(|&p| Cross::new(p, 5, FAIL.stroke_width(2))),
-            )?;
-        }
-        if !untrusted.is_empty() {
-            chart.draw_series(
-                untrusted
-                    .iter()
-                    .map(|&p| Circle::new(p, 6, MUTED.stroke_width(2))),
-            )?;
-        }
-        Ok(())
-    });
+            if let Some(best) = best.filter(|b| b.is_finite()) {
+                chart.draw_series(DashedLineSeries::new(
+                    [(0.0, best), (x_max, best)],
+                    3,
+                    3,
+                    PASS.stroke_width(1),
+                ))?;
+            }
+            chart.draw_series(LineSeries::new(
+                points.iter().map(|p| (p.0, p.1)),
+                BLUE_LINE.stroke_width(2),
+            ))?;
+            let passed: Vec<(f64, f64)> = points
+                .iter()
+                .filter(|p| p.2.verdict.pass)
+                .map(|p| (p.0, p.1))
+                .collect();
+            let failed: Vec<(f64, f64)> = points
+                .iter()
+                .filter(|p| !p.2.verdict.pass && p.2.verdict.trusted)
+                .map(|p| (p.0, p.1))
+                .collect();
+            let untrusted: Vec<(f64, f64)> = points
+                .iter()
+                .filter(|p| !p.2.verdict.trusted)
+                .map(|p| (p.0, p.1))
+                .collect();
+            if !passed.is_empty() {
+                chart.draw_series(passed.iter().map(|&p| Circle::new(p, 5, PASS.filled())))?;
+            }
+            if !failed.is_empty() {
+                chart.draw_series(
+                    failed
+                        .iter()
+                        .map(|&p| Cross::new(p, 5, FAIL.stroke_width(2))),
+                )?;
+            }
+            untrusted_marks(chart, &untrusted)
+        },
+    );
     Plot {
         id: "plot-throughput".to_string(),
         title: "Throughput against offered rate".to_string(),
@@ -193,45 +198,22 @@ fn latency_plot(steps: &[&Step]) -> Option<Plot> {
     let lo = values().fold(f64::INFINITY, f64::min) / 1.6;
     let hi = values().fold(0.0, f64::max) * 1.6;
     let x_max = max_or(rows.iter().map(|r| r.0), 1.0) * 1.08;
-    let mut keys: Vec<Key> = [
+    let series = [
         ("p50", &p50, BLUE_LINE),
         ("p90", &p90, ORANGE_LINE),
         ("p99", &p99, PURPLE_LINE),
-    ]
-    .into_iter()
-    .filter(|(_, points, _)| !points.is_empty())
-    .map(|(name, _, color)| Key::new("━", color, name))
-    .collect();
-    keys.extend(
-        objectives
-            .iter()
-            .map(|(expr, _)| Key::new("┄", FAIL, format!("objective {expr}"))),
-    );
-    let svg = WIDE.svg(|root| {
-        let mut chart = WIDE
-            .chart(root)
-            .build_cartesian_2d(0.0..x_max, (lo..hi).log_scale())?;
-        mesh(&mut chart)
-            .x_desc("offered rate, req/s")
-            .y_desc("latency, ms (log scale)")
-            .draw()?;
-        for (_, threshold) in &objectives {
-            chart.draw_series(DashedLineSeries::new(
-                [(0.0, *threshold), (x_max, *threshold)],
-                6,
-                4,
-                FAIL.stroke_width(1),
-            ))?;
-        }
-        for (_, points, color) in [
-            ("p50", &p50, BLUE_LINE),
-            ("p90", &p90, ORANGE_LINE),
-            ("p99", &p99, PURPLE_LINE),
-        ] {
-            chart.draw_series(LineSeries::new(
-                points.iter().copied(),
-                color.stroke_width(2),
-            ))?;
+    ];
+    let keys = latency_keys(&series, &objectives);
+    let axes = LatencyAxes {
+        x_max,
+        lo,
+        hi,
+        x_desc: "offered rate, req/s",
+        y_labels: None,
+    };
+    let svg = latency_svg(axes, &objectives, |chart| {
+        for (_, points, color) in series {
+            solid_line(chart, points, color)?;
             chart.draw_series(
                 points
                     .iter()
@@ -306,36 +288,28 @@ fn usl_plot(sweep: &Sweep) -> Plot {
     if !untrusted.is_empty() {
         keys.push(Key::new("○", MUTED, "not trusted (not fitted)"));
     }
-    let svg = WIDE.svg(|root| {
-        let mut chart = WIDE
-            .chart(root)
-            .build_cartesian_2d(0.0..x_max, 0.0..y_max)?;
-        mesh(&mut chart)
-            .x_desc("concurrency (connections)")
-            .y_desc("throughput, req/s")
-            .draw()?;
-        if sweep.usl.is_some() {
-            chart.draw_series(LineSeries::new(
-                curve.iter().copied(),
-                ORANGE_LINE.stroke_width(2),
-            ))?;
-        }
-        if !trusted.is_empty() {
-            chart.draw_series(
-                trusted
-                    .iter()
-                    .map(|&p| Circle::new(p, 5, BLUE_LINE.filled())),
-            )?;
-        }
-        if !untrusted.is_empty() {
-            chart.draw_series(
-                untrusted
-                    .iter()
-                    .map(|&p| Circle::new(p, 6, MUTED.stroke_width(2))),
-            )?;
-        }
-        Ok(())
-    });
+    let svg = linear_svg(
+        x_max,
+        y_max,
+        "concurrency (connections)",
+        "throughput, req/s",
+        |chart| {
+            if sweep.usl.is_some() {
+                chart.draw_series(LineSeries::new(
+                    curve.iter().copied(),
+                    ORANGE_LINE.stroke_width(2),
+                ))?;
+            }
+            if !trusted.is_empty() {
+                chart.draw_series(
+                    trusted
+                        .iter()
+                        .map(|&p| Circle::new(p, 5, BLUE_LINE.filled())),
+                )?;
+            }
+            untrusted_marks(chart, &untrusted)
+        },
+    );
     let caption = match (&sweep.usl, &sweep.usl_error) {
         (Some(_), _) => "Closed-model throughput at each concurrency level, with the Universal \
                          Scalability Law fitted to the trusted points."
@@ -414,14 +388,7 @@ fn resources_plot(record: &CapacityRecord) -> Option<Plot> {
             .x_desc("time across the steps, s")
             .y_desc("CPU, % of one core")
             .draw()?;
-        chart
-            .configure_secondary_axes()
-            .axis_style(AXIS)
-            .label_style(label_font())
-            .axis_desc_style(desc_font())
-            .y_label_formatter(&tick)
-            .y_desc("RSS, MiB")
-            .draw()?;
+        right_axis(&mut chart, "RSS, MiB")?;
         chart.draw_series(
             t.starts
                 .iter()

@@ -18,7 +18,7 @@ use super::plot::{RunPlot, plots};
 use super::tables::{accounting, endpoints, latency, open_model, resources};
 use crate::export::Exporter;
 use crate::export::figures::{DASH, duration, figure, number, sent};
-use crate::export::html::{self, escape, head, warnings};
+use crate::export::html::{self, escape, head, warnings, watched};
 use crate::run::{LoadModel, RunEnding, RunRecord, SloResult, WarningKind};
 
 /// Writes the HTML report of one run.
@@ -143,16 +143,7 @@ fn header(h: &mut String, r: &RunRecord, target: &str) -> std::fmt::Result {
             names.join(" ")
         )?;
     }
-    let mut watched = Vec::new();
-    if let Some(command) = &r.target.command {
-        watched.push(format!("command <code>{}</code>", escape(command)));
-    }
-    if let Some(pid) = r.target.pid {
-        watched.push(format!("pid {pid}"));
-    }
-    if !watched.is_empty() {
-        writeln!(h, "<p class=\"meta\">target {}</p>", watched.join(" · "))?;
-    }
+    watched(h, r.target.command.as_deref(), r.target.pid)?;
     writeln!(h, "</header>")
 }
 

@@ -11,8 +11,9 @@ use plotters::prelude::*;
 
 use crate::export::figures::duration;
 use crate::export::plot::{
-    AXIS, BLUE_LINE, FAIL, Key, MUTED, ORANGE_LINE, PURPLE_LINE, Plot, WIDE, desc_font, label_font,
-    max_or, mesh, tick,
+    AXIS, BLUE_LINE, FAIL, Key, LatencyAxes, MUTED, ORANGE_LINE, PURPLE_LINE, Plot, WIDE,
+    latency_keys, latency_svg, linear_svg, max_or, mesh, objective_keys, objective_lines,
+    right_axis, solid_line, tick,
 };
 use crate::run::{BUCKETS, RunRecord, TimelinePoint};
 
@@ -41,6 +42,23 @@ fn absent(id: &'static str, title: &'static str, reason: impl Into<String>) -> R
         id,
         title,
         reason: reason.into(),
+    })
+}
+
+/// A plot drawn from measured data, with its heading, caption and legend.
+fn drawn(
+    id: &str,
+    title: &str,
+    caption: impl Into<String>,
+    svg: Result<String, String>,
+    keys: Vec<Key>,
+) -> RunPlot {
+    RunPlot::Drawn(Plot {
+        id: id.to_string(),
+        title: title.to_string(),
+        caption: caption.into(),
+        svg,
+        keys,
     })
 }
 
@@ -120,51 +138,35 @@ fn throughput_plot(r: &RunRecord) -> RunPlot {
             format!("run throughput {} req/s", tick(&r.throughput_rps)),
         ),
     ];
-    keys.extend(
-        objectives
-            .iter()
-            .map(|(expr, _)| Key::new("┄", FAIL, format!("objective {expr}"))),
-    );
-    let svg = WIDE.svg(|root| {
-        let mut chart = WIDE
-            .chart(root)
-            .build_cartesian_2d(0.0..x_max, 0.0..y_max)?;
-        mesh(&mut chart)
-            .x_desc("time in the measured window, s")
-            .y_desc("throughput, req/s")
-            .draw()?;
-        chart.draw_series(DashedLineSeries::new(
-            [(0.0, r.throughput_rps), (x_max, r.throughput_rps)],
-            6,
-            4,
-            MUTED.stroke_width(1),
-        ))?;
-        for (_, threshold) in &objectives {
+    keys.extend(objective_keys(&objectives));
+    let svg = linear_svg(
+        x_max,
+        y_max,
+        "time in the measured window, s",
+        "throughput, req/s",
+        |chart| {
             chart.draw_series(DashedLineSeries::new(
-                [(0.0, *threshold), (x_max, *threshold)],
+                [(0.0, r.throughput_rps), (x_max, r.throughput_rps)],
                 6,
                 4,
-                FAIL.stroke_width(1),
+                MUTED.stroke_width(1),
             ))?;
-        }
-        for path in &paths {
-            chart.draw_series(LineSeries::new(
-                path.iter().copied(),
-                BLUE_LINE.stroke_width(2),
-            ))?;
-        }
-        Ok(())
-    });
-    RunPlot::Drawn(Plot {
-        id: ID.to_string(),
-        title: TITLE.to_string(),
-        caption: "Requests counted in each second of the measured window (warm-up excluded), \
+            objective_lines(chart, x_max, &objectives)?;
+            for path in &paths {
+                solid_line(chart, path, BLUE_LINE)?;
+            }
+            Ok(())
+        },
+    );
+    drawn(
+        ID,
+        TITLE,
+        "Requests counted in each second of the measured window (warm-up excluded), \
                   over the second's length. Requests answered after the window, while it \
-                  drained, are in the run's throughput but in no second."
-            .to_string(),
+                  drained, are in the run's throughput but in no second.",
         svg,
         keys,
-    })
+    )
 }
 
 /// The median, 90th and 99th percentile of each second, on a log scale, with the run's
@@ -202,49 +204,30 @@ fn latency_plot(r: &RunRecord) -> RunPlot {
     );
     let hi = values().fold(0.0, f64::max) * 1.6;
     let x_max = window_end(r);
-    let mut keys: Vec<Key> = series
-        .iter()
-        .filter(|(_, paths, _)| !paths.is_empty())
-        .map(|(name, _, color)| Key::new("━", *color, *name))
-        .collect();
-    keys.extend(
-        objectives
-            .iter()
-            .map(|(expr, _)| Key::new("┄", FAIL, format!("objective {expr}"))),
-    );
-    let svg = WIDE.svg(|root| {
-        let mut chart = WIDE
-            .chart(root)
-            .build_cartesian_2d(0.0..x_max, (lo..hi).log_scale())?;
-        mesh(&mut chart)
-            .x_desc("time in the measured window, s")
-            .y_desc("latency, ms (log scale)")
-            .y_labels(12)
-            .draw()?;
-        for (_, threshold) in &objectives {
-            chart.draw_series(DashedLineSeries::new(
-                [(0.0, *threshold), (x_max, *threshold)],
-                6,
-                4,
-                FAIL.stroke_width(1),
-            ))?;
-        }
+    let keys = latency_keys(&series, &objectives);
+    let axes = LatencyAxes {
+        x_max,
+        lo,
+        hi,
+        x_desc: "time in the measured window, s",
+        y_labels: Some(12),
+    };
+    let svg = latency_svg(axes, &objectives, |chart| {
         for (_, paths, color) in &series {
             for path in paths {
-                chart.draw_series(LineSeries::new(path.iter().copied(), color.stroke_width(2)))?;
+                solid_line(chart, path, *color)?;
             }
         }
         Ok(())
     });
-    RunPlot::Drawn(Plot {
-        id: ID.to_string(),
-        title: TITLE.to_string(),
-        caption: "Median, 90th and 99th percentile latency of the responses of each second; a \
-                  gap is a second without a response. Dashed: the run's latency objectives."
-            .to_string(),
+    drawn(
+        ID,
+        TITLE,
+        "Median, 90th and 99th percentile latency of the responses of each second; a \
+                  gap is a second without a response. Dashed: the run's latency objectives.",
         svg,
         keys,
-    })
+    )
 }
 
 /// Failed requests per second, as bars; left out when no request failed.
@@ -268,28 +251,26 @@ fn errors_plot(r: &RunRecord) -> RunPlot {
         .collect();
     let x_max = window_end(r);
     let y_max = max_or(bars.iter().map(|b| b.2), 1.0) * 1.15;
-    let svg = WIDE.svg(|root| {
-        let mut chart = WIDE
-            .chart(root)
-            .build_cartesian_2d(0.0..x_max, 0.0..y_max)?;
-        mesh(&mut chart)
-            .x_desc("time in the measured window, s")
-            .y_desc("errors per second")
-            .draw()?;
-        chart.draw_series(bars.iter().map(|&(from, to, v)| {
-            Rectangle::new([(from, 0.0), (to, v)], FAIL.mix(0.75).filled())
-        }))?;
-        Ok(())
-    });
-    RunPlot::Drawn(Plot {
-        id: ID.to_string(),
-        title: TITLE.to_string(),
-        caption: "Failed attempts and responses with a status of 400 or more in each second, \
-                  over the second's length; their kinds are in the accounting below."
-            .to_string(),
+    let svg = linear_svg(
+        x_max,
+        y_max,
+        "time in the measured window, s",
+        "errors per second",
+        |chart| {
+            chart.draw_series(bars.iter().map(|&(from, to, v)| {
+                Rectangle::new([(from, 0.0), (to, v)], FAIL.mix(0.75).filled())
+            }))?;
+            Ok(())
+        },
+    );
+    drawn(
+        ID,
+        TITLE,
+        "Failed attempts and responses with a status of 400 or more in each second, \
+                  over the second's length; their kinds are in the accounting below.",
         svg,
-        keys: vec![Key::new("■", FAIL, "errors per second")],
-    })
+        vec![Key::new("■", FAIL, "errors per second")],
+    )
 }
 
 /// The bars of the latency distribution, `(lower, upper, count)` in ms. The record keeps
@@ -365,10 +346,10 @@ fn histogram_plot(r: &RunRecord) -> RunPlot {
         }
         Ok(())
     });
-    RunPlot::Drawn(Plot {
-        id: ID.to_string(),
-        title: TITLE.to_string(),
-        caption: format!(
+    drawn(
+        ID,
+        TITLE,
+        format!(
             "The {} responses' latencies in log-spaced buckets between the fastest and the \
              slowest (measured from the intended send time in the open model); each bar spans \
              its bucket. Empty buckets are not drawn.",
@@ -376,7 +357,7 @@ fn histogram_plot(r: &RunRecord) -> RunPlot {
         ),
         svg,
         keys,
-    })
+    )
 }
 
 /// The watched target's CPU (whole and busiest thread) and RSS, sample by sample.
@@ -429,43 +410,29 @@ fn resources_plot(r: &RunRecord) -> RunPlot {
             .x_desc("time, s (negative: warm-up)")
             .y_desc("CPU, % of one core")
             .draw()?;
-        chart
-            .configure_secondary_axes()
-            .axis_style(AXIS)
-            .label_style(label_font())
-            .axis_desc_style(desc_font())
-            .y_label_formatter(&tick)
-            .y_desc("RSS, MiB")
-            .draw()?;
+        right_axis(&mut chart, "RSS, MiB")?;
         if x_min < 0.0 {
             chart.draw_series([PathElement::new(
                 [(0.0, 0.0), (0.0, cpu_max)],
                 AXIS.stroke_width(2),
             )])?;
         }
-        chart.draw_series(LineSeries::new(
-            cpu.iter().copied(),
-            BLUE_LINE.stroke_width(2),
-        ))?;
-        chart.draw_series(LineSeries::new(
-            top.iter().copied(),
-            ORANGE_LINE.stroke_width(2),
-        ))?;
+        solid_line(&mut chart, &cpu, BLUE_LINE)?;
+        solid_line(&mut chart, &top, ORANGE_LINE)?;
         chart.draw_secondary_series(LineSeries::new(
             rss.iter().copied(),
             PURPLE_LINE.stroke_width(2),
         ))?;
         Ok(())
     });
-    RunPlot::Drawn(Plot {
-        id: ID.to_string(),
-        title: TITLE.to_string(),
-        caption: "The watched target's CPU (its whole process tree and its busiest thread, % \
-                  of one core) and resident memory, each point the end of a sampling interval."
-            .to_string(),
+    drawn(
+        ID,
+        TITLE,
+        "The watched target's CPU (its whole process tree and its busiest thread, % \
+                  of one core) and resident memory, each point the end of a sampling interval.",
         svg,
         keys,
-    })
+    )
 }
 
 #[cfg(test)]
@@ -474,7 +441,7 @@ mod tests {
     use super::*;
     use crate::export::run::html::tests::record;
 
-    fn drawn<'a>(plots: &'a [RunPlot], id: &str) -> Option<&'a Plot> {
+    fn drawn_plot<'a>(plots: &'a [RunPlot], id: &str) -> Option<&'a Plot> {
         plots.iter().find_map(|p| match p {
             RunPlot::Drawn(p) if p.id == id => Some(p),
             _ => None,
@@ -503,7 +470,7 @@ mod tests {
             "plot-histogram",
             "plot-resources",
         ] {
-            let plot = drawn(&plots, id).unwrap_or_else(|| panic!("{id} missing: {plots:?}"));
+            let plot = drawn_plot(&plots, id).unwrap_or_else(|| panic!("{id} missing: {plots:?}"));
             let svg = plot.svg.as_ref().unwrap();
             assert!(svg.starts_with("<svg ") && svg.contains("</svg>"), "{id}");
         }

@@ -6,7 +6,9 @@
 
 use std::fmt::Write as _;
 
-use crate::export::figures::{DASH, bytes, duration, elapsed, figure, fixed};
+use crate::export::figures::{
+    DASH, bytes, duration, elapsed, figure, fixed, of_asked, percentiles, phase_figures,
+};
 use crate::export::html::{escape, kv};
 use crate::run::{LoadModel, PhaseMs, RunRecord};
 
@@ -19,16 +21,7 @@ pub(super) fn latency(h: &mut String, r: &RunRecord) -> std::fmt::Result {
         writeln!(h, "<p class=\"note\">No response was received.</p>")?;
     } else {
         writeln!(h, "<table class=\"kv\">")?;
-        for (name, v) in [
-            ("min", l.min),
-            ("p50", l.p50),
-            ("p75", l.p75),
-            ("p90", l.p90),
-            ("p95", l.p95),
-            ("p99", l.p99),
-            ("p99.9", l.p99_9),
-            ("max", l.max),
-        ] {
+        for (name, v) in percentiles(l) {
             writeln!(
                 h,
                 "<tr><th>{name}</th><td class=\"num\">{}</td></tr>",
@@ -77,18 +70,11 @@ fn phases(h: &mut String, r: &RunRecord) -> std::fmt::Result {
     )?;
     writeln!(h, "<tbody>")?;
     for (name, ph) in rows {
-        writeln!(
-            h,
-            "<tr><td>{name}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">{}</td></tr>",
-            ph.count,
-            duration(ph.mean),
-            duration(ph.p50),
-            duration(ph.p90),
-            duration(ph.p99),
-            duration(ph.max)
-        )?;
+        let cells: String = phase_figures(ph)
+            .iter()
+            .map(|v| format!("<td class=\"num\">{v}</td>"))
+            .collect();
+        writeln!(h, "<tr><td>{name}</td>{cells}</tr>")?;
     }
     writeln!(h, "</tbody>")?;
     writeln!(h, "</table>")
@@ -226,14 +212,7 @@ pub(super) fn open_model(h: &mut String, r: &RunRecord) -> std::fmt::Result {
     writeln!(h, "<h2>Open model</h2>")?;
     writeln!(h, "<table class=\"kv\">")?;
     kv(h, "asked rate", &format!("{:.1} req/s", o.asked_rate))?;
-    let of_asked = if o.asked_rate > 0.0 {
-        format!(
-            " ({:.1} % of asked)",
-            o.achieved_rate / o.asked_rate * 100.0
-        )
-    } else {
-        String::new()
-    };
+    let of_asked = of_asked(o, " ");
     kv(
         h,
         "achieved rate",

@@ -17,7 +17,9 @@
 use std::io;
 
 use crate::export::Exporter;
-use crate::export::figures::{DASH, bytes, duration, number, seconds, sent, share};
+use crate::export::figures::{
+    DASH, bytes, duration, number, of_asked, percentiles, phase_figures, seconds, sent, share,
+};
 use crate::export::page::{Page, WIDTH, warning_block, warning_lines, wrap};
 use crate::run::{LoadModel, RunEnding, RunRecord, SloResult, Warning, WarningKind};
 
@@ -194,17 +196,7 @@ fn latency(page: &mut Page, r: &RunRecord) {
         page.line("  no response was received");
         return;
     }
-    let rows = [
-        ("min", l.min),
-        ("p50", l.p50),
-        ("p75", l.p75),
-        ("p90", l.p90),
-        ("p95", l.p95),
-        ("p99", l.p99),
-        ("p99.9", l.p99_9),
-        ("max", l.max),
-    ];
-    for (name, v) in rows {
+    for (name, v) in percentiles(l) {
         page.line(format!("  {name:<8}{:>12}", duration(v)));
     }
     page.line(format!(
@@ -234,14 +226,9 @@ fn phases(page: &mut Page, r: &RunRecord) {
     ));
     for (name, phase) in rows {
         if let Some(ph) = phase {
+            let [count, mean, p50, p90, p99, max] = phase_figures(ph);
             page.line(format!(
-                "  {name:<14}{:>9}{:>11}{:>11}{:>11}{:>11}{:>11}",
-                ph.count,
-                duration(ph.mean),
-                duration(ph.p50),
-                duration(ph.p90),
-                duration(ph.p99),
-                duration(ph.max)
+                "  {name:<14}{count:>9}{mean:>11}{p50:>11}{p90:>11}{p99:>11}{max:>11}"
             ));
         }
     }
@@ -348,14 +335,7 @@ fn open_model(page: &mut Page, r: &RunRecord) {
         "  asked rate       {:>12} req/s",
         format!("{:.1}", o.asked_rate)
     ));
-    let of_asked = if o.asked_rate > 0.0 {
-        format!(
-            "  ({:.1} % of asked)",
-            o.achieved_rate / o.asked_rate * 100.0
-        )
-    } else {
-        String::new()
-    };
+    let of_asked = of_asked(o, "  ");
     page.line(format!(
         "  achieved rate    {:>12} req/s{of_asked}",
         format!("{:.1}", o.achieved_rate)
