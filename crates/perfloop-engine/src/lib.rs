@@ -43,7 +43,7 @@ use tls::PreflightError;
 
 pub use outcome::{
     Counts, Ending, EndpointOutcome, EndpointSecond, ErrorKind, GeneratorUsage, Outcome, Phases,
-    SATURATION_BUSY, TimelineRow,
+    SATURATION_BUSY, SecondDetail, TimelineRow,
 };
 pub use schedule::{Arrivals, Plan, Stage};
 pub use tls::{Negotiated, TlsClient, TlsOptions};
@@ -59,6 +59,14 @@ const ANSWER_TRIM: f64 = 0.01;
 pub trait Observer {
     /// A second of the measured window is complete.
     fn second(&mut self, row: &TimelineRow);
+
+    /// A second of the measured window is complete, with what a live display shows beside
+    /// its row (statuses, requests in flight, the busiest worker); the engine calls this,
+    /// and by default it hands the row to [`Observer::second`].
+    fn second_detail(&mut self, row: &TimelineRow, detail: &SecondDetail) {
+        let _ = detail;
+        self.second(row);
+    }
 }
 
 /// An observer that ignores everything.
@@ -472,6 +480,9 @@ impl RowAssembler {
                 for (mine, theirs) in row.endpoints.iter_mut().zip(&interval.endpoints) {
                     mine.merge(theirs);
                 }
+                row.statuses = merge_statuses(&row.statuses, &interval.statuses);
+                row.residence += interval.residence;
+                row.busy = row.busy.max(interval.busy);
             }
             None => {
                 self.pending.insert(interval.index, interval);
@@ -502,7 +513,12 @@ impl RowAssembler {
                 continue;
             };
             let row = row_of(&interval, 1.0);
-            observer.second(&row);
+            let detail = SecondDetail {
+                statuses: interval.statuses,
+                in_flight: interval.residence.as_secs_f64(),
+                busiest_worker: interval.busy,
+            };
+            observer.second_detail(&row, &detail);
             self.rows.push(row);
             self.next += 1;
         }
@@ -544,6 +560,15 @@ fn grid_buckets(h: &Histogram<u64>) -> Vec<(u32, u64)> {
         }
     }
     buckets
+}
+
+/// Two workers' counts by status, added: both ascending, and so is the result.
+fn merge_statuses(a: &[(u16, u64)], b: &[(u16, u64)]) -> Vec<(u16, u64)> {
+    let mut all: BTreeMap<u16, u64> = a.iter().copied().collect();
+    for &(status, n) in b {
+        *all.entry(status).or_default() += n;
+    }
+    all.into_iter().collect()
 }
 
 fn row_of(interval: &Interval, length_s: f64) -> TimelineRow {

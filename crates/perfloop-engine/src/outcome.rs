@@ -179,6 +179,24 @@ pub struct TimelineRow {
     pub endpoints: Vec<EndpointSecond>,
 }
 
+/// What a live display shows of a finished second beside its [`TimelineRow`]; handed to
+/// [`Observer::second_detail`](crate::Observer::second_detail) as the run goes, not kept in
+/// the outcome. Each worker takes these figures once per second, when it hands over the
+/// second: nothing is added on the request path.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SecondDetail {
+    /// Responses by HTTP status counted while this second was current, ascending (raw TCP
+    /// responses have no status and are not here).
+    pub statuses: Vec<(u16, u64)>,
+    /// Mean requests in flight over the second: the time in flight inside the window of
+    /// the requests that ended while it was current, over one second (a request is charged
+    /// to the second it ends in, so one second's figure can lag; their mean is exact).
+    pub in_flight: f64,
+    /// The busiest worker thread's CPU time over its wall time since its previous second,
+    /// 0 to 1 (from [`SATURATION_BUSY`] on, the generator is saturated).
+    pub busiest_worker: f64,
+}
+
 /// One endpoint's share of one second of the measured window.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EndpointSecond {

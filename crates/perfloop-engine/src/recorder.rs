@@ -23,10 +23,12 @@
 //!
 //! [`LoadConfig::endpoint_names`]: crate::LoadConfig::endpoint_names
 
+use std::collections::BTreeMap;
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
+use perfloop_monitor::thread_cpu;
 
 use crate::outcome::{Counts, ErrorKind, Phases};
 
@@ -148,6 +150,12 @@ pub(crate) struct Interval {
     pub(crate) errors: u64,
     /// Per endpoint, when the run has two or more; empty otherwise.
     pub(crate) endpoints: Vec<Second>,
+    /// Responses by status counted while this second was current (taken when it ends).
+    pub(crate) statuses: Vec<(u16, u64)>,
+    /// Time in flight inside the window of the requests that ended while it was current.
+    pub(crate) residence: Duration,
+    /// The worker thread's CPU over its wall time since its previous second (0 to 1).
+    pub(crate) busy: f64,
 }
 
 impl Interval {
@@ -158,6 +166,30 @@ impl Interval {
             requests: 0,
             errors: 0,
             endpoints: (0..endpoints).map(|_| Second::new()).collect(),
+            statuses: Vec::new(),
+            residence: Duration::ZERO,
+            busy: 0.0,
+        }
+    }
+}
+
+/// The recorder's running figures when it last handed over a second, so that each
+/// second's share of them is a difference taken once per second, off the request path.
+#[derive(Debug)]
+struct Rolled {
+    statuses: BTreeMap<u16, u64>,
+    residence: Duration,
+    cpu: Duration,
+    at: Instant,
+}
+
+impl Rolled {
+    fn now() -> Rolled {
+        Rolled {
+            statuses: BTreeMap::new(),
+            residence: Duration::ZERO,
+            cpu: thread_cpu(),
+            at: Instant::now(),
         }
     }
 }
@@ -215,6 +247,8 @@ pub(crate) struct Recorder {
     pub(crate) endpoints: Vec<Tally>,
     /// Connect, TLS handshake and time to first byte.
     pub(crate) phases: Phases,
+    /// The running figures at the last second handed over.
+    rolled: Rolled,
 }
 
 impl Recorder {
@@ -235,6 +269,7 @@ impl Recorder {
             waited: Duration::ZERO,
             endpoints: Vec::new(),
             phases: Phases::default(),
+            rolled: Rolled::now(),
         }
     }
 
@@ -460,6 +495,9 @@ impl Recorder {
             return;
         }
         let index = now.duration_since(self.window.start).as_secs();
+        if self.current.index < index {
+            self.take_detail();
+        }
         while self.current.index < index {
             let next = Interval::new(
                 self.current.index + 1,
@@ -472,6 +510,35 @@ impl Recorder {
         }
     }
 
+    /// Puts into the current second its share of the running figures (statuses, residence,
+    /// the thread's CPU): once per second, when it is handed over.
+    fn take_detail(&mut self) {
+        let rolled = &mut self.rolled;
+        let current = &mut self.current;
+        current.statuses = self
+            .counts
+            .by_status
+            .iter()
+            .filter_map(|(&status, &n)| {
+                let before = rolled.statuses.get(&status).copied().unwrap_or(0);
+                (n > before).then(|| (status, n - before))
+            })
+            .collect();
+        rolled.statuses.clone_from(&self.counts.by_status);
+        current.residence = self.residence.saturating_sub(rolled.residence);
+        rolled.residence = self.residence;
+        let cpu = thread_cpu();
+        let now = Instant::now();
+        let wall = now.saturating_duration_since(rolled.at).as_secs_f64();
+        current.busy = if wall > 0.0 {
+            (cpu.saturating_sub(rolled.cpu).as_secs_f64() / wall).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        rolled.cpu = cpu;
+        rolled.at = now;
+    }
+
     /// The start of the next second, for the event loop's wake-up.
     pub(crate) fn next_roll(&self) -> Instant {
         self.window.start + Duration::from_secs(self.current.index + 1)
@@ -479,6 +546,7 @@ impl Recorder {
 
     /// Sends the last, partial second and the totals.
     pub(crate) fn finish(mut self, result: impl FnOnce(Self) -> WorkerResult) {
+        self.take_detail();
         let next = Interval::new(self.current.index + 1, histogram(), 0);
         let last = std::mem::replace(&mut self.current, next);
         let tx = self.tx.clone();
@@ -572,6 +640,32 @@ mod tests {
             .map(|e| (e.requests, e.errors, e.latency.len()))
             .collect();
         assert_eq!(shares, [(1, 0, 1), (3, 2, 2)]);
+    }
+
+    #[test]
+    fn each_second_carries_its_own_statuses_and_time_in_flight() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let (mut rec, rx) = recorder(Basis::Started, t0);
+        rec.response(0, at(1000), at(1200), 200, 5);
+        rec.response(0, at(1100), at(1400), 503, 0);
+        // This one rolls the first second over before it is counted in the second one.
+        rec.response(0, at(1900), at(2100), 200, 5);
+        rec.roll(at(3000));
+        let second = |rx: &mpsc::Receiver<Report>| match rx.recv() {
+            Ok(Report::Interval(0, s)) => s,
+            _ => panic!("no interval"),
+        };
+        let (first, next) = (second(&rx), second(&rx));
+        assert_eq!(first.statuses, [(200, 1), (503, 1)]);
+        // 0.2 + 0.3 s ended in the first second; the third request's 0.2 s is charged to
+        // the second in which it ended (its residence was added before the roll).
+        assert_eq!(
+            first.residence + next.residence,
+            Duration::from_millis(200 + 300 + 200)
+        );
+        assert_eq!(next.statuses, [(200, 1)]);
+        assert!((0.0..=1.0).contains(&first.busy));
     }
 
     #[test]

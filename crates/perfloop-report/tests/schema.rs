@@ -301,3 +301,46 @@ fn the_schema_rejects_broken_records() {
         }
     }
 }
+
+#[test]
+fn alerts_match_the_schema_and_read_back() {
+    let v = common::Validator::new();
+    let record = common::saturated_record();
+    assert_eq!(record.alerts.len(), 2);
+    let (_, good) = json_of(&record);
+    v.check(&good).unwrap();
+    assert_eq!(good["alerts"][0]["state"], "firing");
+    assert_eq!(good["alerts"][0]["at"], "2025-01-31T12:00:01Z");
+    assert!(
+        good["alerts"][1].get("at").is_none(),
+        "{}",
+        good["alerts"][1]
+    );
+    let back: RunRecord = serde_json::from_value(good.clone()).unwrap();
+    assert_eq!(back.alerts, record.alerts);
+    // A record written before alerts existed reads back with none.
+    let mut older = good.clone();
+    older.as_object_mut().unwrap().remove("alerts");
+    v.check(&older).unwrap();
+    let back: RunRecord = serde_json::from_value(older).unwrap();
+    assert!(back.alerts.is_empty());
+    for (what, field, value) in [
+        ("unknown state", "state", Value::from("pending")),
+        ("negative second", "t_s", Value::from(-1)),
+        ("no threshold", "threshold", Value::Null),
+        ("unknown field", "unit", Value::from("ms")),
+    ] {
+        let mut broken = good.clone();
+        let alert = broken["alerts"][0].as_object_mut().unwrap();
+        if value.is_null() {
+            alert.remove(field);
+        } else {
+            alert.insert(field.to_string(), value);
+        }
+        assert!(v.check(&broken).is_err(), "{what} was accepted");
+        assert!(
+            serde_json::from_value::<RunRecord>(broken).is_err(),
+            "{what} was read"
+        );
+    }
+}

@@ -12,6 +12,7 @@
 //! think_time = "50ms..150ms"            # closed model: pause between a connection's requests
 //! headers = ["Accept: application/json"] # on every request
 //! seed = 7                               # random rows, numbers and pauses (default fixed)
+//! alerts = ["p99 > 200ms for 10s"]       # checked each second of the run (perfloop's grammar)
 //!
 //! [[feeder]]
 //! file = "users.csv"                     # relative to this file; line 1 names the columns
@@ -38,6 +39,7 @@
 //! weight = 2                             # default 1
 //! ```
 
+mod alert;
 mod cursor;
 mod error;
 mod feeder;
@@ -45,6 +47,7 @@ mod model;
 mod raw;
 mod template;
 
+pub use alert::AlertText;
 pub use cursor::Cursor;
 pub use error::{At, ScenarioError, text_place};
 pub use model::{DEFAULT_SEED, Origin, Request, Scenario, ThinkTime};

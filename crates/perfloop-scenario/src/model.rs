@@ -10,6 +10,7 @@ use std::time::Duration;
 use perfloop_url::{Scheme, TargetUrl};
 use toml::Spanned;
 
+use crate::alert::AlertText;
 use crate::error::{At, ScenarioError, Source, file_error};
 use crate::feeder::{self, Feeder};
 use crate::raw::{RawRequest, RawScenario};
@@ -29,6 +30,9 @@ pub struct Scenario {
     pub think_time: Option<ThinkTime>,
     /// The seed of the random choices.
     pub seed: u64,
+    /// Alert rules for runs of this scenario (`alerts = [...]`), as written with their
+    /// places, in the file's order; unchecked here (see [`AlertText`]).
+    pub alerts: Vec<AlertText>,
     pub(crate) values: Vec<Value>,
     pub(crate) feeders: Vec<Feeder>,
     /// Each sequence's start and step.
@@ -273,6 +277,7 @@ impl Builder<'_> {
             requests,
             think_time,
             seed: raw.seed.unwrap_or(DEFAULT_SEED),
+            alerts: raw.alerts.iter().map(|a| AlertText::of(src, a)).collect(),
             values: self.values,
             feeders,
             sequences,

@@ -29,6 +29,9 @@ pub(crate) struct RawScenario {
     /// Random whole numbers, by placeholder name.
     #[serde(default)]
     pub(crate) random: BTreeMap<String, Spanned<RawRandom>>,
+    /// Alert rules checked each second of a run of this scenario, as written.
+    #[serde(default)]
+    pub(crate) alerts: Vec<Spanned<String>>,
     /// The requests.
     #[serde(rename = "request")]
     pub(crate) requests: Spanned<Vec<Spanned<RawRequest>>>,

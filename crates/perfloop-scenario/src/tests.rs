@@ -370,3 +370,59 @@ fn a_url_must_name_the_target() {
     let e = parse("[[request]]\nname = \"a\"\nurl = \"http://{{h}}:1/\"\n").unwrap_err();
     assert!(e.message.contains("not in the scheme, host or port"), "{e}");
 }
+
+#[test]
+fn alert_rules_are_kept_as_written_with_their_places() {
+    let dir = Dir::new("alerts", &[]);
+    let text = "alerts = [\"p99 > 2x00ms\",\n  'rss > 90% of limit', \"p99 \\u003e 1s\"]\n\
+                [[request]]\nname = \"a\"\npath = \"/\"\n";
+    let s = dir.parse(text).unwrap();
+    let rules: Vec<&str> = s.alerts.iter().map(|a| a.text.as_str()).collect();
+    assert_eq!(rules, ["p99 > 2x00ms", "rss > 90% of limit", "p99 > 1s"]);
+    let places: Vec<(usize, usize)> = s.alerts.iter().map(|a| (a.at.line, a.at.column)).collect();
+    // Inside the quotes; the string with an escape at its opening quote.
+    assert_eq!(places, [(1, 12), (2, 4), (2, 25)]);
+    // A position in a rule (its parser's) becomes the file's line and column.
+    let e = s.alerts[0].error_at(7, "expected a unit".to_string());
+    assert_eq!((e.line, e.column), (1, 19));
+    assert_eq!(
+        text.lines().next().unwrap().chars().nth(e.column - 1),
+        Some('x')
+    );
+    assert_eq!(
+        e.to_string(),
+        "s.toml:1:19: expected a unit\n  1 | alerts = [\"p99 > 2x00ms\","
+    );
+    let e = s.alerts[1].error_at(18, "end".to_string());
+    assert_eq!((e.line, e.column), (2, 22));
+    // With escapes, positions cannot be placed: the string's start.
+    let e = s.alerts[2].error_at(5, "odd".to_string());
+    assert_eq!((e.line, e.column), (2, 25));
+    // A position past the end or inside a character does not move the place oddly.
+    let e = s.alerts[0].error_at(100, "past".to_string());
+    assert_eq!((e.line, e.column), (1, 12));
+    // None given: none kept. Not strings: an error at their place.
+    assert!(
+        dir.parse("[[request]]\nname = \"a\"\npath = \"/\"\n")
+            .unwrap()
+            .alerts
+            .is_empty()
+    );
+    assert_error_at(
+        &dir,
+        &[
+            (
+                "alerts = [5]\n[[request]]\nname = \"a\"\npath = \"/\"\n",
+                1,
+                11,
+                "invalid type",
+            ),
+            (
+                "alerts = \"p99 > 1s\"\n[[request]]\nname = \"a\"\npath = \"/\"\n",
+                1,
+                10,
+                "invalid type",
+            ),
+        ],
+    );
+}

@@ -1,5 +1,7 @@
 //! perfloop's statistics: pure maths over measurements, no I/O.
 //!
+//! - [`alert`]: alert rules (`p99 > 200ms for 10s`, `rss > 90% of limit`) checked second by
+//!   second: when each fires and resolves, what was not measured.
 //! - [`slo`]: service-level objectives and constraints (`p99<200ms`, `error_rate<0.1%`,
 //!   `rps>1000`, `cpu<2`, `rss_mb<500`), parsed from the text users type and evaluated
 //!   against a run's [`Metrics`]: the one grammar of `--slo` and of a study's constraints.
@@ -18,6 +20,7 @@
 //! Nothing in this crate reads a file, a socket or a clock: every function is a function of
 //! its arguments, so every result can be checked against reference values in a unit test.
 
+pub mod alert;
 pub mod changepoint;
 pub mod compare;
 pub mod grid;

@@ -276,11 +276,8 @@ impl Metric {
     /// The threshold is split into a number (the longest prefix of digits, `.`, `e`, `E`,
     /// `+` and `-`) and a unit (the rest, trimmed, case-insensitive); the number must be
     /// finite and not negative, then the unit one this metric takes.
-    fn threshold(self, text: &str) -> Result<f64, ThresholdProblem> {
-        let split = text
-            .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-')))
-            .unwrap_or(text.len());
-        let (number, unit) = text.split_at(split);
+    pub(crate) fn threshold(self, text: &str) -> Result<f64, ThresholdProblem> {
+        let (number, unit) = text.split_at(number_len(text));
         let value = number
             .parse::<f64>()
             .ok()
@@ -331,6 +328,13 @@ impl Metric {
             Err(ThresholdProblem::TooLarge)
         }
     }
+}
+
+/// The length in bytes of the number a threshold starts with: the longest prefix of digits,
+/// `.`, `e`, `E`, `+` and `-` (what follows is its unit). Shared with the alert rules.
+pub(crate) fn number_len(text: &str) -> usize {
+    text.find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-')))
+        .unwrap_or(text.len())
 }
 
 impl fmt::Display for Metric {

@@ -26,7 +26,7 @@ pub enum Command {
     BenchCmd(BenchCmdArgs),
     /// Find the best configuration of a target: trials of knob values, measured, kept in a
     /// store, confirmed against the defaults.
-    Tune(TuneArgs),
+    Tune(TuneCmdArgs),
     /// Find the points where a series of measurements shifted level (E-divisive means with a
     /// t-test, as Apache Otava does, with a minimum segment length).
     Changepoints(ChangepointsArgs),
@@ -57,15 +57,80 @@ pub enum Command {
     /// The demo target: not in this build (built without the `demo` feature).
     #[cfg(not(feature = "demo"))]
     DemoTarget(Absent),
+    /// The web dashboard over the history store: runs, charts, comparisons, until Ctrl-C.
+    #[cfg(feature = "dashboard")]
+    Serve(ServeCmdArgs),
+    /// The web dashboard: not in this build (built without the `dashboard` feature).
+    #[cfg(not(feature = "dashboard"))]
+    Serve(Absent),
 }
 
 /// The arguments of a command this build lacks: taken as they come, and refused.
-#[cfg(not(feature = "demo"))]
+#[cfg(any(not(feature = "demo"), not(feature = "dashboard")))]
 #[derive(Debug, Args)]
 pub struct Absent {
     /// Whatever followed the command.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
     pub args: Vec<String>,
+}
+
+/// `perfloop serve`.
+#[cfg(feature = "dashboard")]
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  perfloop serve
+  perfloop serve --bind 0.0.0.0:9400 --store /srv/perfloop.db
+
+On an address other than loopback every request needs the token (--token, or one generated
+and printed at start): 'Authorization: Bearer TOKEN', or the printed address with ?token=.")]
+pub struct ServeCmdArgs {
+    /// The address to listen on, HOST:PORT (port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_SERVE)]
+    pub bind: String,
+
+    /// The token every request must carry [default: none on loopback, else generated].
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+
+    /// The history store [default: $PERFLOOP_DB, else ~/.local/share/perfloop/perfloop.db].
+    #[arg(long, alias = "db", value_name = "PATH|URL")]
+    pub store: Option<String>,
+}
+
+/// The address the dashboard listens on when none is given.
+pub const DEFAULT_SERVE: &str = "127.0.0.1:9400";
+
+/// The live dashboard and the alerts of a run; shared by `load`, `capacity` and `tune`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// Serve the live dashboard while the run goes (charts, /api/live, /metrics) on ADDR
+    /// [default: 127.0.0.1:9400; port 0 picks a free one]; the address is printed at start.
+    /// Before a positional argument, write --serve=ADDR.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        num_args = 0..=1,
+        default_missing_value = DEFAULT_SERVE
+    )]
+    pub serve: Option<String>,
+
+    /// The token the dashboard requires [default: none on loopback, else generated].
+    #[arg(long, value_name = "TOKEN", requires = "serve")]
+    pub token: Option<String>,
+
+    /// Keep serving for this long after the run (Ctrl-C stops sooner), e.g. 5m.
+    #[arg(long, value_name = "DURATION", requires = "serve")]
+    pub serve_linger: Option<String>,
+
+    /// An alert checked each second, e.g. 'p99 > 200ms for 10s', 'error_rate > 1%',
+    /// 'rss > 90% of limit' (repeatable); its events are printed, shown live, sent to
+    /// --alert-webhook and kept in the record.
+    #[arg(long = "alert", value_name = "RULE")]
+    pub alerts: Vec<String>,
+
+    /// POST each alert event as JSON to this URL.
+    #[arg(long, value_name = "URL", requires = "alerts")]
+    pub alert_webhook: Option<String>,
 }
 
 /// Where the target comes from and how it is watched; shared by the commands that load it.
@@ -202,6 +267,18 @@ pub struct TuneArgs {
     /// it in a file).
     #[arg(skip)]
     pub summary: Option<PathBuf>,
+}
+
+/// `perfloop tune` as typed: the study's flags and the live dashboard's.
+#[derive(Debug, Args)]
+pub struct TuneCmdArgs {
+    /// The study and its outputs.
+    #[command(flatten)]
+    pub tune: TuneArgs,
+
+    /// The live dashboard and alerts.
+    #[command(flatten)]
+    pub live: ServeArgs,
 }
 
 /// `perfloop demo`.
@@ -413,6 +490,10 @@ pub struct LoadArgs {
     /// Where the run is saved.
     #[command(flatten)]
     pub save: SaveArgs,
+
+    /// The live dashboard and alerts.
+    #[command(flatten)]
+    pub live: ServeArgs,
 }
 
 /// `perfloop capacity`.
@@ -492,6 +573,10 @@ pub struct CapacityArgs {
     /// Where the search is saved.
     #[command(flatten)]
     pub save: SaveArgs,
+
+    /// The live dashboard and alerts.
+    #[command(flatten)]
+    pub live: ServeArgs,
 }
 
 /// What each request is and where it goes; shared by the commands that send load.

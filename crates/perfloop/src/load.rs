@@ -126,10 +126,18 @@ pub fn measure(
     let mut progress = Progress::new(config.limits.duration, config.limits.warmup, quiet);
     let started_at = SystemTime::now();
     let sampler = watch.map(|w| w.sample(Instant::now())).transpose()?;
-    let outcome = perfloop_engine::run(config, stop_flag(), &mut progress).map_err(|e| match e {
+    // The progress bar, and the live session's dashboard and alerts when there is one.
+    let mut tee = crate::live::Tee::new(
+        &mut progress,
+        config.limits.duration,
+        sampler.as_ref(),
+        watch.and_then(Watch::pid),
+    );
+    let outcome = perfloop_engine::run(config, stop_flag(), &mut tee).map_err(|e| match e {
         perfloop_engine::RunError::Config(c) => Failure::usage(c),
         other => Failure::run(other),
     });
+    let alerts = tee.finish(outcome.as_ref().ok());
     progress.finish();
     let recording = sampler.map(|s| {
         let mut r = s.stop();
@@ -137,7 +145,7 @@ pub fn measure(
         r
     });
     let outcome = outcome?;
-    let record = RunRecord::build(&BuildInput {
+    let mut record = RunRecord::build(&BuildInput {
         config,
         outcome: &outcome,
         slos: &resolved.slos,
@@ -146,6 +154,7 @@ pub fn measure(
         monitor: recording.as_ref(),
         target_command: watch.and_then(Watch::command),
     });
+    record.alerts = alerts;
     Ok(Measured { record, outcome })
 }
 
@@ -159,7 +168,20 @@ pub fn measure(
 pub fn run(args: &LoadArgs) -> Result<Exit, Failure> {
     let prepared = prepare(args)?;
     let saver = Saver::open(&args.save)?;
-    execute(args, &prepared, &saver).map(|finished| finished.exit)
+    let config = &prepared.resolved.config;
+    let about = crate::live::About {
+        kind: "load",
+        target: config.target.url.to_string(),
+        window_s: config.limits.duration.map(|d| d.as_secs_f64()),
+        store: saver.store().map(|s| s.location().clone()),
+    };
+    let live = crate::live::Live::start(&args.live, &about)?;
+    let finished = execute(args, &prepared, &saver);
+    if let Some(live) = live {
+        let saved = finished.as_ref().ok().and_then(|f| f.saved);
+        live.finish(saved.map(RunId::get));
+    }
+    finished.map(|finished| finished.exit)
 }
 
 /// A load run checked before any work: its description and its outputs.

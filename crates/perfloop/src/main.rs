@@ -1,5 +1,7 @@
 //! The `perfloop` binary: parses the command line, runs the command, maps the result to an
-//! exit code (0 ok, 1 an SLO failed, 2 bad usage or input, 3 the run failed).
+//! exit code (0 ok, 1 an SLO failed, 2 bad usage or input, 3 the run failed). Without the
+//! `demo` feature `demo` and `demo-target` exit 2; without the `dashboard` feature `serve`
+//! and `--serve` do.
 
 mod bench_cmd;
 mod capacity;
@@ -12,11 +14,15 @@ mod demo;
 mod demo_target;
 mod gate;
 mod history;
+mod live;
 mod load;
 mod output;
 mod progress;
+#[cfg(feature = "dashboard")]
+mod serve;
 mod target;
 mod tune;
+mod webhook;
 
 use std::process::ExitCode;
 
@@ -62,6 +68,17 @@ impl Failure {
     }
 }
 
+/// `perfloop serve` in a build without the dashboard: a usage error (exit 2) that says how to
+/// get it.
+#[cfg(not(feature = "dashboard"))]
+fn without_dashboard() -> Failure {
+    Failure::usage(anyhow::anyhow!(
+        "`perfloop serve` is not in this build: perfloop was built without the `dashboard` \
+         feature (the web dashboard, with axum and tokio); build it with the default features \
+         (`cargo build --release`) to run it"
+    ))
+}
+
 /// `perfloop demo` or `perfloop demo-target` in a build without the demo target: a usage
 /// error (exit 2) that says how to get it.
 #[cfg(not(feature = "demo"))]
@@ -105,6 +122,10 @@ fn main() -> ExitCode {
         cli::Command::Demo(_) => Err(without_demo("demo")),
         #[cfg(not(feature = "demo"))]
         cli::Command::DemoTarget(_) => Err(without_demo("demo-target")),
+        #[cfg(feature = "dashboard")]
+        cli::Command::Serve(args) => serve::run(&args),
+        #[cfg(not(feature = "dashboard"))]
+        cli::Command::Serve(_) => Err(without_dashboard()),
     };
     match result {
         Ok(exit) => ExitCode::from(exit as u8),

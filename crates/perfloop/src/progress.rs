@@ -59,6 +59,14 @@ impl Progress {
         }
     }
 
+    /// Prints a line on stderr above the bar (or alone without one).
+    pub fn note(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(line.trim_end_matches('\n')),
+            None => crate::output::stderr_text(line),
+        }
+    }
+
     /// Removes the bar before the summary is printed.
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {

@@ -1,6 +1,7 @@
 //! The dependency rules of `ARCHITECTURE.md`, checked against the workspace as cargo sees it
 //! (`cargo metadata --format-version 1 --no-deps`): which perfloop crate may depend on
-//! which, who knows clap, and the demo target behind the `demo` feature.
+//! which, who knows clap, and the demo target and the dashboard behind the `demo` and
+//! `dashboard` features.
 //!
 //! The rules name the crates they constrain and the crates they forbid; a crate added to
 //! the workspace is free until a rule names it. A rule over "every perfloop crate" means
@@ -167,43 +168,96 @@ fn scenarios_know_urls_and_nothing_of_load_generation() {
     assert_eq!(deps, vec!["perfloop-url (normal)".to_owned()]);
 }
 
+impl Workspace {
+    /// The workspace members `krate` links in every build: as [`Workspace::links`], without
+    /// optional dependencies (features).
+    fn links_always(&self, krate: &str) -> BTreeSet<String> {
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![krate.to_owned()];
+        while let Some(next) = todo.pop() {
+            for d in self.deps_of(&next) {
+                if d.kind != "dev"
+                    && !d.optional
+                    && self.deps.contains_key(&d.name)
+                    && seen.insert(d.name.clone())
+                {
+                    todo.push(d.name.clone());
+                }
+            }
+        }
+        seen
+    }
+}
+
+/// The binary's optional crates (with axum and tokio), each behind its default feature.
+const FEATURES: [(&str, &str); 2] = [("demo", "perfloop-demo"), ("dashboard", "perfloop-serve")];
+
 #[test]
-fn the_demo_target_is_a_default_feature_of_the_binary() {
+fn the_demo_target_and_the_dashboard_are_default_features_of_the_binary() {
     let ws = workspace();
-    let demo = ws
-        .deps_of("perfloop")
-        .iter()
-        .find(|d| d.name == "perfloop-demo");
-    assert!(
-        demo.is_some_and(|d| d.optional && d.kind == "normal"),
-        "perfloop's perfloop-demo dependency: {demo:?}"
-    );
     let features = &ws.features["perfloop"];
-    assert_eq!(
-        features.get("demo"),
-        Some(&vec!["dep:perfloop-demo".to_owned()])
-    );
-    assert!(
-        features["default"].contains(&"demo".to_owned()),
-        "{features:?}"
-    );
-    // Without the feature the binary links no async runtime or web framework.
+    for (feature, krate) in FEATURES {
+        let dep = ws.deps_of("perfloop").iter().find(|d| d.name == krate);
+        assert!(
+            dep.is_some_and(|d| d.optional && d.kind == "normal"),
+            "perfloop's {krate} dependency: {dep:?}"
+        );
+        assert_eq!(features.get(feature), Some(&vec![format!("dep:{krate}")]));
+        assert!(
+            features["default"].contains(&feature.to_owned()),
+            "{features:?}"
+        );
+    }
+    // Without the features the binary links no async runtime or web framework.
     for d in ws.deps_of("perfloop") {
         assert!(
-            !(["axum", "tokio"].contains(&d.name.as_str()) && d.kind == "normal"),
-            "perfloop depends on {} outside the demo feature",
+            !(["axum", "tokio"].contains(&d.name.as_str()) && d.kind == "normal" && !d.optional),
+            "perfloop depends on {} outside the demo and dashboard features",
             d.name
         );
     }
-    for krate in ws.links("perfloop") {
-        if krate == "perfloop-demo" {
-            continue;
-        }
+    let always = ws.links_always("perfloop");
+    for (_, krate) in FEATURES {
+        assert!(
+            !always.contains(krate),
+            "{krate} is linked into every build"
+        );
+    }
+    for krate in always {
         let heavy: Vec<&Dep> = ws
             .deps_of(&krate)
             .iter()
             .filter(|d| ["axum", "tokio"].contains(&d.name.as_str()) && d.kind == "normal")
             .collect();
         assert!(heavy.is_empty(), "{krate} links {heavy:?} into every build");
+    }
+}
+
+#[test]
+fn the_dashboard_reads_results_and_measures_nothing() {
+    let ws = workspace();
+    let deps = ws.perfloop_deps("perfloop-serve");
+    for forbidden in [
+        "perfloop-engine",
+        "perfloop-capacity",
+        "perfloop-tune",
+        "perfloop-target",
+        "perfloop-monitor",
+    ] {
+        assert!(
+            !deps.iter().any(|d| d.starts_with(&format!("{forbidden} "))),
+            "perfloop-serve depends on {forbidden}: {deps:?}"
+        );
+    }
+    // Only the binary serves it.
+    for (krate, list) in &ws.deps {
+        if krate != "perfloop" && krate != "perfloop-serve" {
+            assert!(
+                !list
+                    .iter()
+                    .any(|d| d.name == "perfloop-serve" && d.kind != "dev"),
+                "{krate} depends on perfloop-serve"
+            );
+        }
     }
 }

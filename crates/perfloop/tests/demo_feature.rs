@@ -1,6 +1,7 @@
 //! The demo target behind the `demo` feature (on by default): with it, `perfloop
 //! demo-target` runs; without it (`--no-default-features`), `perfloop demo` and `perfloop
-//! demo-target` exit 2 and say what the build lacks.
+//! demo-target` exit 2 and say what the build lacks; so do `perfloop serve` and `--serve`
+//! without the `dashboard` feature.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -54,4 +55,32 @@ fn without_the_demo_feature_the_demo_commands_exit_2() {
         );
         assert!(out.stdout.is_empty(), "{args:?}");
     }
+}
+
+#[cfg(not(feature = "dashboard"))]
+#[test]
+fn without_the_dashboard_feature_serve_and_dash_dash_serve_exit_2() {
+    let out = perfloop(&["serve", "--bind", "127.0.0.1:0"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`perfloop serve` is not in this build") && stderr.contains("`dashboard`"),
+        "{stderr}"
+    );
+    // Before any load: the target does not exist, and the run is not saved.
+    let out = perfloop(&[
+        "load",
+        "http://127.0.0.1:9/",
+        "-d",
+        "30s",
+        "--no-save",
+        "--serve",
+        "127.0.0.1:0",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--serve is not in this build") && stderr.contains("`dashboard`"),
+        "{stderr}"
+    );
 }

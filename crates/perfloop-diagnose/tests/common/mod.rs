@@ -107,6 +107,7 @@ pub fn run(offered: f64, throughput: f64, p50: f64, p99: f64) -> RunRecord {
         timeline: vec![],
         endpoints: Vec::new(),
         slo: vec![],
+        alerts: vec![],
         ending: RunEnding::Completed,
         warnings: vec![],
     }

@@ -38,7 +38,8 @@ use std::io;
 
 pub use self::bench::{BenchText, render_bench_text};
 pub use self::capacity::{
-    CapacityHtml, CapacityText, write_capacity_html, write_capacity_text, write_findings_text,
+    CapacityHtml, CapacityText, write_capacity_html, write_capacity_text, write_findings_html,
+    write_findings_text,
 };
 pub use self::compare::{CompareMarkdown, CompareText};
 pub use self::json::JsonExporter;

@@ -193,6 +193,7 @@ impl RunRecord {
                     }
                 })
                 .collect(),
+            alerts: Vec::new(),
             ending: match outcome.ending {
                 Ending::Completed => RunEnding::Completed,
                 Ending::Interrupted => RunEnding::Interrupted,

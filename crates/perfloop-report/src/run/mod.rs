@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use perfloop_stats::alert::{AlertEvent, AlertState};
+
 pub use self::build::{BuildInput, endpoint_metrics, metrics};
 pub use self::endpoints::Breach;
 pub use self::histogram::BUCKETS;
@@ -76,6 +78,11 @@ pub struct RunRecord {
     pub endpoints: Vec<EndpointFigures>,
     /// One verdict per service-level objective, in the order given.
     pub slo: Vec<SloResult>,
+    /// The alerts that fired or resolved during the run (`--alert` rules checked each
+    /// second), in the order they happened; empty when no rule was given or none fired.
+    /// Set by the caller that watched the seconds: `record.alerts = events`.
+    #[serde(default)]
+    pub alerts: Vec<AlertEvent>,
     /// Why the run ended.
     pub ending: RunEnding,
     /// What can change a reported figure, one sentence each, those that invalidate the

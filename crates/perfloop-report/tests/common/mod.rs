@@ -24,6 +24,7 @@ use std::time::{Duration, Instant, SystemTime};
 use axum::Router;
 use axum::routing::get;
 use perfloop_engine::{Limits, LoadConfig, Model, Plan, RequestSpec, Silent, Target, run};
+use perfloop_report::run::{AlertEvent, AlertState};
 use perfloop_report::{
     BuildInput, Generator, LagMs, LatencyBucket, LatencyMs, LoadInfo, LoadModel, OpenModel,
     Requests, RunEnding, RunRecord, SCHEMA, SloResult, StageInfo, TargetInfo, TimelinePoint,
@@ -372,6 +373,24 @@ pub fn saturated_record() -> RunRecord {
                 threshold: 10_000.0,
                 unit: "req/s".to_string(),
                 pass: true,
+            },
+        ],
+        alerts: vec![
+            AlertEvent {
+                rule: "p99 > 40ms for 2s".to_string(),
+                state: AlertState::Firing,
+                t_s: 1,
+                value: 48.127,
+                threshold: 40.0,
+                at: Some("2025-01-31T12:00:01Z".to_string()),
+            },
+            AlertEvent {
+                rule: "p99 > 40ms for 2s".to_string(),
+                state: AlertState::Resolved,
+                t_s: 2,
+                value: 12.5,
+                threshold: 40.0,
+                at: None,
             },
         ],
         ending: RunEnding::Completed,

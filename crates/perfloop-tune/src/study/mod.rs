@@ -97,6 +97,12 @@
 //!   [`Study::load`] checks that the file can be read), and `timeout`. `warmup` may be
 //!   `"0s"` (no warm-up); every other duration must be positive.
 //!
+//!   `alerts` (optional, beside `load` or `capacity`): rules checked each second of every
+//!   trial's runs, in the grammar of `perfloop load --alert`
+//!   ([`perfloop_stats::alert`]), like `alerts = ["p99 > 200ms for 10s", "rss > 90% of
+//!   limit"]`; a rule that does not read is an error at its line and the column where it
+//!   goes wrong. Alerts are not part of the fingerprint.
+//!
 //!   A bench target has no `[workload]` (or an empty one): it is measured by its work rate.
 //! - `[objective]`: exactly one of `maximize = "METRIC"`, `minimize = "METRIC"` or
 //!   `weighted = { METRIC = WEIGHT, ... }` (the score is the weighted sum; a positive weight

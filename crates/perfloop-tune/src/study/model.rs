@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use perfloop_stats::alert::AlertRule;
 use perfloop_stats::slo::{Metric, Slo};
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +47,11 @@ pub struct Study {
     pub constraints: Vec<Slo>,
     /// How long the study may run and how it chooses configurations.
     pub budget: Budget,
+    /// Alert rules checked each second of every trial's runs (`[workload] alerts`), in the
+    /// order of the file. They change nothing that is measured, so they are not part of
+    /// the fingerprint: a study resumes with other alerts.
+    #[serde(skip)]
+    pub alerts: Vec<AlertRule>,
 }
 
 /// The target of a study.

@@ -75,6 +75,9 @@ pub(super) struct RawKnob {
 pub(super) struct RawWorkload {
     pub(super) load: Option<Spanned<RawLoad>>,
     pub(super) capacity: Option<Spanned<RawCapacity>>,
+    /// Alert rules checked each second of every trial's runs.
+    #[serde(default)]
+    pub(super) alerts: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Deserialize)]

@@ -619,3 +619,46 @@ fn a_workload_takes_http2_and_its_streams() {
         "`streams` must be at least 1",
     );
 }
+
+#[test]
+fn a_workload_takes_alert_rules_each_checked_where_it_is_written() {
+    let load = "warmup = \"2s\" }\n";
+    let with = |alerts: &str| edit(load, &format!("warmup = \"2s\" }}\nalerts = {alerts}\n"));
+    let study = Study::parse(&with(r#"["p99 > 200ms for 10s", "rss>90% of limit"]"#)).unwrap();
+    let shown: Vec<String> = study.alerts.iter().map(ToString::to_string).collect();
+    assert_eq!(shown, ["p99 > 200ms for 10s", "rss > 90% of limit"]);
+    assert_eq!(study.alerts[0].hold_s(), 10);
+    assert!(Study::parse(EXAMPLE).unwrap().alerts.is_empty());
+    assert!(Study::parse(&with("[]")).unwrap().alerts.is_empty());
+    // Alerts measure nothing: the fingerprint does not change with them.
+    assert_eq!(
+        study.fingerprint(),
+        Study::parse(EXAMPLE).unwrap().fingerprint()
+    );
+    // A bad rule: the line of the rule and the column of the character where it goes wrong.
+    let text = with(r#"["p99 > 200ms", "p99 > 2x00ms"]"#);
+    let e = fails(&text, 40, "alert rule 'p99 > 2x00ms': at column 8");
+    let line = text.lines().nth(39).unwrap();
+    assert_eq!(line.chars().nth(e.column - 1), Some('x'), "{e}");
+    assert_eq!(e.source_line, line);
+    // A rule written with escapes: the start of the string.
+    let text = with(r#"["p99 \u003e 2x00ms"]"#);
+    let e = fails(&text, 40, "at column 8");
+    assert_eq!(e.column, "alerts = [".len() + 1, "{e}");
+    // A literal string: inside its quotes too.
+    let e = fails(&with("['p99 > 200ms for 0s']"), 40, "at least 1s");
+    assert_eq!(e.column, "alerts = ['p99 > 200ms for ".len() + 1, "{e}");
+    fails(&with("\"p99 > 1s\""), 40, "invalid type");
+    fails(&with("[1]"), 40, "invalid type");
+    // A bench target runs no load to watch.
+    let bench = edit(
+        "command = \"perfloop demo-target --listen 127.0.0.1:{port} --workers {workers} --batch-size {batch}\"\nready = \"log:listening on\"",
+        "bench = \"work --workers {workers} --batch-size {batch}\"",
+    );
+    let bench = bench.replacen(
+        "load = { url = \"http://127.0.0.1:{port}/match\", model = \"closed\", connections = 64, duration = \"10s\", warmup = \"2s\" }\n",
+        "alerts = [\"p99 > 1s\"]\n",
+        1,
+    );
+    fails(&bench, 38, "a bench target has none");
+}

@@ -18,7 +18,7 @@ use super::model::{
 };
 use super::placeholders::{Uses, check_placeholders, collect_placeholders};
 use super::raw::{RawBudget, RawObjective, RawStudy, RawTarget};
-use super::workload::{url_problem, validate_workload};
+use super::workload::{url_problem, validate_alerts, validate_workload};
 use crate::space::Space;
 
 impl RawStudy {
@@ -32,6 +32,7 @@ impl RawStudy {
         let target = self.target.validate(src, &mut uses)?;
         let managed = matches!(target, Target::Managed { .. });
         let workload = validate_workload(src, managed, self.workload.as_ref(), &mut uses)?;
+        let alerts = validate_alerts(src, managed, self.workload.as_ref())?;
         check_placeholders(src, &space, managed, &uses, &knob_spans)?;
         let (objective, constraints) = self.objective.validate(src)?;
         let budget = self.budget.validate(src)?;
@@ -43,6 +44,7 @@ impl RawStudy {
             objective,
             constraints,
             budget,
+            alerts,
         })
     }
 }

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use perfloop_stats::alert::AlertRule;
 use toml::Spanned;
 
 use super::error::{Source, StudyError};
@@ -58,6 +59,55 @@ pub(super) fn validate_workload(
                 "a managed target (`command`) needs a [workload] with `load` or `capacity`".into(),
             ),
         }),
+    }
+}
+
+/// The workload's `alerts`: each rule read with [`AlertRule::parse`], an error pointing at
+/// the character of the rule where it goes wrong. A bench target's runs have no seconds to
+/// watch: it takes none.
+pub(super) fn validate_alerts(
+    src: &Source<'_>,
+    managed: bool,
+    workload: Option<&RawWorkload>,
+) -> Result<Vec<AlertRule>, StudyError> {
+    let Some(alerts) = workload.and_then(|w| w.alerts.as_ref()) else {
+        return Ok(Vec::new());
+    };
+    if !managed {
+        return Err(src.at(
+            alerts,
+            "`alerts` watch the seconds of a load run: a bench target has none (remove \
+             `alerts` or use `command`)"
+                .into(),
+        ));
+    }
+    alerts
+        .get_ref()
+        .iter()
+        .map(|rule| {
+            AlertRule::parse(rule.get_ref()).map_err(|e| {
+                let at = string_offset(src, rule, e.position);
+                src.error(&(at..at), e.to_string())
+            })
+        })
+        .collect()
+}
+
+/// Where byte `position` of a string value lies in the file: inside the quotes when the
+/// value is written as is (no escapes), else at the start of the value.
+fn string_offset(src: &Source<'_>, value: &Spanned<String>, position: usize) -> usize {
+    let span = value.span();
+    let written = src.text.get(span.clone()).unwrap_or_default();
+    let quote = if written.starts_with("'''") || written.starts_with("\"\"\"") {
+        3
+    } else {
+        1
+    };
+    match written.get(quote..quote + value.get_ref().len()) {
+        Some(inner) if inner == value.get_ref() && position <= inner.len() => {
+            span.start + quote + position
+        }
+        _ => span.start,
     }
 }
 

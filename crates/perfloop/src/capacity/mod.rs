@@ -123,6 +123,9 @@ impl Measure for Steps<'_> {
         if !self.quiet {
             crate::output::stderr_text(&step_line(step));
         }
+        if let Some(live) = crate::live::current() {
+            live.step(step);
+        }
     }
 }
 
@@ -187,8 +190,23 @@ pub fn run(args: &CapacityArgs) -> Result<Exit, Failure> {
         ("--html", args.html.as_deref().map(std::path::Path::new)),
     ])?;
     let saver = Saver::open(&args.save)?;
+    let about = crate::live::About {
+        kind: "capacity",
+        target: plan.request.target.url.to_string(),
+        window_s: None,
+        store: saver.store().map(|s| s.location().clone()),
+    };
+    let live = crate::live::Live::start(&args.live, &about)?;
     let default_ready = Some(Ready::Tcp(plan.request.target.addr.port()));
-    let watch = WatchPlan::resolve(&args.target, default_ready)?.start()?;
+    let watch = match WatchPlan::resolve(&args.target, default_ready).and_then(WatchPlan::start) {
+        Ok(watch) => watch,
+        Err(e) => {
+            if let Some(live) = live {
+                live.finish(None);
+            }
+            return Err(e);
+        }
+    };
     let Searched { record, failure } = search(&plan, Some(&watch), args.quiet);
     let stopped = watch.stop();
     // Saved before the outputs are written, so that a failed write loses nothing.
@@ -200,6 +218,16 @@ pub fn run(args: &CapacityArgs) -> Result<Exit, Failure> {
     let written = write_outputs(&record, args.json.as_deref(), args.html.as_deref());
     if let Ok(Some(id)) = &saved {
         crate::output::stderr_text(&format!("{}\n", saver.describe(*id)));
+    }
+    if let Some(live) = live {
+        live.finish(
+            saved
+                .as_ref()
+                .ok()
+                .copied()
+                .flatten()
+                .map(perfloop_store::RunId::get),
+        );
     }
     written?;
     saved?;

@@ -28,16 +28,17 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::anyhow;
 use perfloop_report::{StudyInput, StudyRecord};
 use perfloop_store::{
-    FinalState, Location, NewRun, NewStudy, Store, StudyId, StudyRow, StudyStatus, TrialOutcome,
-    TrialRow, TrialState,
+    FinalState, Location, NewRun, NewStudy, Store, StudyRow, StudyStatus, TrialOutcome, TrialRow,
+    TrialState,
 };
 use perfloop_tune::schedule::{self, Next};
 use perfloop_tune::study::{Target, Workload};
 use perfloop_tune::trials::{format_value, metrics_by_name, metrics_from_names};
 use perfloop_tune::{Config, Done, Study, StudyEnding, TrialRole};
 
-use crate::cli::TuneArgs;
+use crate::cli::{ServeArgs, TuneArgs, TuneCmdArgs};
 use crate::history::save::{Saved, Saver};
+use crate::live::Live;
 use crate::load::stop_flag;
 use crate::{Exit, Failure};
 
@@ -49,23 +50,26 @@ pub use apply::Format as ApplyFormat;
 const FAILURES_SHOWN: usize = 3;
 
 /// Runs `perfloop tune`.
-pub fn run(args: &TuneArgs) -> Result<Exit, Failure> {
-    execute(args).map(|(_, exit)| exit)
+pub fn run(args: &TuneCmdArgs) -> Result<Exit, Failure> {
+    execute_live(&args.tune, &args.live).map(|(_, exit)| exit)
 }
 
-/// Runs a study and returns its record with the exit code.
+/// Runs a study and returns its record with the exit code (`perfloop demo`'s tuning stage).
+#[cfg_attr(not(feature = "demo"), allow(dead_code))]
 pub fn execute(args: &TuneArgs) -> Result<(StudyRecord, Exit), Failure> {
+    execute_live(args, &ServeArgs::default())
+}
+
+/// Runs a study, with the live dashboard and alerts `live` asks for, and returns its record
+/// with the exit code.
+pub fn execute_live(args: &TuneArgs, live: &ServeArgs) -> Result<(StudyRecord, Exit), Failure> {
     let study = Study::load(&args.study).map_err(|e| Failure::usage(anyhow!("{e}")))?;
     crate::output::check_outputs(&[
         ("--json", args.json.as_deref().map(Path::new)),
         ("--html", args.html.as_deref().map(Path::new)),
         ("--apply", args.apply.as_deref()),
     ])?;
-    let apply = args
-        .apply
-        .as_deref()
-        .map(|p| ApplyFormat::of(p, args.apply_format.as_deref()).map(|f| (p, f)))
-        .transpose()?;
+    apply_to(args)?;
     let base = args
         .study
         .parent()
@@ -90,13 +94,38 @@ pub fn execute(args: &TuneArgs) -> Result<(StudyRecord, Exit), Failure> {
         }
     };
     let row = open_study(store, &study, args.resume, &location)?;
+    let about = crate::live::About {
+        kind: "tune",
+        target: study.target.command().to_owned(),
+        window_s: None,
+        store: Some(store.location().clone()),
+    };
+    let live = Live::start(live, &about)?;
     let session = Session {
         study: &study,
         store,
-        id: row.id,
+        row: &row,
         runner,
         quiet: args.quiet,
+        live: live.clone(),
     };
+    let result = study_result(args, &study, &session, &saver);
+    if let Some(live) = live {
+        let saved = result.as_ref().ok().and_then(|(_, saved, _)| *saved);
+        live.finish(saved.map(perfloop_store::RunId::get));
+    }
+    result.map(|(record, _, exit)| (record, exit))
+}
+
+/// Runs the study's trials, builds its record, saves it and writes the outputs: the record,
+/// its id in the history, and the exit code.
+fn study_result(
+    args: &TuneArgs,
+    study: &Study,
+    session: &Session<'_>,
+    saver: &Saver,
+) -> Result<(StudyRecord, Option<perfloop_store::RunId>, Exit), Failure> {
+    let (store, row) = (session.store, session.row);
     let ending = session.drive()?;
     let status = if ending == StudyEnding::Interrupted {
         StudyStatus::Interrupted
@@ -108,7 +137,7 @@ pub fn execute(args: &TuneArgs) -> Result<(StudyRecord, Exit), Failure> {
         .map_err(Failure::run)?;
     let done = session.done()?;
     let record = StudyRecord::build(&StudyInput {
-        study: &study,
+        study,
         fingerprint: &row.fingerprint,
         started_at: row.created_at,
         done: &done,
@@ -124,15 +153,23 @@ pub fn execute(args: &TuneArgs) -> Result<(StudyRecord, Exit), Failure> {
     if let Ok(Some(id)) = &saved {
         say(&format!("{}\n", saver.describe(*id)));
     }
-    let applied = match (apply, &record.best) {
-        (Some((path, format)), Some(best)) => write_best(&study, best, path, format),
+    let applied = match (apply_to(args)?, &record.best) {
+        (Some((path, format)), Some(best)) => write_best(study, best, path, format),
         _ => Ok(()),
     };
     written?;
     applied?;
-    saved?;
+    let saved = saved?;
     let exit = finish(&record, &done)?;
-    Ok((record, exit))
+    Ok((record, saved, exit))
+}
+
+/// `--apply`'s file and format.
+fn apply_to(args: &TuneArgs) -> Result<Option<(&Path, ApplyFormat)>, Failure> {
+    args.apply
+        .as_deref()
+        .map(|p| ApplyFormat::of(p, args.apply_format.as_deref()).map(|f| (p, f)))
+        .transpose()
 }
 
 /// `--apply`: the best configuration written where the target reads its settings.
@@ -276,16 +313,18 @@ fn open_study(
 struct Session<'a> {
     study: &'a Study,
     store: &'a Store,
-    id: StudyId,
+    row: &'a StudyRow,
     runner: Runner<'a>,
     quiet: bool,
+    /// The live dashboard, shown each trial.
+    live: Option<std::sync::Arc<Live>>,
 }
 
 impl Session<'_> {
     /// The study's trials as the store has them.
     fn done(&self) -> Result<Vec<Done>, Failure> {
         self.store
-            .trials(self.id)
+            .trials(self.row.id)
             .map_err(Failure::run)?
             .into_iter()
             .map(done_of)
@@ -325,12 +364,12 @@ impl Session<'_> {
     ) -> Result<bool, Failure> {
         let number = self
             .store
-            .next_trial_number(self.id)
+            .next_trial_number(self.row.id)
             .map_err(Failure::run)?;
         let params = serde_json::to_string(config).map_err(Failure::run)?;
         let id = self
             .store
-            .begin_trial_as(self.id, number, &params, role.as_str(), round)
+            .begin_trial_as(self.row.id, number, &params, role.as_str(), round)
             .map_err(Failure::run)?;
         let started_at = SystemTime::now();
         let began = Instant::now();
@@ -338,7 +377,9 @@ impl Session<'_> {
         let finished_at = SystemTime::now();
         let (state, objective, metrics, reason, runs) = match outcome {
             Outcome::Interrupted => {
-                self.store.abandon_running(self.id).map_err(Failure::run)?;
+                self.store
+                    .abandon_running(self.row.id)
+                    .map_err(Failure::run)?;
                 return Ok(false);
             }
             Outcome::Failed { reason } => (
@@ -373,7 +414,7 @@ impl Session<'_> {
         for (kind, record_json) in runs {
             self.store
                 .insert_run(&NewRun {
-                    study: Some(self.id),
+                    study: Some(self.row.id),
                     trial: Some(id),
                     kind,
                     started_at,
@@ -395,6 +436,9 @@ impl Session<'_> {
                 },
             )
             .map_err(Failure::run)?;
+        if let Some(live) = &self.live {
+            self.show_trial(live)?;
+        }
         if !self.quiet {
             let line = progress_line(
                 self.study,
@@ -413,6 +457,24 @@ impl Session<'_> {
             say(&line);
         }
         Ok(true)
+    }
+}
+
+impl Session<'_> {
+    /// Shows the trial just recorded on the live dashboard, as the study record's row.
+    fn show_trial(&self, live: &Live) -> Result<(), Failure> {
+        let done = self.done()?;
+        let record = StudyRecord::build(&StudyInput {
+            study: self.study,
+            fingerprint: &self.row.fingerprint,
+            started_at: self.row.created_at,
+            done: &done,
+            ending: StudyEnding::Interrupted,
+        });
+        if let Some(entry) = record.trials.last() {
+            live.trial(entry);
+        }
+        Ok(())
     }
 }
 

@@ -154,6 +154,12 @@ fn result(h: &mut String, r: &CapacityRecord) -> std::fmt::Result {
     writeln!(h, "</section>")
 }
 
+/// The diagnosis's findings as the capacity page shows them (a `<section id="findings">`),
+/// for other pages that show a diagnosis: the dashboard's run page.
+pub fn write_findings_html(h: &mut String, list: &[Finding]) -> std::fmt::Result {
+    findings(h, list)
+}
+
 fn findings(h: &mut String, list: &[Finding]) -> std::fmt::Result {
     writeln!(h, "<section id=\"findings\">")?;
     writeln!(h, "<h2>Findings</h2>")?;

@@ -7,5 +7,5 @@ mod html;
 mod plot;
 mod text;
 
-pub use self::html::{CapacityHtml, write_capacity_html};
+pub use self::html::{CapacityHtml, write_capacity_html, write_findings_html};
 pub use self::text::{CapacityText, write_capacity_text, write_findings_text};

@@ -4,7 +4,7 @@
 //! Sections, in order: what was measured and how; the warnings that invalidate the figures,
 //! loud, before any figure; the headline figures (throughput, median and 99th percentile
 //! latency, errors, the objectives' verdict); the warnings that bound or qualify a figure;
-//! the objectives one by one; the plots (see `plot.rs`; a plot whose data was not measured
+//! the objectives one by one; the alerts that fired or resolved (when any did); the plots (see `plot.rs`; a plot whose data was not measured
 //! is replaced by a line saying so); the latency percentiles and the phases before the
 //! responses; the endpoints (two or more); the requests' accounting (by status, errors by
 //! kind); the open model's rates; the target's resources and the generator's own (the
@@ -14,12 +14,13 @@
 use std::fmt::Write as _;
 use std::io;
 
+use super::alert_figure;
 use super::plot::{RunPlot, plots};
 use super::tables::{accounting, endpoints, latency, open_model, resources};
 use crate::export::Exporter;
 use crate::export::figures::{DASH, duration, figure, number, sent};
 use crate::export::html::{self, escape, head, warnings, watched};
-use crate::run::{LoadModel, RunEnding, RunRecord, SloResult, WarningKind};
+use crate::run::{AlertState, LoadModel, RunEnding, RunRecord, SloResult, WarningKind};
 
 /// Writes the HTML report of one run.
 #[derive(Debug, Clone, Copy, Default)]
@@ -57,6 +58,7 @@ fn render(h: &mut String, r: &RunRecord) -> std::fmt::Result {
     headline(h, r)?;
     caveats(h, r)?;
     objectives(h, r)?;
+    alerts(h, r)?;
     plot_section(h, r)?;
     latency(h, r)?;
     endpoints(h, r)?;
@@ -301,6 +303,41 @@ fn objectives(h: &mut String, r: &RunRecord) -> std::fmt::Result {
     writeln!(h, "</section>")
 }
 
+/// The alerts that fired or resolved, in the order they happened; nothing when none did.
+fn alerts(h: &mut String, r: &RunRecord) -> std::fmt::Result {
+    if r.alerts.is_empty() {
+        return Ok(());
+    }
+    writeln!(h, "<section id=\"alerts\">")?;
+    writeln!(h, "<h2>Alerts</h2>")?;
+    writeln!(h, "<table>")?;
+    writeln!(
+        h,
+        "<thead><tr><th class=\"num\">second</th><th>state</th><th>rule</th>\
+         <th class=\"num\">value</th><th class=\"num\">threshold</th><th>at</th></tr></thead>"
+    )?;
+    writeln!(h, "<tbody>")?;
+    for a in &r.alerts {
+        writeln!(
+            h,
+            "<tr><td class=\"num\">{}</td><td>{}</td><td><code>{}</code></td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            a.t_s,
+            match a.state {
+                AlertState::Firing => "<span class=\"fail\">firing</span>",
+                AlertState::Resolved => "<span class=\"pass\">resolved</span>",
+            },
+            escape(&a.rule),
+            escape(&alert_figure(&a.rule, a.value)),
+            escape(&alert_figure(&a.rule, a.threshold)),
+            a.at.as_deref().map_or_else(String::new, escape)
+        )?;
+    }
+    writeln!(h, "</tbody>")?;
+    writeln!(h, "</table>")?;
+    writeln!(h, "</section>")
+}
+
 fn slo_value(s: &SloResult, v: f64) -> String {
     match s.unit.as_str() {
         "ms" => duration(v),
@@ -338,7 +375,7 @@ pub(crate) mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::run::{EndpointFigures, PhaseMs, SCHEMA, Warning};
+    use crate::run::{AlertEvent, EndpointFigures, PhaseMs, SCHEMA, Warning};
 
     /// A closed-model run of four rows (the last half a second), with errors, a watched
     /// target sampled through the warm-up, one passing and one failing objective, and a
@@ -533,5 +570,65 @@ pub(crate) mod tests {
         assert!(phases.contains("connect") && phases.contains("410 µs"));
         let table = &phases[..phases.find("</table>").unwrap()];
         assert!(!table.contains("<td>first byte</td>") && !table.contains("<td>TLS"));
+    }
+
+    /// Alerts: a fired and a resolved one, in the rule's unit.
+    pub(crate) fn alerts() -> Vec<AlertEvent> {
+        let event = |state, t_s, value| AlertEvent {
+            rule: "p99 > 200ms for 10s".to_string(),
+            state,
+            t_s,
+            value,
+            threshold: 200.0,
+            at: None,
+        };
+        vec![
+            AlertEvent {
+                at: Some("2025-01-31T12:00:12Z".to_string()),
+                ..event(AlertState::Firing, 12, 250.5)
+            },
+            event(AlertState::Resolved, 30, 150.0),
+            AlertEvent {
+                rule: "rss > 90% of limit".to_string(),
+                threshold: 0.9,
+                ..event(AlertState::Firing, 31, 0.95)
+            },
+        ]
+    }
+
+    #[test]
+    fn alerts_show_only_when_there_are_some_and_are_escaped() {
+        let mut r = record();
+        assert!(!page(&r).contains("id=\"alerts\""));
+        r.alerts = alerts();
+        let html = page(&r);
+        let section = element(&html, "alerts", "</section>");
+        let rows: Vec<&str> = section.split("<tr>").skip(2).collect();
+        assert_eq!(rows.len(), 3, "{section}");
+        assert!(
+            rows[0].contains(">12<") && rows[0].contains("firing"),
+            "{}",
+            rows[0]
+        );
+        assert!(rows[0].contains("p99 &gt; 200ms for 10s") && rows[0].contains("250.50 ms"));
+        assert!(rows[0].contains("200.00 ms") && rows[0].contains("2025-01-31T12:00:12Z"));
+        assert!(
+            rows[1].contains(">30<") && rows[1].contains("resolved"),
+            "{}",
+            rows[1]
+        );
+        assert!(
+            rows[2].contains("95 %") && rows[2].contains("90 %"),
+            "{}",
+            rows[2]
+        );
+        // After the objectives, before the plots.
+        let at = html.find("id=\"alerts\"").unwrap();
+        assert!(html.find("id=\"objectives\"").unwrap() < at);
+        assert!(at < html.find("id=\"plots\"").unwrap());
+        r.alerts[0].rule = "<script>alert(1)</script>".to_string();
+        let html = page(&r);
+        assert!(!html.contains("<script>alert(1)"));
+        assert!(html.contains("&lt;script&gt;alert(1)"));
     }
 }

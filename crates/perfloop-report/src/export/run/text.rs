@@ -6,7 +6,8 @@
 //! to first byte), the endpoints (two or more; the most time waited on the target first),
 //! the latency distribution drawn as bars (from the record's log-spaced
 //! buckets), status codes, errors by kind, the open model's rates and lag, the generator's
-//! own CPU use, the target's resources, the SLO verdicts, then one line per warning that
+//! own CPU use, the target's resources, the SLO verdicts, the alerts that fired or resolved
+//! (when any did), then one line per warning that
 //! bounds or qualifies a figure and last — so that it is what stays on screen — a loud
 //! block for the warnings that invalidate the figures (a saturated generator, an
 //! unreachable target, no successful response). A figure that was not measured shows as
@@ -16,12 +17,13 @@
 
 use std::io;
 
+use super::alert_figure;
 use crate::export::Exporter;
 use crate::export::figures::{
     DASH, bytes, duration, number, of_asked, percentiles, phase_figures, seconds, sent, share,
 };
 use crate::export::page::{Page, WIDTH, warning_block, warning_lines, wrap};
-use crate::run::{LoadModel, RunEnding, RunRecord, SloResult, Warning, WarningKind};
+use crate::run::{AlertState, LoadModel, RunEnding, RunRecord, SloResult, Warning, WarningKind};
 
 /// Longest bar of the latency distribution, in characters.
 const BAR: usize = 40;
@@ -45,6 +47,7 @@ impl Exporter<RunRecord> for TextExporter {
         generator(&mut page, record);
         resources(&mut page, record);
         slo(&mut page, record);
+        alerts(&mut page, record);
         warnings(&mut page, record);
         page.write_to(out)
     }
@@ -497,6 +500,47 @@ fn slo(page: &mut Page, r: &RunRecord) {
     }
 }
 
+/// The alerts that fired or resolved, one line each in the order they happened: the second,
+/// the state, the rule, the value and the threshold. Nothing when there were none.
+fn alerts(page: &mut Page, r: &RunRecord) {
+    if r.alerts.is_empty() {
+        return;
+    }
+    let fired = r
+        .alerts
+        .iter()
+        .filter(|a| a.state == AlertState::Firing)
+        .count();
+    page.section(&format!(
+        "Alerts ({fired} fired, {} resolved)",
+        r.alerts.len() - fired
+    ));
+    for a in &r.alerts {
+        let second = format!("{}s", a.t_s);
+        let state = match a.state {
+            AlertState::Firing => "FIRING",
+            AlertState::Resolved => "resolved",
+        };
+        let value = alert_figure(&a.rule, a.value);
+        let threshold = alert_figure(&a.rule, a.threshold);
+        let line = format!(
+            "  {second:>6}  {state:<8}  {:<26} {value:>12}  threshold {threshold}",
+            a.rule
+        );
+        if line.chars().count() <= WIDTH {
+            page.line(line);
+        } else {
+            // A rule too long for the line: on lines of its own, whole.
+            page.line(format!(
+                "  {second:>6}  {state:<8}  {value} (threshold {threshold})"
+            ));
+            for part in wrap(&a.rule, WIDTH - 20) {
+                page.line(format!("{:20}{part}", ""));
+            }
+        }
+    }
+}
+
 /// One line per warning that bounds or qualifies a figure, then the loud block for those
 /// that invalidate the figures.
 fn warnings(page: &mut Page, r: &RunRecord) {
@@ -520,5 +564,52 @@ fn slo_value(s: &SloResult, v: f64) -> String {
         "cores" => format!("{v:.2} cores"),
         "MiB" => format!("{v:.1} MiB"),
         unit => format!("{v} {unit}"),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::export::run::html::tests::{alerts, record};
+
+    fn page(r: &RunRecord) -> String {
+        String::from_utf8(TextExporter.to_bytes(r).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn alerts_are_listed_after_the_objectives_when_there_are_some() {
+        let mut r = record();
+        assert!(!page(&r).contains("Alerts"));
+        r.alerts = alerts();
+        let text = page(&r);
+        let at = text.find("Alerts (2 fired, 1 resolved)").unwrap();
+        assert!(text.find("SLO (").unwrap() < at, "{text}");
+        let lines: Vec<&str> = text[at..].lines().skip(1).take(3).collect();
+        assert!(
+            lines[0].contains("12s")
+                && lines[0].contains("FIRING")
+                && lines[0].contains("p99 > 200ms for 10s")
+                && lines[0].contains("250.50 ms")
+                && lines[0].contains("threshold 200.00 ms"),
+            "{text}"
+        );
+        assert!(
+            lines[1].contains("30s") && lines[1].contains("resolved"),
+            "{text}"
+        );
+        assert!(
+            lines[2].contains("rss > 90% of limit") && lines[2].contains("95 %"),
+            "{text}"
+        );
+        for line in text.lines() {
+            assert!(line.chars().count() <= WIDTH, "{line}");
+        }
+        r.alerts[1].rule = format!("rss > {}", "9".repeat(100));
+        let text = page(&r);
+        assert!(text.contains(&"9".repeat(WIDTH - 20)), "{text}");
+        for line in text.lines() {
+            assert!(line.chars().count() <= WIDTH, "{line}");
+        }
     }
 }

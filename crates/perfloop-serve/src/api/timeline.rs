@@ -1,0 +1,355 @@
+//! A stored load run's seconds in the live sample's shape (see `docs/api.md`), so that one
+//! script draws a saved run and a live one alike.
+//!
+//! Each row of the record's `timeline` becomes a [`Row`]: its counts and percentiles as
+//! recorded, its latency buckets on `perfloop_stats::grid`, and the resources of the
+//! monitor's samples that ended inside it (mean CPU of the target and of the generator,
+//! in cores; the target's largest RSS, in bytes). A figure the record does not have (status
+//! codes per second, requests in flight per second, saturation per second; the target's
+//! resources without a watched process) is `null`.
+//!
+//! A timeline longer than `max_points` rows is merged down: groups of `k` adjacent seconds
+//! (`k` the smallest that fits) become one row whose counts are summed, whose latency
+//! buckets are merged bucket by bucket and whose percentiles are read from the merged
+//! buckets (`grid::quantile_us`, as the compare bootstrap and a live page read them):
+//! exact to the grid's 1 %, not an average of percentiles. Rows of older records without
+//! buckets keep, merged, the highest of their seconds' percentiles (an upper bound).
+
+use std::collections::BTreeMap;
+
+use perfloop_stats::grid;
+use perfloop_store::{RunEntry, RunKind};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::ApiError;
+
+/// Bytes in a MiB.
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// One row: the live sample's shape.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    /// Start of the row, seconds since the measured window opened.
+    pub t_s: u64,
+    /// Its length in seconds.
+    pub length_s: f64,
+    /// Requests counted in it.
+    pub requests: u64,
+    /// Of which errors.
+    pub errors: u64,
+    /// `requests / length_s`.
+    pub rps: f64,
+    /// Median latency, ms.
+    pub p50_ms: Option<f64>,
+    /// 90th percentile, ms.
+    pub p90_ms: Option<f64>,
+    /// 99th percentile, ms.
+    pub p99_ms: Option<f64>,
+    /// Highest latency, ms.
+    pub max_ms: Option<f64>,
+    /// Latencies on the grid, `[bucket, count]`, ascending.
+    pub latency_buckets: Vec<(u32, u64)>,
+    /// Responses by status code.
+    pub statuses: Option<BTreeMap<String, u64>>,
+    /// Mean requests in flight.
+    pub in_flight: Option<f64>,
+    /// The generator's CPU, cores.
+    pub generator_cpu: Option<f64>,
+    /// Whether a worker of the generator was saturated.
+    pub saturated: Option<bool>,
+    /// The target's CPU, cores.
+    pub target_cpu: Option<f64>,
+    /// The target's resident memory, bytes.
+    pub target_rss_bytes: Option<f64>,
+}
+
+/// What `/api/runs/{id}/timeline` answers for a run and its stored record.
+///
+/// # Errors
+///
+/// 404 for a run that is not a load run (no timeline of its own), 500 for a record that
+/// does not read.
+pub fn of_record(entry: &RunEntry, record: &str, max_points: usize) -> Result<Value, ApiError> {
+    let id = entry.id.get();
+    if entry.kind != RunKind::Load {
+        return Err(ApiError::not_found(format!(
+            "run {id} is a {} result: only load runs have a timeline (its page shows its \
+             report)",
+            entry.kind
+        )));
+    }
+    let record: Value = serde_json::from_str(record)
+        .map_err(|e| ApiError::internal(format!("run {id}: its record cannot be read: {e}")))?;
+    let rows = rows(&record);
+    let total = rows.len();
+    let (per_row, rows) = downsample(rows, max_points);
+    Ok(json!({
+        "run": id,
+        "kind": entry.kind.as_str(),
+        "started_at": record.get("started_at").cloned().unwrap_or(Value::Null),
+        "seconds": total,
+        "seconds_per_row": per_row,
+        "rows": rows,
+    }))
+}
+
+/// The rows of a run record (as JSON), one per second, with the monitor's figures.
+#[must_use]
+pub fn rows(record: &Value) -> Vec<Row> {
+    let empty = Vec::new();
+    let points = record
+        .get("timeline")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty);
+    let samples = record
+        .pointer("/target/samples")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty);
+    let mut rows: Vec<Row> = points.iter().map(row).collect();
+    attach_samples(&mut rows, samples);
+    rows
+}
+
+/// One timeline point as a row, before the samples.
+fn row(p: &Value) -> Row {
+    let f = |name: &str| p.get(name).and_then(Value::as_f64);
+    let u = |name: &str| p.get(name).and_then(Value::as_u64).unwrap_or(0);
+    let buckets = p
+        .get("latency_buckets")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|pair| {
+                    let i = u32::try_from(pair.get(0)?.as_u64()?).ok()?;
+                    Some((i, pair.get(1)?.as_u64()?))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let statuses = p.get("statuses").and_then(Value::as_object).map(|m| {
+        m.iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_u64()?)))
+            .collect()
+    });
+    let length_s = f("length_s").filter(|l| *l > 0.0).unwrap_or(1.0);
+    let requests = u("requests");
+    Row {
+        t_s: u("t_s"),
+        length_s,
+        requests,
+        errors: u("errors"),
+        rps: f("rps").unwrap_or(requests as f64 / length_s),
+        p50_ms: f("p50_ms"),
+        p90_ms: f("p90_ms"),
+        p99_ms: f("p99_ms"),
+        max_ms: f("max_ms"),
+        latency_buckets: buckets,
+        statuses,
+        in_flight: f("in_flight"),
+        generator_cpu: None,
+        saturated: p.get("saturated").and_then(Value::as_bool),
+        target_cpu: None,
+        target_rss_bytes: None,
+    }
+}
+
+/// The monitor's samples that ended inside each row: mean CPUs (cores), largest RSS.
+fn attach_samples(rows: &mut [Row], samples: &[Value]) {
+    let mut sorted: Vec<&Value> = samples.iter().collect();
+    let end = |s: &Value| s.get("t_s").and_then(Value::as_f64).unwrap_or(f64::NAN);
+    sorted.retain(|s| end(s).is_finite());
+    sorted.sort_by(|a, b| end(a).total_cmp(&end(b)));
+    let mut next = 0;
+    for row in rows {
+        let (from, to) = (row.t_s as f64, row.t_s as f64 + row.length_s);
+        while next < sorted.len() && end(sorted[next]) <= from {
+            next += 1;
+        }
+        let mut inside = Vec::new();
+        while next < sorted.len() && end(sorted[next]) <= to {
+            inside.push(sorted[next]);
+            next += 1;
+        }
+        let mean = |name: &str| {
+            let values: Vec<f64> = inside
+                .iter()
+                .filter_map(|s| s.get(name).and_then(Value::as_f64))
+                .collect();
+            (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+        };
+        row.target_cpu = mean("cpu_pct").map(|pct| pct / 100.0);
+        row.generator_cpu = mean("generator_cpu_pct").map(|pct| pct / 100.0);
+        row.target_rss_bytes = inside
+            .iter()
+            .filter_map(|s| s.get("rss_mb").and_then(Value::as_f64))
+            .reduce(f64::max)
+            .map(|mb| mb * MIB);
+    }
+}
+
+/// `rows` merged in groups of the fewest adjacent rows that bring them within
+/// `max_points`; the group size and the rows.
+#[must_use]
+pub fn downsample(rows: Vec<Row>, max_points: usize) -> (usize, Vec<Row>) {
+    let max_points = max_points.max(1);
+    if rows.len() <= max_points {
+        return (1, rows);
+    }
+    let k = rows.len().div_ceil(max_points);
+    let merged = rows.chunks(k).map(merge).collect();
+    (k, merged)
+}
+
+/// Adjacent rows as one.
+fn merge(group: &[Row]) -> Row {
+    let Some(first) = group.first() else {
+        return Row {
+            t_s: 0,
+            length_s: 0.0,
+            requests: 0,
+            errors: 0,
+            rps: 0.0,
+            p50_ms: None,
+            p90_ms: None,
+            p99_ms: None,
+            max_ms: None,
+            latency_buckets: Vec::new(),
+            statuses: None,
+            in_flight: None,
+            generator_cpu: None,
+            saturated: None,
+            target_cpu: None,
+            target_rss_bytes: None,
+        };
+    };
+    let length_s: f64 = group.iter().map(|r| r.length_s).sum();
+    let requests: u64 = group.iter().map(|r| r.requests).sum();
+    let mut buckets = Vec::new();
+    for r in group {
+        grid::merge(&mut buckets, &r.latency_buckets);
+    }
+    // Exact from the buckets when every second with responses has them.
+    let from_buckets = group
+        .iter()
+        .all(|r| r.p50_ms.is_none() || !r.latency_buckets.is_empty())
+        && !buckets.is_empty();
+    let percentile = |q: f64, of: fn(&Row) -> Option<f64>| {
+        if from_buckets {
+            grid::quantile_us(&buckets, q).map(|us| us / 1000.0)
+        } else {
+            highest(group, of)
+        }
+    };
+    let statuses = group.iter().any(|r| r.statuses.is_some()).then(|| {
+        let mut sum: BTreeMap<String, u64> = BTreeMap::new();
+        for (code, n) in group.iter().filter_map(|r| r.statuses.as_ref()).flatten() {
+            *sum.entry(code.clone()).or_default() += n;
+        }
+        sum
+    });
+    Row {
+        t_s: first.t_s,
+        length_s,
+        requests,
+        errors: group.iter().map(|r| r.errors).sum(),
+        rps: if length_s > 0.0 {
+            requests as f64 / length_s
+        } else {
+            0.0
+        },
+        p50_ms: percentile(0.50, |r| r.p50_ms),
+        p90_ms: percentile(0.90, |r| r.p90_ms),
+        p99_ms: percentile(0.99, |r| r.p99_ms),
+        max_ms: highest(group, |r| r.max_ms),
+        latency_buckets: buckets,
+        statuses,
+        in_flight: time_mean(group, |r| r.in_flight),
+        generator_cpu: time_mean(group, |r| r.generator_cpu),
+        saturated: group
+            .iter()
+            .filter_map(|r| r.saturated)
+            .reduce(|a, b| a || b),
+        target_cpu: time_mean(group, |r| r.target_cpu),
+        target_rss_bytes: highest(group, |r| r.target_rss_bytes),
+    }
+}
+
+/// The highest of the rows' figures, `None` when none has one.
+fn highest(group: &[Row], of: fn(&Row) -> Option<f64>) -> Option<f64> {
+    group.iter().filter_map(of).reduce(f64::max)
+}
+
+/// The rows' figures averaged over their lengths, `None` when none has one.
+fn time_mean(group: &[Row], of: fn(&Row) -> Option<f64>) -> Option<f64> {
+    let (sum, length) = group
+        .iter()
+        .filter_map(|r| of(r).map(|v| (v * r.length_s, r.length_s)))
+        .fold((0.0, 0.0), |(s, l), (v, len)| (s + v, l + len));
+    (length > 0.0).then(|| sum / length)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A timeline of `n` seconds, second `t` holding 100 latencies in bucket 600 + t.
+    fn record(n: u64) -> Value {
+        let timeline: Vec<Value> = (0..n)
+            .map(|t| {
+                let ms = grid::upper_us(600 + t as u32) / 1000.0;
+                json!({"t_s": t, "length_s": 1.0, "requests": 100, "errors": t % 2, "rps": 100.0,
+                    "p50_ms": ms, "p90_ms": ms, "p99_ms": ms, "max_ms": ms,
+                    "latency_buckets": [[600 + t, 100]]})
+            })
+            .collect();
+        let samples: Vec<Value> = (0..2 * n)
+            .map(|i| {
+                json!({"t_s": (i + 1) as f64 * 0.5, "interval_s": 0.5, "cpu_pct": 50.0 + i as f64,
+                    "rss_mb": 10.0 + i as f64, "generator_cpu_pct": 20.0,
+                    "host_cpu_pct": 1.0, "host_mem_used_mb": 1.0, "host_mem_total_mb": 2.0})
+            })
+            .collect();
+        json!({"started_at": "2026-01-31T12:00:00Z", "timeline": timeline,
+            "target": {"samples": samples}})
+    }
+
+    #[test]
+    fn rows_carry_the_record_and_the_samples_inside_them() {
+        let rows = rows(&record(3));
+        assert_eq!(rows.len(), 3);
+        let second = &rows[1];
+        assert_eq!((second.t_s, second.requests, second.errors), (1, 100, 1));
+        // Samples ending at 1.5 and 2.0 fall in [1, 2): CPU 52 % and 53 %.
+        assert!((second.target_cpu.unwrap() - 0.525).abs() < 1e-9);
+        assert!((second.generator_cpu.unwrap() - 0.2).abs() < 1e-9);
+        assert!((second.target_rss_bytes.unwrap() - 13.0 * MIB).abs() < 1e-6);
+        assert_eq!(second.statuses, None);
+        assert_eq!(second.in_flight, None);
+        assert_eq!(second.latency_buckets, vec![(601, 100)]);
+    }
+
+    #[test]
+    fn merged_rows_read_percentiles_from_merged_buckets() {
+        let (k, merged) = downsample(rows(&record(10)), 4);
+        assert_eq!(k, 3);
+        assert_eq!(merged.len(), 4);
+        let first = &merged[0];
+        assert_eq!((first.t_s, first.requests, first.errors), (0, 300, 1));
+        assert!((first.length_s - 3.0).abs() < 1e-12);
+        assert!((first.rps - 100.0).abs() < 1e-9);
+        assert_eq!(
+            first.latency_buckets,
+            vec![(600, 100), (601, 100), (602, 100)]
+        );
+        // Rank 150 of 300 falls at the middle of bucket 601.
+        let want = (grid::lower_us(601) + grid::upper_us(601)) / 2.0 / 1000.0;
+        assert!((first.p50_ms.unwrap() - want).abs() < 1e-9);
+        assert!((first.max_ms.unwrap() - grid::upper_us(602) / 1000.0).abs() < 1e-9);
+        let last = &merged[3];
+        assert_eq!((last.t_s, last.requests), (9, 100));
+        let (k, same) = downsample(rows(&record(4)), 4);
+        assert_eq!((k, same.len()), (1, 4));
+    }
+}
