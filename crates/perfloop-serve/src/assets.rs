@@ -55,7 +55,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/assets/{name}", get(asset))
         // Browsers ask for it whatever the page says.
-        .route("/favicon.ico", get(|| asset(Path("favicon.svg".to_owned()))))
+        .route(
+            "/favicon.ico",
+            get(|| asset(Path("favicon.svg".to_owned()))),
+        )
 }
 
 /// One asset by name; 404 for any other name (names are looked up, never used as paths).
