@@ -6,10 +6,11 @@
    driven by Playwright, showing the live page) connected, run alternately (A B A B ...) on a
    shared, noisy machine: the figure is the median ratio of the pairs, never an absolute time.
    nginx (one worker) and the browser run on the last core, so neither takes the generator's.
-2. Memory over a long run: `perfloop load --serve` for `--long` seconds (10 minutes by default)
-   with a client reading `/api/live` all along; perfloop's resident memory is sampled every
-   10 s from /proc. Flat means the last sample is within a few MiB of the one after the first
-   minute.
+2. Memory over a long run: two `perfloop load --rate 2000` runs side by side for `--long`
+   seconds (10 minutes by default), one with `--serve` and a client reading `/api/live` all
+   along, one without; each one's resident memory is sampled every 10 s from /proc. The run's
+   own record grows with its length (a summary row and histogram per second, by design); the
+   difference between the two is what the dashboard holds, and it must stay flat.
 
 CPU = user + sys of the perfloop process (rusage of the child) / requests it completed.
 
@@ -116,10 +117,15 @@ def rss_kib(pid):
 
 
 def memory(args, url):
-    argv = [args.perfloop, "load", url, "-c", "16", "--threads", "1", "-d", f"{args.long}s",
-            "-q", "--no-save", "--serve", "127.0.0.1:0"]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = dashboard_address(proc)
+    """Two runs side by side at the same rate: one with --serve and a client reading /api/live
+    all along, one without; the difference of their growth is what the dashboard holds."""
+    common = ["load", url, "--rate", "2000", "--threads", "1", "-d", f"{args.long}s", "-q",
+              "--no-save"]
+    served = subprocess.Popen([args.perfloop, *common, "--serve", "127.0.0.1:0"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    plain = subprocess.Popen([args.perfloop, *common], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    base = dashboard_address(served)
     events = {"n": 0}
 
     def read_live():
@@ -131,16 +137,24 @@ def memory(args, url):
     threading.Thread(target=read_live, daemon=True).start()
     samples = []
     start = time.monotonic()
-    while proc.poll() is None:
-        samples.append((time.monotonic() - start, rss_kib(proc.pid)))
+    while served.poll() is None and plain.poll() is None:
+        samples.append((time.monotonic() - start, rss_kib(served.pid), rss_kib(plain.pid)))
         time.sleep(10)
-    print(f"Memory over a {args.long} s run with --serve and a live client "
-          f"({events['n']} samples streamed)")
-    for t, kib in samples:
+    served.wait()
+    plain.wait()
+    print(f"Memory over a {args.long} s run at 2,000 req/s ({events['n']} samples streamed)")
+    print("       time   with --serve and a client   without")
+    for t, a, b in samples:
         if int(t) % 60 < 10:
-            print(f"  {t:6.0f} s  {kib / 1024:7.1f} MiB")
-    after_first_minute = next((k for t, k in samples if t >= 60), samples[0][1])
-    print(f"  growth after the first minute: {(samples[-1][1] - after_first_minute) / 1024:+.1f} MiB")
+            print(f"  {t:7.0f} s  {a / 1024:14.1f} MiB  {b / 1024:14.1f} MiB")
+    first = next((x for x in samples if x[0] >= 60), samples[0])
+    last = samples[-1]
+    grow_a, grow_b = (last[1] - first[1]) / 1024, (last[2] - first[2]) / 1024
+    print(f"  growth after the first minute: with --serve {grow_a:+.1f} MiB, without "
+          f"{grow_b:+.1f} MiB; the dashboard's part {grow_a - grow_b:+.1f} MiB")
+    later = next((x for x in samples if x[0] >= 300), first)
+    print(f"  after five minutes: with --serve {(last[1] - later[1]) / 1024:+.1f} MiB, without "
+          f"{(last[2] - later[2]) / 1024:+.1f} MiB")
 
 
 def main():

@@ -207,6 +207,46 @@ pub struct Target {
     /// HTTP/2 with this many concurrent streams per connection (`--http2`, `--streams`):
     /// ALPN `h2` over TLS, prior knowledge over plain TCP; `None`: HTTP/1.1.
     pub http2: Option<usize>,
+    /// Which I/O backend drives the run's connections (`--io`); carried with the target
+    /// so every front end that builds a run from a resolved request keeps it.
+    pub io: IoChoice,
+}
+
+/// The I/O backend asked for (`--io`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IoChoice {
+    /// io_uring where the run can use it (plain HTTP/1.1) and the kernel allows it, else
+    /// epoll, silently.
+    #[default]
+    Auto,
+    /// The epoll event loop (`mio`), for every kind of run.
+    Epoll,
+    /// io_uring: plain HTTP/1.1 only; a run it cannot serve, or a kernel without it, is
+    /// refused.
+    Uring,
+}
+
+impl IoChoice {
+    /// Parses `auto`, `epoll` or `uring`.
+    pub fn parse(text: &str) -> Result<IoChoice, ConfigError> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(IoChoice::Auto),
+            "epoll" => Ok(IoChoice::Epoll),
+            "uring" | "io_uring" | "io-uring" => Ok(IoChoice::Uring),
+            _ => Err(ConfigError::Invalid(format!(
+                "invalid --io '{text}': expected auto, epoll or uring"
+            ))),
+        }
+    }
+
+    /// The name as typed.
+    pub fn name(self) -> &'static str {
+        match self {
+            IoChoice::Auto => "auto",
+            IoChoice::Epoll => "epoll",
+            IoChoice::Uring => "uring",
+        }
+    }
 }
 
 impl Target {
@@ -236,6 +276,7 @@ impl Target {
             url,
             tls,
             http2: None,
+            io: IoChoice::Auto,
         })
     }
 }
@@ -326,6 +367,20 @@ impl LoadConfig {
         )]
     }
 
+    /// Why the run needs the epoll backend (TLS, HTTP/2 and raw TCP have no io_uring
+    /// path); `None` when io_uring can drive it.
+    pub fn epoll_only(&self) -> Option<&'static str> {
+        if self.target.tls.is_some() {
+            Some("TLS (https://)")
+        } else if self.target.http2.is_some() {
+            Some("HTTP/2 (--http2)")
+        } else if self.raw.is_some() {
+            Some("raw TCP (tcp://)")
+        } else {
+            None
+        }
+    }
+
     /// Checks the settings against each other.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: &str| Err(ConfigError::Invalid(m.to_string()));
@@ -381,6 +436,14 @@ impl LoadConfig {
                 if rate.peak() > 10_000_000.0 {
                     return bad("a rate above 10000000/s is not supported");
                 }
+            }
+        }
+        if let Some(why) = self.epoll_only() {
+            if self.target.io == IoChoice::Uring {
+                return Err(ConfigError::Invalid(format!(
+                    "--io uring drives plain HTTP/1.1 only; {why} runs on epoll: drop --io \
+                     uring (or give --io auto)"
+                )));
             }
         }
         if self.request.method.is_empty()

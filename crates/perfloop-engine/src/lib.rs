@@ -1,8 +1,9 @@
 //! perfloop's load engine.
 //!
 //! [`run`] drives one run: it validates a [`LoadConfig`], starts one worker thread per
-//! share of the load (each a `mio` event loop with its own connections and recorder, see
-//! `worker`), collects each worker's finished seconds into the timeline as they arrive,
+//! share of the load (each an event loop with its own connections and recorder, see
+//! `worker`: `mio` over epoll, or io_uring for plain HTTP/1.1 as `--io` and the kernel
+//! allow), collects each worker's finished seconds into the timeline as they arrive,
 //! and merges the workers' histograms and counts into an [`Outcome`] at the end.
 //!
 //! The engine knows nothing of storage, reports or the command line.
@@ -33,8 +34,8 @@ use hdrhistogram::Histogram;
 use perfloop_monitor::ProcessCpu;
 
 pub use config::{
-    ConfigError, Limits, LoadConfig, Model, RequestSpec, Target, parse_duration, parse_header,
-    parse_rate, parse_stages,
+    ConfigError, IoChoice, Limits, LoadConfig, Model, RequestSpec, Target, parse_duration,
+    parse_header, parse_rate, parse_stages,
 };
 pub use framing::{EscapeError, NO_STATUS, RawExchange, ResponseEnd, decode_escapes};
 pub use http::HEADER_CAP;
@@ -42,8 +43,8 @@ pub use level::{Level, Preset};
 use tls::PreflightError;
 
 pub use outcome::{
-    Counts, Ending, EndpointOutcome, EndpointSecond, ErrorKind, GeneratorUsage, Outcome, Phases,
-    SATURATION_BUSY, SecondDetail, TimelineRow,
+    Backend, Counts, Ending, EndpointOutcome, EndpointSecond, ErrorKind, GeneratorUsage, Outcome,
+    Phases, SATURATION_BUSY, SecondDetail, TimelineRow,
 };
 pub use schedule::{Arrivals, Plan, Stage};
 pub use tls::{Negotiated, TlsClient, TlsOptions};
@@ -102,6 +103,7 @@ pub fn run(
     if config.target.http2.is_some() {
         http2_preflight(config, tls.as_ref())?;
     }
+    let backend = backend(config)?;
     let wires = source::Wires::new(config);
     let names = config.endpoint_names();
     let plan = config.model.plan();
@@ -158,6 +160,7 @@ pub fn run(
                     .requests
                     .map(|n| n / workers as u64 + u64::from((id as u64) < n % workers as u64)),
                 max_connections: max_per_worker,
+                backend,
             };
             let tx = tx.clone();
             let (shared, wires) = (&shared, &wires);
@@ -342,7 +345,28 @@ pub fn run(
         waited,
         phases,
         tls,
+        backend,
     })
+}
+
+/// The I/O backend of a run: `--io epoll` as asked; `--io uring` if io_uring works here (a
+/// ring and a no-op through it), else bad input naming why; `--io auto` io_uring when the
+/// run is plain HTTP/1.1 and io_uring works, else epoll, silently.
+fn backend(config: &LoadConfig) -> Result<Backend, RunError> {
+    match config.target.io {
+        IoChoice::Epoll => Ok(Backend::Epoll),
+        IoChoice::Auto if config.epoll_only().is_some() => Ok(Backend::Epoll),
+        IoChoice::Auto => Ok(match perfloop_uring::Ring::probe() {
+            Ok(()) => Backend::Uring,
+            Err(_) => Backend::Epoll,
+        }),
+        IoChoice::Uring => match perfloop_uring::Ring::probe() {
+            Ok(()) => Ok(Backend::Uring),
+            Err(e) => Err(RunError::Config(ConfigError::Invalid(format!(
+                "--io uring: io_uring is not available here ({e}); use --io epoll or --io auto"
+            )))),
+        },
+    }
 }
 
 /// One TLS handshake before the run. A handshake that TLS itself refuses (the server's

@@ -293,6 +293,25 @@ pub struct GeneratorUsage {
 /// The busy fraction from which a worker thread counts as saturated.
 pub const SATURATION_BUSY: f64 = 0.9;
 
+/// The I/O backend that drove a run's connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The epoll event loop (`mio`).
+    Epoll,
+    /// io_uring: batched submissions and completions.
+    Uring,
+}
+
+impl Backend {
+    /// `"epoll"` or `"uring"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Epoll => "epoll",
+            Backend::Uring => "uring",
+        }
+    }
+}
+
 /// Why the run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ending {
@@ -352,6 +371,8 @@ pub struct Outcome {
     pub endpoints: Vec<EndpointOutcome>,
     /// The time spent waiting on the target: the sum of every counted request's latency.
     pub waited: Duration,
+    /// The I/O backend that ran (what `--io auto` chose).
+    pub backend: Backend,
 }
 
 impl Outcome {

@@ -18,8 +18,8 @@ use perfloop_stats::slo::{Slo, SloError, UnknownEndpoint};
 use perfloop_url::Scheme;
 
 use crate::config::{
-    ConfigError, Limits, LoadConfig, Model, RequestSpec, Target, parse_duration, parse_header,
-    parse_rate, parse_stages,
+    ConfigError, IoChoice, Limits, LoadConfig, Model, RequestSpec, Target, parse_duration,
+    parse_header, parse_rate, parse_stages,
 };
 use crate::framing::{EscapeError, RawExchange, ResponseEnd, decode_escapes};
 use crate::level::{Level, Preset};
@@ -145,6 +145,9 @@ pub struct RequestOptions {
     /// HTTP/2: concurrent streams per connection (`--streams`, as h2load's `-m`); `None`:
     /// [`DEFAULT_STREAMS`].
     pub streams: Option<usize>,
+    /// The I/O backend (`--io auto|epoll|uring`); default auto: io_uring where the run
+    /// and the kernel allow it.
+    pub io: Given<IoChoice>,
 }
 
 /// HTTP/2 streams per connection unless `--streams` says otherwise: one, as h2load's
@@ -249,6 +252,7 @@ impl Default for RequestOptions {
             scenario: None,
             http2: false,
             streams: None,
+            io: Given::Value(IoChoice::Auto),
         }
     }
 }
@@ -320,6 +324,7 @@ impl RequestOptions {
         }
         let mut target = Target::parse_with(&self.url, &tls)?;
         target.http2 = self.http2_streams(&target)?;
+        target.io = self.io.get(IoChoice::parse)?;
         let mut headers = self
             .headers
             .iter()

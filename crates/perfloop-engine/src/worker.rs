@@ -1,4 +1,5 @@
-//! One worker thread: a `mio` event loop that owns its connections and its recorder.
+//! One worker thread: an event loop (`mio`, or io_uring in `uring.rs`) that owns its
+//! connections and its recorder.
 //!
 //! Per request the hot path costs one `write`, one `read` and a share of one `epoll_wait`:
 //! the next request is written as soon as the previous response is parsed, with no
@@ -14,6 +15,12 @@
 //! bytes, or a scenario's request rendered into the slot's own buffer. A scenario's think
 //! time parks a closed-model slot after each answer (`Phase::Thinking`) on a heap of
 //! deadlines that bounds the loop's wait.
+//!
+//! The connection's state machine (connect, request, response, failure, retry, timeouts,
+//! the closed and open models' decisions) is the backends' common part; only the I/O loop
+//! differs. With `--io uring` (plain HTTP/1.1) the loop is `uring.rs`'s: the same turn
+//! (`Worker::turn`), the same framer (`feed`, `eof`), the same methods on completion;
+//! `connect`, `write` and `disconnect` submit to its ring instead of the sockets.
 //!
 //! Nothing here is shared with other workers except two flags read once per loop turn.
 
@@ -35,7 +42,7 @@ use slab::Slab;
 use crate::config::{LoadConfig, Model};
 use crate::framing::Framer;
 use crate::http::{ParseError, Progress, Response};
-use crate::outcome::ErrorKind;
+use crate::outcome::{Backend, ErrorKind};
 use crate::recorder::{NO_ENDPOINT, Recorder, WorkerResult};
 use crate::schedule::{Arrivals, Plan};
 use crate::source::{Payload, Source, Wires};
@@ -46,6 +53,9 @@ use crate::transport::Stream;
 mod h2conn;
 pub(crate) use h2conn::preflight as h2_preflight;
 use h2conn::{H2Conn, H2Run};
+
+#[path = "uring.rs"]
+mod uring;
 
 const TIMER: Token = Token(usize::MAX);
 /// How often timeouts, back-offs and the closed model's connection target are checked.
@@ -91,6 +101,8 @@ pub(crate) struct Share {
     pub(crate) window_end: Option<Instant>,
     pub(crate) quota: Option<u64>,
     pub(crate) max_connections: usize,
+    /// The I/O backend that drives the connections.
+    pub(crate) backend: Backend,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -112,6 +124,8 @@ enum Phase {
 
 struct Slot {
     stream: Option<Stream>,
+    /// io_uring: the connection's socket and buffers (`stream` is then `None`).
+    ring_conn: Option<uring::Conn>,
     /// HTTP/2: the connection's session and its streams in flight.
     h2: Option<Box<H2Conn>>,
     phase: Phase,
@@ -147,6 +161,61 @@ struct Slot {
     reused: bool,
     /// The current request has already been sent again on a new connection.
     retried: bool,
+}
+
+impl Slot {
+    /// Whether the slot has a connection (up, or on its way).
+    fn has_connection(&self) -> bool {
+        self.stream.is_some() || self.ring_conn.is_some()
+    }
+}
+
+/// What bytes fed to a slot's framer came to.
+enum Fed {
+    /// The response needs more bytes.
+    More,
+    /// The response ended, or the attempt failed.
+    End(ReadEnd),
+}
+
+/// Feeds a response's bytes to the slot's framer: both backends' reads end here. The first
+/// bytes of a response read the clock for its time to first byte; a complete one reads it
+/// for its end.
+fn feed(slot: &mut Slot, bytes: &[u8]) -> Fed {
+    let failed = |kind, parser: &Framer| {
+        Fed::End(ReadEnd::Failed {
+            kind,
+            fresh: !parser.started(),
+        })
+    };
+    match (slot.parser.started(), slot.parser.feed(bytes)) {
+        (false, Ok(Progress::More)) => {
+            slot.first_byte = Instant::now();
+            Fed::More
+        }
+        (true, Ok(Progress::More)) => Fed::More,
+        (started, Ok(Progress::Done(resp))) => {
+            let at = Instant::now();
+            if !started {
+                slot.first_byte = at;
+            }
+            Fed::End(ReadEnd::Done(resp, at))
+        }
+        (_, Err(ParseError::Malformed)) => failed(ErrorKind::Malformed, &slot.parser),
+        (_, Err(ParseError::HeadersTooLarge)) => failed(ErrorKind::HeadersTooLarge, &slot.parser),
+    }
+}
+
+/// The end of a response's stream: a close-delimited response is complete, any other
+/// attempt failed as closed.
+fn eof(slot: &mut Slot) -> ReadEnd {
+    match slot.parser.eof() {
+        Some(resp) => ReadEnd::Done(resp, Instant::now()),
+        None => ReadEnd::Failed {
+            kind: ErrorKind::Closed,
+            fresh: !slot.parser.started(),
+        },
+    }
 }
 
 /// What a read turn ended with.
@@ -185,6 +254,8 @@ pub(crate) struct Worker<'a> {
     next_tick: Instant,
     /// HTTP/2 (`--http2`): the requests encoded, the streams per connection.
     h2: Option<H2Run>,
+    /// io_uring: the ring and its completions (`poll` then stays idle).
+    ring: Option<uring::Io>,
 }
 
 struct OpenState {
@@ -227,11 +298,15 @@ impl<'a> Worker<'a> {
             Model::Open { rate, .. } => {
                 // A finer timer slack sharpens the schedule; not fatal if refused.
                 let _ = nix::sys::prctl::set_timerslack(1_000);
-                let timer = TimerFd::new(
-                    ClockId::CLOCK_MONOTONIC,
-                    TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC,
-                )
-                .ok();
+                // io_uring times its waits itself (nanoseconds, like the timer).
+                let timer = match share.backend {
+                    Backend::Epoll => TimerFd::new(
+                        ClockId::CLOCK_MONOTONIC,
+                        TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC,
+                    )
+                    .ok(),
+                    Backend::Uring => None,
+                };
                 if let Some(t) = &timer {
                     poll.registry().register(
                         &mut SourceFd(&t.as_fd().as_raw_fd()),
@@ -259,6 +334,19 @@ impl<'a> Worker<'a> {
         };
         let now = Instant::now();
         let source = Source::new(wires, share.id, share.workers);
+        let ring = match share.backend {
+            Backend::Epoll => None,
+            Backend::Uring => {
+                // The most connections this worker holds at once.
+                let connections = match &config.model {
+                    Model::Closed { connections } => {
+                        (connections.peak() / share.workers as f64).ceil() as usize
+                    }
+                    Model::Open { .. } => share.max_connections,
+                };
+                Some(uring::Io::new(connections)?)
+            }
+        };
         Ok(Worker {
             share,
             shared,
@@ -283,6 +371,7 @@ impl<'a> Worker<'a> {
                 .target
                 .http2
                 .map(|streams| H2Run::new(config, streams)),
+            ring,
         })
     }
 
@@ -290,7 +379,11 @@ impl<'a> Worker<'a> {
     pub(crate) fn run(mut self) {
         let cpu0 = thread_cpu();
         let wall0 = Instant::now();
-        if let Err(e) = self.event_loop() {
+        let ran = match self.ring {
+            Some(_) => self.uring_loop(),
+            None => self.event_loop(),
+        };
+        if let Err(e) = ran {
             self.last_connect_error = Some(format!("event loop failed: {e}"));
             self.shared.stop.store(true, Ordering::Relaxed);
         }
@@ -330,38 +423,8 @@ impl<'a> Worker<'a> {
         self.start(now);
         loop {
             let now = Instant::now();
-            if self.shared.stop.load(Ordering::Relaxed) {
-                self.abandon();
+            let Some(wake) = self.turn(now) else {
                 return Ok(());
-            }
-            if self.open.is_some() {
-                self.arrivals(now);
-            }
-            if !self.thinking.is_empty() {
-                self.wake_thinkers(now);
-            }
-            if now >= self.next_tick {
-                self.tick(now);
-                while self.next_tick <= now {
-                    self.next_tick += TICK;
-                }
-            }
-            self.rec.roll(now);
-            if self.finished(now) {
-                return Ok(());
-            }
-            let mut wake = self.next_tick.min(self.rec.next_roll());
-            if let Some(&Reverse((until, _))) = self.thinking.peek() {
-                wake = wake.min(until);
-            }
-            if let Some(open @ OpenState { timer: None, .. }) = &self.open
-                && let Some(next) = open.wake_at(self.share.t0)
-            {
-                wake = wake.min(next);
-            }
-            let wake = match self.share.window_end {
-                Some(end) if end > now => wake.min(end),
-                _ => wake,
             };
             if self.h2.is_some() {
                 self.h2_flush(now);
@@ -381,6 +444,46 @@ impl<'a> Worker<'a> {
                 self.on_event(token.0, event);
             }
         }
+    }
+
+    /// What every loop turn does before it waits, on either backend: the stop flag, the
+    /// open model's arrivals, think times, the tick (timeouts, back-offs, the closed
+    /// model's connections), the recorder's seconds. `None` once the worker is done, else
+    /// when it must wake at the latest.
+    fn turn(&mut self, now: Instant) -> Option<Instant> {
+        if self.shared.stop.load(Ordering::Relaxed) {
+            self.abandon();
+            return None;
+        }
+        if self.open.is_some() {
+            self.arrivals(now);
+        }
+        if !self.thinking.is_empty() {
+            self.wake_thinkers(now);
+        }
+        if now >= self.next_tick {
+            self.tick(now);
+            while self.next_tick <= now {
+                self.next_tick += TICK;
+            }
+        }
+        self.rec.roll(now);
+        if self.finished(now) {
+            return None;
+        }
+        let mut wake = self.next_tick.min(self.rec.next_roll());
+        if let Some(&Reverse((until, _))) = self.thinking.peek() {
+            wake = wake.min(until);
+        }
+        if let Some(open @ OpenState { timer: None, .. }) = &self.open
+            && let Some(next) = open.wake_at(self.share.t0)
+        {
+            wake = wake.min(next);
+        }
+        Some(match self.share.window_end {
+            Some(end) if end > now => wake.min(end),
+            _ => wake,
+        })
     }
 
     /// Opens the first connections.
@@ -404,6 +507,7 @@ impl<'a> Worker<'a> {
     fn new_slot(&mut self, phase: Phase, now: Instant, attempt: bool) -> usize {
         let key = self.slots.insert(Slot {
             stream: None,
+            ring_conn: None,
             h2: None,
             phase,
             parser: Framer::new(self.config.raw.as_ref(), &self.config.request.method),
@@ -435,6 +539,9 @@ impl<'a> Worker<'a> {
 
     /// Starts a non-blocking connect on the slot.
     fn connect(&mut self, key: usize, now: Instant) {
+        if self.ring.is_some() {
+            return self.uring_connect(key, now);
+        }
         let addr = self.config.target.addr;
         let result =
             Stream::connect(addr, self.config.target.tls.as_ref()).and_then(|mut stream| {
@@ -490,6 +597,9 @@ impl<'a> Worker<'a> {
             return;
         };
         slot.stream = None;
+        if let (Some(conn), Some(io)) = (slot.ring_conn.take(), self.ring.as_mut()) {
+            io.close(conn);
+        }
         slot.parser.reset();
         slot.backoff = (slot.backoff * 2).clamp(BACKOFF_MIN, BACKOFF_MAX);
         slot.phase = Phase::Backoff(now + slot.backoff);
@@ -580,6 +690,9 @@ impl<'a> Worker<'a> {
             if let Some(mut s) = slot.stream.take() {
                 let _ = self.poll.registry().deregister(s.socket());
             }
+            if let (Some(conn), Some(io)) = (slot.ring_conn.take(), self.ring.as_mut()) {
+                io.close(conn);
+            }
             slot.parser.reset();
             slot.phase = Phase::Idle;
             slot.reused = false;
@@ -624,7 +737,7 @@ impl<'a> Worker<'a> {
         match open.pending.pop_front() {
             Some(intended) => self.begin(key, intended, now),
             None => {
-                if self.slots.get(key).is_some_and(|s| s.stream.is_some()) {
+                if self.slots.get(key).is_some_and(Slot::has_connection) {
                     open.idle.push(key);
                 } else {
                     self.remove(key);
@@ -659,7 +772,7 @@ impl<'a> Worker<'a> {
             slot.head = next.head;
             slot.parser = Framer::new(self.config.raw.as_ref(), method);
         }
-        if slot.stream.is_some() {
+        if slot.has_connection() {
             slot.phase = Phase::Writing;
             self.write(key, now);
         } else {
@@ -669,6 +782,9 @@ impl<'a> Worker<'a> {
     }
 
     fn write(&mut self, key: usize, now: Instant) {
+        if self.ring.is_some() {
+            return self.uring_write(key, now);
+        }
         let Some(slot) = self.slots.get_mut(key) else {
             return;
         };
@@ -707,42 +823,16 @@ impl<'a> Worker<'a> {
             kind,
             fresh: !parser.started(),
         };
-        let Some(stream) = slot.stream.as_mut() else {
-            return failed(ErrorKind::Closed, &slot.parser);
-        };
         loop {
+            let Some(stream) = slot.stream.as_mut() else {
+                return failed(ErrorKind::Closed, &slot.parser);
+            };
             match stream.read(buf) {
-                Ok(0) => {
-                    return match slot.parser.eof() {
-                        Some(resp) => ReadEnd::Done(resp, Instant::now()),
-                        None => failed(ErrorKind::Closed, &slot.parser),
-                    };
-                }
-                Ok(n) => match (slot.parser.started(), slot.parser.feed(&buf[..n])) {
-                    // The first bytes of a response that needs more reads: the one extra
-                    // clock read, for its time to first byte.
-                    (false, Ok(Progress::More)) if n < buf.len() && !peer_closed => {
-                        slot.first_byte = Instant::now();
-                        return ReadEnd::Pending;
-                    }
-                    (false, Ok(Progress::More)) => slot.first_byte = Instant::now(),
-                    (true, Ok(Progress::More)) if n < buf.len() && !peer_closed => {
-                        return ReadEnd::Pending;
-                    }
-                    (true, Ok(Progress::More)) => {}
-                    (started, Ok(Progress::Done(resp))) => {
-                        let at = Instant::now();
-                        if !started {
-                            slot.first_byte = at;
-                        }
-                        return ReadEnd::Done(resp, at);
-                    }
-                    (_, Err(ParseError::Malformed)) => {
-                        return failed(ErrorKind::Malformed, &slot.parser);
-                    }
-                    (_, Err(ParseError::HeadersTooLarge)) => {
-                        return failed(ErrorKind::HeadersTooLarge, &slot.parser);
-                    }
+                Ok(0) => return eof(slot),
+                Ok(n) => match feed(slot, &buf[..n]) {
+                    Fed::End(end) => return end,
+                    Fed::More if n < buf.len() && !peer_closed => return ReadEnd::Pending,
+                    Fed::More => {}
                 },
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadEnd::Pending,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -894,16 +984,11 @@ impl<'a> Worker<'a> {
                         _ => true,
                     };
                     if gone {
-                        self.disconnect(key);
-                        if self.closed_plan.is_some() {
-                            self.next_for(key, now);
-                        } else {
-                            self.remove(key);
-                        }
+                        self.idle_closed(key, now);
                     }
                 }
             }
-            Phase::Thinking(until) => {
+            Phase::Thinking(_) => {
                 // The server closed the connection during the pause: the next request
                 // opens a new one when the pause is over.
                 if event.is_readable() || event.is_read_closed() || event.is_error() {
@@ -913,14 +998,31 @@ impl<'a> Worker<'a> {
                         _ => true,
                     };
                     if gone {
-                        self.disconnect(key);
-                        if let Some(slot) = self.slots.get_mut(key) {
-                            slot.phase = Phase::Thinking(until);
-                        }
+                        self.idle_closed(key, now);
                     }
                 }
             }
             Phase::Reading | Phase::Backoff(_) => {}
+        }
+    }
+
+    /// The server closed a connection that carries no request, or sent bytes nobody asked
+    /// for: an idle slot goes on without it (the closed model's next request opens a new
+    /// one; the open model lets the slot go); a thinking slot's next request, when its pause
+    /// is over, opens a new one.
+    fn idle_closed(&mut self, key: usize, now: Instant) {
+        let Some(phase) = self.slots.get(key).map(|s| s.phase) else {
+            return;
+        };
+        self.disconnect(key);
+        match phase {
+            Phase::Thinking(until) => {
+                if let Some(slot) = self.slots.get_mut(key) {
+                    slot.phase = Phase::Thinking(until);
+                }
+            }
+            _ if self.closed_plan.is_some() => self.next_for(key, now),
+            _ => self.remove(key),
         }
     }
 

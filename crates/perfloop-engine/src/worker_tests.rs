@@ -8,6 +8,14 @@ use super::*;
 use crate::config::{Limits, RequestSpec, Target};
 use crate::recorder::{Basis, Window};
 
+/// The backend the state machine is driven on: `PERFLOOP_TEST_IO=uring` for io_uring.
+fn backend() -> Backend {
+    match std::env::var("PERFLOOP_TEST_IO").as_deref() {
+        Ok("uring") => Backend::Uring,
+        _ => Backend::Epoll,
+    }
+}
+
 struct Rig {
     listener: TcpListener,
     config: LoadConfig,
@@ -71,6 +79,7 @@ impl Rig {
             window_end: window.end,
             quota: None,
             max_connections: 16,
+            backend: backend(),
         };
         let rec = Recorder::new(0, window, tx);
         let w = Worker::new(share, &self.shared, &self.config, &self.wires, rec).unwrap();
@@ -103,7 +112,7 @@ fn a_request_on_a_slot_without_a_connection_connects_first() {
     w.begin(key, now, now);
     let slot = &w.slots[key];
     assert_eq!(slot.phase, Phase::Connecting);
-    assert!(slot.attempt && slot.stream.is_some());
+    assert!(slot.attempt && slot.has_connection());
     assert_eq!(w.rec.counts.sent, 1);
 }
 

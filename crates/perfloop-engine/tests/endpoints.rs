@@ -79,6 +79,7 @@ impl Drop for File {
 
 fn spec(addr: SocketAddr, file: &File) -> LoadSpec {
     let mut spec = LoadSpec::new(common::url(addr, "/"));
+    spec.request.io = Given::Value(common::test_io());
     spec.request.scenario = Some(file.0.clone());
     spec.request.threads = Some(2);
     spec.connections = Some(4);

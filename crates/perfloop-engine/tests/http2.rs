@@ -119,9 +119,10 @@ fn tls_config(alpn: &[&[u8]]) -> Arc<ServerConfig> {
     Arc::new(config)
 }
 
-/// `--http2 --streams N` on the config.
+/// `--http2 --streams N` on the config (HTTP/2 runs on epoll, whatever `PERFLOOP_TEST_IO`).
 fn http2(mut config: LoadConfig, streams: usize) -> LoadConfig {
     config.target.http2 = Some(streams);
+    config.target.io = perfloop_engine::IoChoice::Auto;
     config
 }
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
-use perfloop_engine::spec::{LoadSpec, SpecError};
+use perfloop_engine::spec::{Given, LoadSpec, SpecError};
 
 /// What the server saw.
 #[derive(Default)]
@@ -166,6 +166,7 @@ fn the_measured_mix_is_within_one_percent_of_the_weights_over_100000_requests() 
     let (addr, seen) = start_server();
     let files = Files::new("mix", MIX);
     let mut spec = LoadSpec::new(common::url(addr, "/"));
+    spec.request.io = Given::Value(common::test_io());
     spec.request.scenario = Some(files.scenario());
     spec.request.threads = Some(2);
     spec.connections = Some(16);
@@ -221,10 +222,11 @@ fn think_time_paces_each_connection() {
         "think_time = \"20ms\"\n[[request]]\nname = \"item\"\npath = \"/item/0\"\nmethod = \"HEAD\"\n",
     );
     let mut spec = LoadSpec::new(common::url(addr, "/"));
+    spec.request.io = Given::Value(common::test_io());
     spec.request.scenario = Some(files.scenario());
     spec.request.threads = Some(1);
     spec.connections = Some(2);
-    spec.duration = Some(perfloop_engine::spec::Given::Value(Duration::from_secs(1)));
+    spec.duration = Some(Given::Value(Duration::from_secs(1)));
     let config = spec.resolve().unwrap().config;
     let outcome = common::run_to_end(&config);
     common::assert_consistent(&outcome);
@@ -258,7 +260,7 @@ fn a_scenario_that_cannot_be_used_is_refused_before_any_load() {
     assert!(e.contains("drop --method"), "{e}");
     let e = resolve(&|s| {
         s.request.url = "http://127.0.0.1:1/".into();
-        s.rate = Some(perfloop_engine::spec::Given::Value(100.0));
+        s.rate = Some(Given::Value(100.0));
     })
     .to_string();
     assert!(

@@ -16,12 +16,17 @@
 //! | `requests` | requests counted | over every step | measured runs | – |
 //!
 //! A command benchmark of several parameter combinations is headlined by its first one.
+//!
+//! [`series`] is a metric over a result's own course (a run's seconds, a search's steps, a
+//! benchmark's runs, a study's trials): the numbers a sparkline draws. [`significant`] and
+//! [`HeadlineMetric::show`] are how a headline figure reads in a listing.
 
 use serde::{Deserialize, Serialize};
 
 use crate::bench::BenchReport;
 use crate::capacity::CapacityRecord;
 use crate::run::RunRecord;
+use crate::stored::StoredRecord;
 use crate::study::StudyRecord;
 
 /// Bytes in a MiB.
@@ -132,6 +137,46 @@ impl HeadlineMetric {
             HeadlineMetric::Rss => "target peak RSS",
         }
     }
+
+    /// A value of this metric as a listing shows it: three significant digits, latencies and
+    /// CPU per request in `ms`, RSS in `MiB`, the error rate as a percentage with two
+    /// decimals (`1.23%`), throughput bare; `–` when not measured.
+    pub fn show(self, value: Option<f64>) -> String {
+        let Some(v) = value.filter(|v| v.is_finite()) else {
+            return DASH.to_owned();
+        };
+        match self {
+            HeadlineMetric::Throughput => significant(Some(v)),
+            HeadlineMetric::P50
+            | HeadlineMetric::P90
+            | HeadlineMetric::P99
+            | HeadlineMetric::P999
+            | HeadlineMetric::CpuPerRequest => format!("{} ms", significant(Some(v))),
+            HeadlineMetric::ErrorRate => format!("{:.2}%", v * 100.0),
+            HeadlineMetric::Rss => format!("{} MiB", significant(Some(v))),
+        }
+    }
+}
+
+/// What a figure that was not measured shows as.
+const DASH: &str = "–";
+
+/// A figure with three significant digits, no exponent for everyday magnitudes (`1234`,
+/// `98.2`, `2.35`, `0.012`); `–` when not measured (`None` or not finite).
+pub fn significant(value: Option<f64>) -> String {
+    let Some(v) = value.filter(|v| v.is_finite()) else {
+        return DASH.to_owned();
+    };
+    let magnitude = v.abs();
+    if magnitude >= 100.0 {
+        format!("{v:.0}")
+    } else if magnitude >= 10.0 {
+        format!("{v:.1}")
+    } else if magnitude >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    }
 }
 
 impl Headline {
@@ -236,6 +281,90 @@ impl Headline {
             HeadlineMetric::CpuPerRequest => self.cpu_ms_per_request,
             HeadlineMetric::Rss => self.rss_mb,
         }
+    }
+}
+
+/// The series of `metric` over a saved result's own course, in order: a load run's seconds
+/// (its timeline; the target's samples for CPU per request and RSS), a capacity search's
+/// steps (each step's headline), a command benchmark's runs (the first combination's wall
+/// times, in ms, as its latency), a study's trials (their metrics). Points that did not
+/// measure it are left out, and so are values that are not finite.
+pub fn series(record: &StoredRecord, metric: HeadlineMetric) -> Vec<f64> {
+    let values: Vec<f64> = match record {
+        StoredRecord::Run(run) => run_series(run, metric),
+        StoredRecord::Capacity(cap) => cap
+            .steps
+            .iter()
+            .filter_map(|s| Headline::of_run(&s.run).get(metric))
+            .collect(),
+        StoredRecord::Bench(bench) => match (bench.results.first(), metric) {
+            (Some(first), HeadlineMetric::P50 | HeadlineMetric::P90 | HeadlineMetric::P99) => {
+                first.times_s.iter().map(|t| t * 1000.0).collect()
+            }
+            _ => Vec::new(),
+        },
+        StoredRecord::Study(study) => study
+            .trials
+            .iter()
+            .filter_map(|t| {
+                let get = |k: &str| t.metrics.get(k).copied();
+                match metric {
+                    HeadlineMetric::Throughput => get("throughput"),
+                    HeadlineMetric::P50 => get("p50"),
+                    HeadlineMetric::P90 => get("p90"),
+                    HeadlineMetric::P99 => get("p99"),
+                    HeadlineMetric::P999 => None,
+                    HeadlineMetric::ErrorRate => get("error_rate"),
+                    HeadlineMetric::CpuPerRequest => get("cpu")
+                        .zip(get("throughput"))
+                        .filter(|(_, rps)| *rps > 0.0)
+                        .map(|(cores, rps)| cores * 1000.0 / rps),
+                    HeadlineMetric::Rss => get("rss_mb"),
+                }
+            })
+            .collect(),
+    };
+    values.into_iter().filter(|v| v.is_finite()).collect()
+}
+
+/// A load run's seconds: the timeline's figures, the target's samples for its resources.
+fn run_series(run: &RunRecord, metric: HeadlineMetric) -> Vec<f64> {
+    let timeline = &run.timeline;
+    match metric {
+        HeadlineMetric::Throughput => timeline.iter().map(|p| p.rps).collect(),
+        HeadlineMetric::P50 => timeline.iter().filter_map(|p| p.p50_ms).collect(),
+        HeadlineMetric::P90 => timeline.iter().filter_map(|p| p.p90_ms).collect(),
+        HeadlineMetric::P99 => timeline.iter().filter_map(|p| p.p99_ms).collect(),
+        HeadlineMetric::P999 => timeline
+            .iter()
+            .filter_map(|p| perfloop_stats::grid::quantile_us(&p.latency_buckets, 0.999))
+            .map(|us| us / 1000.0)
+            .collect(),
+        HeadlineMetric::ErrorRate => timeline
+            .iter()
+            .filter(|p| p.requests > 0)
+            .map(|p| p.errors as f64 / p.requests as f64)
+            .collect(),
+        HeadlineMetric::CpuPerRequest => run
+            .target
+            .samples
+            .iter()
+            .filter(|s| s.t_s >= 0.0)
+            .filter_map(|s| {
+                let second = s.t_s.floor() as u64;
+                let rps = timeline.iter().find(|p| p.t_s == second)?.rps;
+                s.cpu_pct
+                    .filter(|_| rps > 0.0)
+                    .map(|cpu| cpu / 100.0 * 1000.0 / rps)
+            })
+            .collect(),
+        HeadlineMetric::Rss => run
+            .target
+            .samples
+            .iter()
+            .filter(|s| s.t_s >= 0.0)
+            .filter_map(|s| s.rss_mb)
+            .collect(),
     }
 }
 
@@ -424,6 +553,52 @@ mod tests {
         assert_eq!(h.cpu_ms_per_request, Some(1.0));
         assert_eq!(h.rss_mb, Some(80.0));
         assert_eq!(Headline::of_study(&study(Value::Null)), Headline::default());
+    }
+
+    #[test]
+    fn series_follow_each_kind_over_its_course() {
+        let mut value = run(200.0, 2.0, 600, 6, None);
+        value["timeline"] = json!([
+            {"t_s": 0, "requests": 100, "errors": 0, "rps": 100.0, "p50_ms": 1.0,
+                "p90_ms": 2.0, "p99_ms": null, "max_ms": 5.0},
+            {"t_s": 1, "requests": 300, "errors": 3, "rps": 300.0, "p50_ms": 2.0,
+                "p90_ms": 4.0, "p99_ms": 9.0, "max_ms": 12.0},
+            {"t_s": 2, "requests": 0, "errors": 0, "rps": 0.0, "p50_ms": null,
+                "p90_ms": null, "p99_ms": null, "max_ms": null}
+        ]);
+        let load = StoredRecord::Run(Box::new(record(value)));
+        assert_eq!(
+            series(&load, HeadlineMetric::Throughput),
+            [100.0, 300.0, 0.0]
+        );
+        assert_eq!(series(&load, HeadlineMetric::P50), [1.0, 2.0]);
+        // A second without a p99 is left out, not zero.
+        assert_eq!(series(&load, HeadlineMetric::P99), [9.0]);
+        // Seconds without requests have no error rate.
+        assert_eq!(series(&load, HeadlineMetric::ErrorRate), [0.0, 0.01]);
+        // Not watched: no resources.
+        assert!(series(&load, HeadlineMetric::Rss).is_empty());
+        let cap = StoredRecord::Capacity(Box::new(capacity(Some(1))));
+        assert_eq!(
+            series(&cap, HeadlineMetric::Throughput),
+            [100.0, 199.0, 290.0]
+        );
+        assert_eq!(series(&cap, HeadlineMetric::P99), [4.0, 8.0, 36.0]);
+    }
+
+    #[test]
+    fn figures_read_with_three_digits_and_their_units() {
+        assert_eq!(significant(None), "–");
+        assert_eq!(significant(Some(f64::NAN)), "–");
+        assert_eq!(significant(Some(1234.4)), "1234");
+        assert_eq!(significant(Some(98.25)), "98.2");
+        assert_eq!(significant(Some(2.345)), "2.35");
+        assert_eq!(significant(Some(0.01234)), "0.012");
+        assert_eq!(HeadlineMetric::P99.show(None), "–");
+        assert_eq!(HeadlineMetric::Throughput.show(Some(1234.4)), "1234");
+        assert_eq!(HeadlineMetric::P50.show(Some(2.345)), "2.35 ms");
+        assert_eq!(HeadlineMetric::ErrorRate.show(Some(0.0123)), "1.23%");
+        assert_eq!(HeadlineMetric::Rss.show(Some(64.5)), "64.5 MiB");
     }
 
     #[test]

@@ -20,7 +20,9 @@
 //!   against side A (one run or several pooled), metric by metric, with a bootstrap over
 //!   per-second intervals ([`CompareRecord::build`]).
 //! - [`headline`]: a result's [`Headline`] figures, whatever its kind: what the history
-//!   store keeps beside the record for listings, sparklines and change points.
+//!   store keeps beside the record for listings, sparklines and change points; a metric's
+//!   series over a result's own course ([`headline::series`]).
+//! - [`stored`]: a saved result's record read back by its kind ([`StoredRecord::parse`]).
 //! - [`export`]: one [`Exporter`] trait for every record kind, one exporter per format:
 //!   pretty JSON for any record ([`JsonExporter`]); for a run record the timeline as CSV
 //!   ([`CsvExporter`]), the human summary as plain text that fits 80 columns
@@ -43,6 +45,7 @@ pub mod export;
 pub mod finding;
 pub mod headline;
 pub mod run;
+pub mod stored;
 pub mod study;
 
 pub use bench::{BENCH_SCHEMA, BenchReport, BenchResult, BenchRun};
@@ -68,6 +71,7 @@ pub use run::{
     SCHEMA, ScenarioInfo, SloResult, StageInfo, TargetInfo, TimelinePoint, TlsInfo, Warning,
     WarningKind, endpoint_metrics, metrics,
 };
+pub use stored::{StoredError, StoredRecord};
 pub use study::{
     Best, BudgetInfo, Direction, Finalist, Gain, KnobInfo, KnobShare, STUDY_SCHEMA, StudyEnding,
     StudyInput, StudyObjective, StudyRecord, StudyTarget, TrialEntry, TrialRole,

@@ -90,7 +90,12 @@
     var units = spec.units || [spec.yLabel || ''];
     units.forEach(function (u, k) {
       var key = k === 0 ? 'y' : 'y' + k;
-      scales[key] = { auto: true };
+      // Every quantity charted starts at zero: a rate or a latency drawn from an offset
+      // makes a 2 % wobble look like a cliff.
+      scales[key] = {
+        auto: true,
+        range: spec.logY ? undefined : function (self, min, max) { return [0, max > 0 ? max * 1.08 : 1]; }
+      };
       axes.push({ scale: key, label: u, side: k === 0 ? 3 : 1, grid: { show: k === 0 } });
     });
     spec.series.forEach(function (s, k) {
@@ -304,6 +309,11 @@
           liveCharts[id] = makeChart(el, sets[id].spec, sets[id].data);
         }
       });
+      var target = $('chart-target');
+      if (target && s.x.length >= 3 && !anyValue(s.targetCpu) && !anyValue(s.rss)) {
+        var caption = target.parentNode.querySelector('figcaption');
+        if (caption) { caption.textContent = 'not measured: no target process is watched (--target-cmd or --pid)'; }
+      }
       var sorted = state.whole.sorted();
       var p50 = quantileUs(sorted, 0.5), p99 = quantileUs(sorted, 0.99);
       setText('whole-p50', p50 === null ? '–' : fmt(p50 / 1000));
@@ -375,8 +385,12 @@
         { text: fmt(s.offered), num: true },
         { text: fmt(run.throughput_rps), num: true },
         { text: fmt(lat.p99), num: true },
-        { text: s.error_rate === undefined ? fmt(s.errors) : (100 * s.error_rate).toFixed(2) + '%', num: true },
-        { text: verdict.pass ? 'pass' : (verdict.trusted === false ? 'untrusted' : 'fail') }
+        { text: verdict.error_rate === undefined ? fmt(verdict.errors) : fmt(verdict.errors) + ' (' + (100 * verdict.error_rate).toFixed(2) + ' %)', num: true },
+        {
+          text: verdict.pass ? 'pass'
+            : (verdict.trusted === false ? 'untrusted' : 'fail')
+              + (verdict.reasons && verdict.reasons.length ? ': ' + verdict.reasons.join('; ') : '')
+        }
       ], verdict.pass ? 'pass' : 'fail');
     });
     es.addEventListener('trial', function (e) {

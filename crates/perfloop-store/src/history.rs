@@ -87,6 +87,33 @@ pub struct RunEntry {
     pub study: Option<StudyId>,
 }
 
+impl RunEntry {
+    /// The run as a listing shows it in JSON (`perfloop history --json`, the dashboard's
+    /// API): id, kind, start (RFC 3339, UTC), target, tags, git commit and branch, host (its
+    /// JSON; `null` when it does not read), perfloop version, command line, study, and
+    /// `headline`, the headline figures as the caller read them from
+    /// [`RunEntry::metrics_json`].
+    #[must_use]
+    pub fn to_json(&self, headline: serde_json::Value) -> serde_json::Value {
+        let host: serde_json::Value =
+            serde_json::from_str(&self.host_json).unwrap_or(serde_json::Value::Null);
+        let mut value = serde_json::json!({
+            "id": self.id.get(),
+            "kind": self.kind.as_str(),
+            "started_at": crate::when::rfc3339(self.started_at),
+            "target": self.target,
+            "tags": self.tags,
+            "git": {"commit": self.git_commit, "branch": self.git_branch},
+            "host": host,
+            "perfloop_version": self.perfloop_version,
+            "command_line": self.command_line,
+            "study": self.study.map(|s| s.get()),
+        });
+        value["headline"] = headline;
+        value
+    }
+}
+
 /// The condition a row of `runs` meets when it is a history run.
 const IS_HISTORY: &str = "r.trial_id IS NULL AND r.metrics_json IS NOT NULL";
 
@@ -302,4 +329,47 @@ impl Store {
 /// A count read from column `index`.
 fn count(row: &Row, index: usize) -> u64 {
     u64::try_from(row.int(index)).unwrap_or(0)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+
+    #[test]
+    fn an_entry_lists_as_json_with_its_headline() {
+        let mut entry = RunEntry {
+            id: RunId(7),
+            kind: RunKind::Capacity,
+            started_at: UNIX_EPOCH + Duration::from_millis(1_769_860_800_250),
+            target: "http://h/".to_owned(),
+            command_line: "perfloop capacity http://h/".to_owned(),
+            perfloop_version: "0.1.0".to_owned(),
+            host_json: r#"{"cpus": 4}"#.to_owned(),
+            git_commit: Some("abc".to_owned()),
+            git_branch: None,
+            tags: BTreeMap::from([("env".to_owned(), "ci".to_owned())]),
+            metrics_json: "{}".to_owned(),
+            study: Some(StudyId(3)),
+        };
+        let json = entry.to_json(serde_json::json!({"p99_ms": 4.5}));
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "id": 7, "kind": "capacity", "started_at": "2026-01-31T12:00:00Z",
+                "target": "http://h/", "tags": {"env": "ci"},
+                "git": {"commit": "abc", "branch": null}, "host": {"cpus": 4},
+                "perfloop_version": "0.1.0", "command_line": "perfloop capacity http://h/",
+                "study": 3, "headline": {"p99_ms": 4.5}
+            })
+        );
+        // A host that does not read is null, not an error.
+        entry.host_json = "not json".to_owned();
+        assert_eq!(
+            entry.to_json(serde_json::Value::Null)["host"],
+            serde_json::Value::Null
+        );
+    }
 }

@@ -23,6 +23,8 @@
 //! measured, by which perfloop on which host and commit, its headline metrics, tags and the
 //! whole run record, in one transaction. [`Store::history`] lists them newest first, filtered
 //! by target, tags, time and kind. Runs of trials ([`Store::insert_run`]) are not history runs.
+//! [`when`] reads a `since` filter as people type it and writes stored times as they read
+//! them; [`RunEntry::to_json`] is a listed run as JSON.
 //!
 //! # Trials and resuming
 //!
@@ -47,6 +49,7 @@ mod model;
 mod studies;
 #[cfg(feature = "pg-test-harness")]
 pub mod testing;
+pub mod when;
 
 use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};

@@ -626,6 +626,12 @@ pub struct RequestArgs {
     #[arg(short = 't', long, value_name = "N")]
     pub threads: Option<usize>,
 
+    /// The I/O backend: auto (io_uring for plain HTTP/1.1 where the kernel allows it, else
+    /// epoll), epoll, or uring (plain HTTP/1.1 only; refused with TLS, HTTP/2, raw TCP or a
+    /// kernel without io_uring).
+    #[arg(long, value_name = "BACKEND", default_value = "auto", value_parser = ["auto", "epoll", "uring"])]
+    pub io: String,
+
     /// Raw TCP (tcp://HOST:PORT): the file whose bytes each request sends, with the escapes
     /// \r \n \t \\ \xNN decoded.
     #[arg(long, value_name = "FILE")]

@@ -3,16 +3,18 @@
 //!
 //! The sides are read from the store through `history::reference` (a run id, `latest`,
 //! `tag:k=v`, `last:N`); only load runs carry the per-second samples a comparison needs.
-//! Runs of different targets are refused unless `--force`. `gate` compares the same way.
+//! Runs of different targets are refused unless `--force` (perfloop-report's
+//! `compare::incomparable` says why). `gate` compares the same way.
 
 use anyhow::anyhow;
+use perfloop_report::compare::{Incomparable, incomparable};
 use perfloop_report::export::{CompareText, Exporter, JsonExporter};
-use perfloop_report::{CompareInput, CompareRecord, RunRecord};
+use perfloop_report::{CompareInput, CompareRecord, RunRecord, StoredRecord};
 use perfloop_stats::compare::CompareOptions;
 use perfloop_store::{RunEntry, RunKind, Store};
 
 use crate::cli::CompareArgs;
-use crate::history::reference::{self, RunRef, StoredRecord};
+use crate::history::reference::{self, RunRef};
 use crate::{Exit, Failure};
 
 /// Runs `perfloop compare`: exit 0 once the comparison is printed, whatever it says (a
@@ -48,15 +50,11 @@ pub fn options(threshold: &str, tail: &str) -> Result<CompareOptions, Failure> {
     })
 }
 
-/// A percentage as typed (`5%`, `5`, `0.5%`) as a fraction; bad text is bad input.
+/// A percentage as typed (`5%`, `5`, `0.5%`) as a fraction (perfloop-report's
+/// [`percent`](perfloop_report::compare::percent)); bad text is bad input naming `flag`.
 pub fn percent(flag: &str, text: &str) -> Result<f64, Failure> {
-    let number = text.trim().trim_end_matches('%').trim();
-    match number.parse::<f64>() {
-        Ok(v) if v.is_finite() && (0.0..1000.0).contains(&v) => Ok(v / 100.0),
-        _ => Err(Failure::usage(anyhow!(
-            "{flag} '{text}': expected a percentage such as 5% (0 to 1000)"
-        ))),
-    }
+    perfloop_report::compare::percent(text)
+        .map_err(|e| Failure::usage(anyhow!("{flag} '{text}': {e}")))
 }
 
 /// A side of a comparison: the runs a reference names, read as load runs.
@@ -107,43 +105,69 @@ fn label(what: &RunRef, entries: &[RunEntry]) -> String {
     }
 }
 
-/// Runs of different targets measure different things: refused without `--force`.
+/// Sides that should not be compared (perfloop-report's [`incomparable`]: runs of different
+/// targets measure different things) are refused without `--force`.
 pub fn comparable(a: &CompareInput, b: &CompareInput, force: bool) -> Result<(), Failure> {
     if force {
         return Ok(());
     }
-    let targets = |side: &CompareInput| {
-        let mut t: Vec<String> = side
-            .runs
-            .iter()
-            .map(|(_, r)| r.target.url.clone())
-            .collect();
-        t.sort();
-        t.dedup();
-        t
-    };
-    let (ta, tb) = (targets(a), targets(b));
-    let mut all = ta.clone();
-    all.extend(tb.iter().cloned());
-    all.sort();
-    all.dedup();
-    if all.len() > 1 {
-        return Err(Failure::usage(anyhow!(
+    match incomparable(a, b) {
+        None => Ok(()),
+        Some(Incomparable::DifferentTargets { a: ta, b: tb }) => Err(Failure::usage(anyhow!(
             "the runs measured different targets ({} : {}; {} : {}); add --force to compare \
              them anyway",
             a.label,
             ta.join(", "),
             b.label,
             tb.join(", ")
-        )));
+        ))),
     }
-    Ok(())
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// A side of one run of `url`.
+    fn side(label: &str, url: &str) -> CompareInput {
+        let run: RunRecord = serde_json::from_value(serde_json::json!({
+            "schema": "perfloop.run.v1", "perfloop_version": "0.1.0",
+            "started_at": "2026-01-31T12:00:00Z",
+            "target": {"url": url, "method": "GET", "header_names": []},
+            "load": {"model": "closed", "connections": 1, "duration_s": 1.0, "warmup_s": 0.0,
+                "threads": 1, "timeout_s": 5.0},
+            "requests": {"total": 0, "ok": 0, "errors": 0, "dropped": 0, "unfinished": 0,
+                "by_status": {}, "errors_by_kind": {}},
+            "throughput_rps": 0.0, "in_flight_mean": 0.0, "bytes_received": 0,
+            "latency_ms": {"count": 0, "min": 0.0, "mean": 0.0, "stdev": 0.0, "p50": 0.0,
+                "p75": 0.0, "p90": 0.0, "p95": 0.0, "p99": 0.0, "p99_9": 0.0, "max": 0.0},
+            "latency_histogram": [],
+            "generator": {"cpu_user_s": 0.0, "cpu_sys_s": 0.0, "cpu_us_per_request": 0.0,
+                "threads_busy": [], "saturated": false},
+            "timeline": [], "slo": [], "ending": "completed", "warnings": []
+        }))
+        .unwrap();
+        CompareInput {
+            label: label.to_owned(),
+            runs: vec![(1, run)],
+        }
+    }
+
+    #[test]
+    fn runs_of_different_targets_are_refused_unless_forced() {
+        let a = side("run 1", "http://x/");
+        assert!(comparable(&a, &side("run 2", "http://x/"), false).is_ok());
+        let b = side("run 2", "http://y/");
+        assert!(comparable(&a, &b, true).is_ok());
+        let refused = comparable(&a, &b, false).unwrap_err();
+        assert_eq!(refused.exit, Exit::Usage);
+        assert_eq!(
+            refused.error.to_string(),
+            "the runs measured different targets (run 1 : http://x/; run 2 : http://y/); add \
+             --force to compare them anyway"
+        );
+    }
 
     #[test]
     fn percentages_read_as_fractions_and_nonsense_is_refused() {

@@ -41,6 +41,24 @@ pub struct About {
     pub window_s: Option<f64>,
     /// The history store the dashboard's pages read (`None` with `--no-save`).
     pub store: Option<perfloop_store::Location>,
+    /// The alert rules the run's files carry (a scenario's, a study's), beside `--alert`'s.
+    pub alerts: Vec<AlertRule>,
+}
+
+/// A scenario file's alert rules, each parsed; a mistake is bad input naming the file, the
+/// line and the column.
+pub fn scenario_rules(
+    scenario: Option<&perfloop_scenario::Scenario>,
+) -> Result<Vec<AlertRule>, Failure> {
+    scenario.map_or(Ok(Vec::new()), |s| {
+        s.alerts
+            .iter()
+            .map(|a| {
+                AlertRule::parse(&a.text)
+                    .map_err(|e| Failure::usage(a.error_at(e.position, e.message)))
+            })
+            .collect()
+    })
 }
 
 /// The process's live session, when the command has one.
@@ -72,7 +90,8 @@ impl Live {
     /// `None` when the command asked for neither. Every error is bad input (exit 2), found
     /// before any load.
     pub fn start(args: &ServeArgs, about: &About) -> Result<Option<Arc<Live>>, Failure> {
-        let rules = parse_rules(&args.alerts)?;
+        let mut rules = parse_rules(&args.alerts)?;
+        rules.extend(about.alerts.iter().cloned());
         if args.serve.is_none() && rules.is_empty() {
             return Ok(None);
         }
@@ -201,30 +220,20 @@ fn parse_rules(texts: &[String]) -> Result<Vec<AlertRule>, Failure> {
         .collect()
 }
 
-/// `alert firing: p99 > 200ms for 10s (250.3 against 200) at 12 s`.
+/// `alert firing: p99 > 200ms for 10s (250.30 ms, threshold 200.00 ms) at 12 s`.
 fn alert_line(event: &AlertEvent) -> String {
     let verb = match event.state {
         AlertState::Firing => "firing",
         AlertState::Resolved => "resolved",
     };
+    let figure = |v| perfloop_report::export::alert_figure(&event.rule, v);
     format!(
-        "alert {verb}: {} (value {}, threshold {}) at {} s\n",
+        "alert {verb}: {} ({}, threshold {}) at {} s\n",
         event.rule,
-        short(event.value),
-        short(event.threshold),
+        figure(event.value),
+        figure(event.threshold),
         event.t_s
     )
-}
-
-/// A value in a few significant digits.
-fn short(v: f64) -> String {
-    if v.abs() >= 100.0 || v == v.trunc() {
-        format!("{v:.0}")
-    } else if v.abs() >= 1.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.4}")
-    }
 }
 
 /// One measurement's observer: the progress bar, and the live session's hub and alerts.
@@ -538,7 +547,7 @@ mod dashboard {
                 statuses,
                 in_flight: detail.map(|d| d.in_flight),
                 generator_cpu: extras.generator_cpu,
-                saturated: extras.saturated,
+                saturated: Some(extras.saturated),
                 target_cpu: extras.target_cpu,
                 target_rss_bytes: extras.target_rss_bytes,
             };

@@ -87,6 +87,7 @@ pub fn request_options(args: &RequestArgs) -> RequestOptions {
         scenario: args.scenario.clone(),
         http2: args.http2,
         streams: args.streams,
+        io: Given::Text(args.io.clone()),
     }
 }
 
@@ -168,14 +169,7 @@ pub fn measure(
 pub fn run(args: &LoadArgs) -> Result<Exit, Failure> {
     let prepared = prepare(args)?;
     let saver = Saver::open(&args.save)?;
-    let config = &prepared.resolved.config;
-    let about = crate::live::About {
-        kind: "load",
-        target: config.target.url.to_string(),
-        window_s: config.limits.duration.map(|d| d.as_secs_f64()),
-        store: saver.store().map(|s| s.location().clone()),
-    };
-    let live = crate::live::Live::start(&args.live, &about)?;
+    let live = crate::live::Live::start(&args.live, &prepared.about(&saver)?)?;
     let finished = execute(args, &prepared, &saver);
     if let Some(live) = live {
         let saved = finished.as_ref().ok().and_then(|f| f.saved);
@@ -187,6 +181,21 @@ pub fn run(args: &LoadArgs) -> Result<Exit, Failure> {
 /// A load run checked before any work: its description and its outputs.
 pub struct Prepared {
     resolved: Resolved,
+}
+
+impl Prepared {
+    /// What the live session is of: the run, its store, its scenario's alert rules (a rule
+    /// that does not parse is bad input).
+    pub fn about(&self, saver: &Saver) -> Result<crate::live::About, Failure> {
+        let config = &self.resolved.config;
+        Ok(crate::live::About {
+            kind: "load",
+            target: config.target.url.to_string(),
+            window_s: config.limits.duration.map(|d| d.as_secs_f64()),
+            store: saver.store().map(|s| s.location().clone()),
+            alerts: crate::live::scenario_rules(config.request.scenario.as_deref())?,
+        })
+    }
 }
 
 /// Resolves the flags and checks the output paths: every error is bad input (exit 2).
@@ -339,4 +348,46 @@ pub fn ensure_open_files(config: &LoadConfig) -> Result<(), Failure> {
          raise the hard limit (`ulimit -n`, limits.conf, or LimitNOFILE= for a service)",
         needed - connections
     )))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn load_args(argv: &[&str]) -> LoadArgs {
+        let argv = ["perfloop", "load"].iter().chain(argv);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Load(args) => *args,
+            other => panic!("not load: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn io_uring_with_tls_is_bad_usage() {
+        let args = load_args(&["https://127.0.0.1:9/", "--io", "uring"]);
+        let failure = resolve(&args).unwrap_err();
+        assert_eq!(failure.exit, Exit::Usage);
+        let message = format!("{:#}", failure.error);
+        assert!(message.contains("--io uring"), "{message}");
+        assert!(message.contains("TLS"), "{message}");
+    }
+
+    #[test]
+    fn the_io_flag_reaches_the_config_and_defaults_to_auto() {
+        let config = |argv: &[&str]| resolve(&load_args(argv)).unwrap().config;
+        let default = config(&["http://127.0.0.1:9/"]);
+        assert_eq!(default.target.io, perfloop_engine::IoChoice::Auto);
+        let epoll = config(&["http://127.0.0.1:9/", "--io", "epoll"]);
+        assert_eq!(epoll.target.io, perfloop_engine::IoChoice::Epoll);
+        let uring = config(&["http://127.0.0.1:9/", "--io", "uring"]);
+        assert_eq!(uring.target.io, perfloop_engine::IoChoice::Uring);
+        // TLS with auto: accepted, and the engine picks epoll for it.
+        let tls = config(&["https://127.0.0.1:9/"]);
+        assert!(tls.epoll_only().is_some());
+        assert!(Cli::try_parse_from(["perfloop", "load", "http://x/", "--io", "kqueue"]).is_err());
+    }
 }

@@ -155,9 +155,46 @@ fn only_the_binary_knows_clap() {
 #[test]
 fn the_leaf_crates_depend_on_no_perfloop_crate() {
     let ws = workspace();
-    for krate in ["perfloop-demo", "perfloop-stats", "perfloop-url"] {
+    for krate in [
+        "perfloop-demo",
+        "perfloop-stats",
+        "perfloop-url",
+        "perfloop-uring",
+    ] {
         let deps = ws.perfloop_deps(krate);
         assert!(deps.is_empty(), "{krate} depends on {deps:?}");
+    }
+}
+
+#[test]
+fn unsafe_code_lives_in_the_ring_crate_only_and_only_the_engine_uses_it() {
+    let ws = workspace();
+    let crates = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    for krate in ws.deps.keys() {
+        let dir = krate.as_str();
+        let manifest = std::fs::read_to_string(format!("{crates}/{dir}/Cargo.toml"))
+            .unwrap_or_else(|e| panic!("{krate}'s manifest: {e}"));
+        let lints = manifest
+            .split("[lints")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{krate} has no [lints] table"));
+        if krate == "perfloop-uring" {
+            // Denied, and allowed only on the functions that hand memory to the kernel.
+            assert!(lints.contains("unsafe_code = \"deny\""), "{krate}: {lints}");
+        } else {
+            // The workspace's `unsafe_code = "forbid"`.
+            assert!(
+                lints.starts_with("]\nworkspace = true"),
+                "{krate} does not take the workspace lints"
+            );
+        }
+    }
+    for (krate, list) in &ws.deps {
+        let uses = list.iter().any(|d| d.name == "perfloop-uring");
+        assert!(
+            !uses || krate == "perfloop-engine",
+            "{krate} depends on perfloop-uring: the engine's io_uring backend is its one user"
+        );
     }
 }
 

@@ -356,7 +356,16 @@ fn bad_serve_text_and_bad_alert_rules_exit_2_before_any_load() {
     let (target, hits) = counted_server();
     let dir = scratch("bad");
     let url = format!("http://{target}/");
+    // A scenario's own rules are checked as strictly, at their place in the file.
+    let scenario = dir.join("alerting.toml");
+    std::fs::write(
+        &scenario,
+        "alerts = [\"p99 > 1ms\", \"p99 > 2x\"]\n\n[[request]]\nname = \"a\"\npath = \"/\"\n",
+    )
+    .unwrap();
+    let scenario = scenario.to_str().unwrap();
     for (args, expected) in [
+        (vec!["--scenario", scenario], "alerting.toml:1:32"),
         (
             vec!["--serve", "not-an-address"],
             "--serve 'not-an-address'",
@@ -405,6 +414,8 @@ fn a_capacity_search_is_served_step_by_step() {
             "--json",
             json.to_str().unwrap(),
             "--serve=127.0.0.1:0",
+            "--serve-linger",
+            "10s",
         ],
     );
     let mut seen = Vec::new();
@@ -427,6 +438,9 @@ fn a_capacity_search_is_served_step_by_step() {
         }
     }
     let end = end.expect("no end event");
+    // The saved search's page is the capacity report, while the dashboard lingers.
+    let page = http_get(addr, end["url"].as_str().expect("the saved run's page"));
+    assert!(page.contains("<section id=\"steps\">"), "{page}");
     assert_eq!(wait(&mut child, Duration::from_secs(60)), 0, "{seen:#?}");
     let record: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let recorded = record["steps"].as_array().unwrap();
@@ -495,6 +509,8 @@ finalists = 0
             "--json",
             json.to_str().unwrap(),
             "--serve=127.0.0.1:0",
+            "--serve-linger",
+            "10s",
         ],
     );
     let mut seen = Vec::new();
@@ -517,6 +533,9 @@ finalists = 0
         }
     }
     let end = end.expect("no end event");
+    // The saved study's page is the study report, while the dashboard lingers.
+    let page = http_get(addr, end["url"].as_str().expect("the saved study's page"));
+    assert!(page.contains("<section id=\"conclusion\">"), "{page}");
     assert_eq!(wait(&mut child, Duration::from_secs(60)), 0, "{seen:#?}");
     let record: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     // Each trial as the study record has it, in order; the trials' seconds live.

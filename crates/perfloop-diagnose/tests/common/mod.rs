@@ -54,6 +54,7 @@ pub fn run(offered: f64, throughput: f64, p50: f64, p99: f64) -> RunRecord {
             timeout_s: 10.0,
             stages: None,
             level: None,
+            io_backend: None,
         },
         requests: Requests {
             total,

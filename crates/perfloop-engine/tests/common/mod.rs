@@ -21,7 +21,9 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use perfloop_engine::{Limits, LoadConfig, Model, Outcome, Plan, RequestSpec, Silent, Target, run};
+use perfloop_engine::{
+    IoChoice, Limits, LoadConfig, Model, Outcome, Plan, RequestSpec, Silent, Target, run,
+};
 
 /// Shared state of the axum test server.
 #[derive(Default)]
@@ -208,9 +210,19 @@ pub fn url(addr: SocketAddr, path: &str) -> String {
     format!("http://{addr}{path}")
 }
 
-/// A closed-model config against `url`: 1 s, 2 threads, 5 s timeout.
+/// The I/O backend the suites run on: `PERFLOOP_TEST_IO` (`epoll`, `uring` or `auto`),
+/// epoll when unset. TLS, HTTP/2 and raw TCP configs set their own target and stay on epoll.
+pub fn test_io() -> IoChoice {
+    match std::env::var("PERFLOOP_TEST_IO") {
+        Ok(text) => IoChoice::parse(&text).unwrap(),
+        Err(_) => IoChoice::Epoll,
+    }
+}
+
+/// A closed-model config against `url`: 1 s, 2 threads, 5 s timeout, on [`test_io`].
 pub fn closed(url: &str, connections: u32) -> LoadConfig {
-    let target = Target::parse(url).unwrap();
+    let mut target = Target::parse(url).unwrap();
+    target.io = test_io();
     LoadConfig {
         request: RequestSpec {
             method: "GET".into(),
@@ -277,9 +289,16 @@ pub fn run_interrupted(config: &LoadConfig, delay: Duration) -> (Outcome, Durati
     (outcome, took)
 }
 
-/// Runs `config` to its end; panics if the run cannot start.
+/// Runs `config` to its end; panics if the run cannot start, or if it did not run on the
+/// backend asked for.
 pub fn run_to_end(config: &LoadConfig) -> Outcome {
-    run(config, no_stop(), &mut Silent).unwrap()
+    let o = run(config, no_stop(), &mut Silent).unwrap();
+    match config.target.io {
+        IoChoice::Uring => assert_eq!(o.backend, perfloop_engine::Backend::Uring),
+        IoChoice::Epoll => assert_eq!(o.backend, perfloop_engine::Backend::Epoll),
+        IoChoice::Auto => {}
+    }
+    o
 }
 
 /// The invariants every outcome keeps, whatever the server did.

@@ -13,7 +13,7 @@ use perfloop_stats::compare::{
 
 use super::{
     COMPARE_SCHEMA, CompareInput, CompareMetrics, CompareRecord, CompareSide, CompareVerdict,
-    CompareWarning, MetricChange, SideName,
+    CompareWarning, Incomparable, MetricChange, SideName, incomparable,
 };
 use crate::run::RunRecord;
 
@@ -60,14 +60,12 @@ impl CompareRecord {
             }
         }
         let (side_a, side_b) = (side_of(a), side_of(b));
-        let (target_a, target_b) = (newest(a), newest(b));
-        if let (Some(x), Some(y)) = (target_a, target_b) {
-            if x.target.url != y.target.url {
-                notes.push(format!(
-                    "A and B measured different targets: {} and {}",
-                    x.target.url, y.target.url
-                ));
-            }
+        if let Some(Incomparable::DifferentTargets { a: ta, b: tb }) = incomparable(a, b) {
+            notes.push(format!(
+                "A and B measured different targets: {} and {}",
+                ta.join(", "),
+                tb.join(", ")
+            ));
         }
         let compared = compare::compare(&side_a, &side_b, &opts);
         notes.extend(compared.notes);

@@ -3,9 +3,13 @@
 //! pooled), metric by metric — throughput, p50, p90, p99, p99.9, error rate — each with
 //! both figures, the change, its interval and a verdict, plus the runs' warnings.
 //! [`CompareRecord::build`] (`build.rs`) makes it with `perfloop_stats::compare`'s bootstrap
-//! over per-second intervals.
+//! over per-second intervals. `check.rs`: whether two sides should be compared at all
+//! ([`incomparable`]) and thresholds as typed ([`percent`]).
 
 mod build;
+mod check;
+
+pub use check::{BadPercent, Incomparable, incomparable, percent};
 
 use serde::{Deserialize, Serialize};
 

@@ -45,8 +45,10 @@ white-space:nowrap}
 footer{margin-top:3em;color:#9e9e9e;font-size:.85em}
 ";
 
-/// `text` with the characters HTML gives a meaning replaced by references.
-pub(super) fn escape(text: &str) -> String {
+/// `text` with the characters HTML gives a meaning replaced by references: for every page
+/// that shows a run's strings (these reports and the dashboard).
+#[must_use]
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

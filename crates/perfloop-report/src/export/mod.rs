@@ -42,9 +42,10 @@ pub use self::capacity::{
     write_findings_text,
 };
 pub use self::compare::{CompareMarkdown, CompareText};
+pub use self::html::escape as escape_html;
 pub use self::json::JsonExporter;
 pub use self::page::WIDTH;
-pub use self::run::{CSV_HEADER, CsvExporter, RunHtml, TextExporter};
+pub use self::run::{CSV_HEADER, CsvExporter, RunHtml, TextExporter, alert_figure};
 pub use self::study::{StudyHtml, StudyText, write_study_html, write_study_text};
 
 use crate::run::RunRecord;

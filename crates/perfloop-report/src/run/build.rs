@@ -5,14 +5,16 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use perfloop_engine::{Ending, EndpointOutcome, ErrorKind, LoadConfig, Model, Outcome, Plan};
+use perfloop_engine::{
+    Backend, Ending, EndpointOutcome, ErrorKind, LoadConfig, Model, Outcome, Plan,
+};
 use perfloop_stats::{Metrics, Slo, Verdict};
 
 use super::histogram::{self, BUCKETS};
 use super::{
-    EndpointFigures, EndpointPoint, Generator, LagMs, LoadInfo, LoadModel, OpenModel, PhasesMs,
-    Requests, RunEnding, RunRecord, SCHEMA, ScenarioInfo, SloResult, StageInfo, TargetInfo,
-    TimelinePoint, TlsInfo, warnings,
+    EndpointFigures, EndpointPoint, Generator, IoBackend, LagMs, LoadInfo, LoadModel, OpenModel,
+    PhasesMs, Requests, RunEnding, RunRecord, SCHEMA, ScenarioInfo, SloResult, StageInfo,
+    TargetInfo, TimelinePoint, TlsInfo, warnings,
 };
 
 /// Everything a run record is made from.
@@ -360,6 +362,10 @@ fn load_info(config: &LoadConfig, outcome: &Outcome, level: Option<&str>) -> Loa
             ),
         },
         level: level.map(str::to_string),
+        io_backend: Some(match outcome.backend {
+            Backend::Epoll => IoBackend::Epoll,
+            Backend::Uring => IoBackend::Uring,
+        }),
     }
 }
 
@@ -465,6 +471,7 @@ pub(super) mod tests {
             waited: Duration::ZERO,
             phases: perfloop_engine::Phases::default(),
             tls: None,
+            backend: Backend::Uring,
         }
     }
 
@@ -520,6 +527,14 @@ pub(super) mod tests {
         assert_eq!(record.load.connections, Some(2));
         assert_eq!(record.load.threads, 2);
         assert_eq!(record.load.level.as_deref(), Some("smoke"));
+        assert_eq!(record.load.io_backend, Some(IoBackend::Uring));
+        let json = serde_json::to_value(&record).unwrap();
+        assert_eq!(json["load"]["io_backend"], "uring");
+        // A record made before the backend was recorded reads back with none.
+        let mut old = json;
+        old["load"].as_object_mut().unwrap().remove("io_backend");
+        let old: RunRecord = serde_json::from_value(old).unwrap();
+        assert_eq!(old.load.io_backend, None);
         assert!(record.open_model.is_none());
         assert!((record.generator.cpu_us_per_request - 1000.0).abs() < 1e-9);
         assert_eq!(record.timeline.len(), 1);

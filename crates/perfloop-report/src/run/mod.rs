@@ -271,6 +271,30 @@ pub struct LoadInfo {
     pub stages: Option<Vec<StageInfo>>,
     /// The named level the load came from, if any.
     pub level: Option<String>,
+    /// The I/O backend that drove the connections (`--io`); `null` in records made
+    /// before the choice existed.
+    #[serde(default)]
+    pub io_backend: Option<IoBackend>,
+}
+
+/// The I/O backend of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IoBackend {
+    /// The epoll event loop.
+    Epoll,
+    /// io_uring.
+    Uring,
+}
+
+impl IoBackend {
+    /// `"epoll"` or `"uring"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            IoBackend::Epoll => "epoll",
+            IoBackend::Uring => "uring",
+        }
+    }
 }
 
 /// One stage: a linear ramp to `target` over `duration_s`.

@@ -248,6 +248,7 @@ pub fn saturated_record() -> RunRecord {
                 },
             ]),
             level: Some("large".to_string()),
+            io_backend: Some(perfloop_report::run::IoBackend::Epoll),
         },
         requests: Requests {
             total: 41_000,

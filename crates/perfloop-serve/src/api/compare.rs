@@ -2,16 +2,18 @@
 //! them: perfloop-report's [`CompareRecord::build`] over the two stored load runs, with
 //! the same bootstrap over their seconds and the same default thresholds (or those the
 //! query gives). Only load runs carry the seconds a comparison resamples; for any other
-//! kind the answer says so and has no `compare` record. Runs of different targets are
-//! compared all the same (a page asked for it), with a note saying so.
+//! kind the answer says so and has no `compare` record. Runs that `perfloop compare`
+//! refuses without `--force` (perfloop-report's `compare::incomparable`: different targets)
+//! are compared all the same (a page asked for it), with a note saying why not to trust it.
 
-use perfloop_report::{CompareInput, CompareRecord};
+use perfloop_report::compare::{Incomparable, incomparable};
+use perfloop_report::{CompareInput, CompareRecord, StoredRecord};
 use perfloop_stats::compare::CompareOptions;
+use perfloop_store::{Location, RunEntry};
 use serde_json::{Value, json};
 
 use super::ApiError;
-use super::store::{self, Record};
-use perfloop_store::{Location, RunEntry};
+use super::store;
 
 /// Two runs and, when both are load runs, their comparison.
 #[derive(Debug, Clone)]
@@ -55,19 +57,23 @@ pub fn build(
     let (entry_b, record_b) = store::load(location, b)?;
     let mut notes: Vec<String> = Vec::new();
     let record = match (record_a, record_b) {
-        (Record::Run(ra), Record::Run(rb)) => {
-            if ra.target.url != rb.target.url {
-                notes.push(format!(
-                    "the runs measured different targets ({} and {}): the comparison says \
-                     how they differ, not whether a change made one faster",
-                    ra.target.url, rb.target.url
-                ));
-            }
+        (StoredRecord::Run(ra), StoredRecord::Run(rb)) => {
             let side = |id: i64, record| CompareInput {
                 label: format!("run {id}"),
                 runs: vec![(id, record)],
             };
-            Some(CompareRecord::build(&side(a, *ra), &side(b, *rb), options))
+            let (side_a, side_b) = (side(a, *ra), side(b, *rb));
+            if let Some(Incomparable::DifferentTargets { a: ta, b: tb }) =
+                incomparable(&side_a, &side_b)
+            {
+                notes.push(format!(
+                    "the runs measured different targets ({} and {}): the comparison says \
+                     how they differ, not whether a change made one faster",
+                    ta.join(", "),
+                    tb.join(", ")
+                ));
+            }
+            Some(CompareRecord::build(&side_a, &side_b, options))
         }
         _ => {
             notes.push(format!(

@@ -3,14 +3,17 @@
 //! `token` is always allowed (it is the guard's).
 //!
 //! - runs: `target` (exact), `tag=KEY=VALUE` (repeatable: all must match), `kind`
-//!   (`load`, `capacity`, `bench`, `study`; `tune` names a study), `since` (a duration
-//!   ago such as `7d`, `12h`, `30m`; a date `2026-01-31`; or a time
-//!   `2026-01-31T12:00:00Z`), `limit` (1 to [`MAX_LIMIT`], default [`DEFAULT_LIMIT`]).
+//!   (`load`, `capacity`, `bench`, `study`; `tune` names a study), `since` (read as
+//!   `perfloop history --since` reads it, by `perfloop_store::when::parse_since`: a
+//!   duration ago such as `7d`, `12h`, `30m`; a date `2026-01-31`; or a time
+//!   `2026-01-31T12:00:00Z`, with an offset such as `+02:00`), `limit` (1 to
+//!   [`MAX_LIMIT`], default [`DEFAULT_LIMIT`]).
 //! - timeline: `max_points` (2 to [`MAX_POINTS`], default [`DEFAULT_POINTS`]).
-//! - compare: `threshold`, `tail_threshold` (percentages: `5%`, `5`, `0.5%`).
+//! - compare: `threshold`, `tail_threshold` (percentages: `5%`, `5`, `0.5%`, read by
+//!   `perfloop_report::compare::percent` as `perfloop compare` reads them).
 
 use std::borrow::Cow;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use perfloop_stats::compare::CompareOptions;
 use perfloop_store::{RunFilter, RunKind};
@@ -120,7 +123,9 @@ impl RunsQuery {
                     if q.since.is_some() {
                         return Err(twice("since"));
                     }
-                    q.since = Some(parse_since(value, SystemTime::now())?);
+                    let since = perfloop_store::when::parse_since(value, SystemTime::now())
+                        .map_err(|e| ApiError::bad_request(format!("since '{value}': {e}")))?;
+                    q.since = Some(since);
                     q.since_text = Some(value.to_owned());
                 }
                 "limit" => {
@@ -224,41 +229,11 @@ impl CompareQuery {
     }
 }
 
-/// A percentage as typed (`5%`, `5`, `0.5%`) as a fraction.
+/// A percentage as typed (`5%`, `5`, `0.5%`) as a fraction, as `perfloop compare` reads
+/// its thresholds.
 fn percent(name: &str, text: &str) -> Result<f64, ApiError> {
-    let number = text.trim().trim_end_matches('%').trim();
-    match number.parse::<f64>() {
-        Ok(v) if v.is_finite() && (0.0..1000.0).contains(&v) => Ok(v / 100.0),
-        _ => Err(ApiError::bad_request(format!(
-            "{name} '{text}': expected a percentage such as 5% (0 to 1000)"
-        ))),
-    }
-}
-
-/// `since`: a duration before `now` (`7d`, `12h`, `30m`), a date (`2026-01-31`, midnight
-/// UTC) or a time (`2026-01-31T12:00:00Z`, UTC).
-///
-/// # Errors
-///
-/// A 400 naming the text.
-pub fn parse_since(text: &str, now: SystemTime) -> Result<SystemTime, ApiError> {
-    let t = text.trim();
-    let bad = || {
-        ApiError::bad_request(format!(
-            "since '{text}': expected a duration ago (7d, 12h, 30m) or a date or time \
-             (2026-01-31, 2026-01-31T12:00:00Z)"
-        ))
-    };
-    if t.starts_with(|c: char| c.is_ascii_digit()) && !t.contains(['-', ':']) {
-        let ago: Duration = humantime::parse_duration(t).map_err(|_| bad())?;
-        return Ok(now.checked_sub(ago).unwrap_or(SystemTime::UNIX_EPOCH));
-    }
-    let full = if t.len() == 10 {
-        format!("{t}T00:00:00Z")
-    } else {
-        t.to_owned()
-    };
-    humantime::parse_rfc3339_weak(&full).map_err(|_| bad())
+    perfloop_report::compare::percent(text)
+        .map_err(|e| ApiError::bad_request(format!("{name} '{text}': {e}")))
 }
 
 #[cfg(test)]
@@ -300,13 +275,22 @@ mod tests {
     }
 
     #[test]
-    fn since_reads_durations_dates_and_times() {
-        let now = humantime::parse_rfc3339("2026-02-01T00:00:00Z").unwrap();
-        let day = Duration::from_secs(86_400);
-        assert_eq!(parse_since("1d", now).unwrap(), now - day);
-        assert_eq!(parse_since("2026-01-31", now).unwrap(), now - day);
-        assert_eq!(parse_since("2026-01-31T00:00:00Z", now).unwrap(), now - day);
-        assert!(parse_since("soon", now).is_err());
+    fn since_is_read_by_the_store_and_refused_in_the_apis_words() {
+        let q = RunsQuery::parse(Some("since=2026-01-31T14%3A00%3A00%2B02%3A00")).unwrap();
+        assert_eq!(
+            q.since,
+            Some(humantime::parse_rfc3339("2026-01-31T12:00:00Z").unwrap())
+        );
+        assert_eq!(q.since_text.as_deref(), Some("2026-01-31T14:00:00+02:00"));
+        let day_ago = RunsQuery::parse(Some("since=1d")).unwrap().since.unwrap();
+        let ago = SystemTime::now().duration_since(day_ago).unwrap();
+        assert!((86_400..86_460).contains(&ago.as_secs()), "{ago:?}");
+        let e = RunsQuery::parse(Some("since=soon")).unwrap_err();
+        assert_eq!(
+            e.message,
+            "since 'soon': expected a duration ago (7d, 12h, 30m) or a date or time \
+             (2026-01-31, 2026-01-31T12:00:00Z)"
+        );
     }
 
     #[test]

@@ -3,13 +3,12 @@
 //!
 //! A store file that does not exist reads as an empty store (nothing was saved there yet)
 //! and is not created. A run's listing entry reads as [`summary`]: the JSON of
-//! `perfloop history --json`, plus its page's address.
+//! `perfloop history --json`, plus its page's address. A record reads back by its kind as
+//! perfloop-report's [`StoredRecord`], as `perfloop show` reads it.
 
-use std::time::SystemTime;
-
-use perfloop_report::{BenchReport, CapacityRecord, Headline, RunRecord, StudyRecord};
-use perfloop_store::{Location, RunEntry, RunFilter, RunId, RunKind, Store, StoreError};
-use serde_json::{Value, json};
+use perfloop_report::{Headline, StoredRecord};
+use perfloop_store::{Location, RunEntry, RunFilter, RunId, Store, StoreError};
+use serde_json::Value;
 
 use super::ApiError;
 
@@ -33,35 +32,6 @@ pub enum ReadError {
     /// The blocking task failed.
     #[error("the request failed: {0}")]
     Task(String),
-}
-
-/// A saved run's record, by its kind.
-#[derive(Debug, Clone)]
-pub enum Record {
-    /// A load run.
-    Run(Box<RunRecord>),
-    /// A capacity search.
-    Capacity(Box<CapacityRecord>),
-    /// A command benchmark.
-    Bench(Box<BenchReport>),
-    /// A tuning study.
-    Study(Box<StudyRecord>),
-}
-
-impl Record {
-    /// `json` read as the record of a run of `kind`.
-    ///
-    /// # Errors
-    ///
-    /// When the JSON is not such a record.
-    pub fn parse(kind: RunKind, json: &str) -> Result<Record, serde_json::Error> {
-        Ok(match kind {
-            RunKind::Load => Record::Run(Box::new(serde_json::from_str(json)?)),
-            RunKind::Capacity => Record::Capacity(Box::new(serde_json::from_str(json)?)),
-            RunKind::Bench => Record::Bench(Box::new(serde_json::from_str(json)?)),
-            RunKind::Study => Record::Study(Box::new(serde_json::from_str(json)?)),
-        })
-    }
 }
 
 /// Runs `work` on tokio's blocking threads (a `Store` is not `Sync`, and SQLite blocks).
@@ -151,12 +121,13 @@ pub fn find(location: &Location, id: i64) -> Result<(RunEntry, String), ReadErro
 /// # Errors
 ///
 /// As [`find`]; [`ReadError::Record`] when the record does not read as its kind's.
-pub fn load(location: &Location, id: i64) -> Result<(RunEntry, Record), ReadError> {
+pub fn load(location: &Location, id: i64) -> Result<(RunEntry, StoredRecord), ReadError> {
     let (entry, json) = find(location, id)?;
-    let record = Record::parse(entry.kind, &json).map_err(|e| ReadError::Record {
-        id,
-        reason: e.to_string(),
-    })?;
+    let record =
+        StoredRecord::parse(entry.kind.as_str(), &json).map_err(|e| ReadError::Record {
+            id,
+            reason: e.to_string(),
+        })?;
     Ok((entry, record))
 }
 
@@ -172,31 +143,13 @@ pub fn targets(location: &Location) -> Result<Vec<(String, u64)>, StoreError> {
     }
 }
 
-/// A run as the listing shows it: id, kind, start (RFC 3339, UTC), target, tags, git
-/// commit and branch, host, perfloop version, command line, study, headline figures, and
-/// the address of its page.
+/// A run as the listing shows it: what `perfloop history --json` lists of it
+/// ([`RunEntry::to_json`]: id, kind, start, target, tags, git commit and branch, host,
+/// perfloop version, command line, study, headline figures) and the address of its page.
 #[must_use]
 pub fn summary(entry: &RunEntry) -> Value {
-    let host: Value = serde_json::from_str(&entry.host_json).unwrap_or(Value::Null);
     let headline: Headline = serde_json::from_str(&entry.metrics_json).unwrap_or_default();
-    json!({
-        "id": entry.id.get(),
-        "kind": entry.kind.as_str(),
-        "started_at": rfc3339(entry.started_at),
-        "target": entry.target,
-        "tags": entry.tags,
-        "git": {"commit": entry.git_commit, "branch": entry.git_branch},
-        "host": host,
-        "perfloop_version": entry.perfloop_version,
-        "command_line": entry.command_line,
-        "study": entry.study.map(|s| s.get()),
-        "headline": headline,
-        "url": format!("/runs/{}", entry.id.get()),
-    })
-}
-
-/// A time as RFC 3339, UTC, to the second.
-#[must_use]
-pub fn rfc3339(t: SystemTime) -> String {
-    humantime::format_rfc3339_seconds(t).to_string()
+    let mut value = entry.to_json(serde_json::to_value(headline).unwrap_or(Value::Null));
+    value["url"] = Value::from(format!("/runs/{}", entry.id.get()));
+    value
 }

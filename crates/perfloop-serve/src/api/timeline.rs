@@ -15,54 +15,18 @@
 //! exact to the grid's 1 %, not an average of percentiles. Rows of older records without
 //! buckets keep, merged, the highest of their seconds' percentiles (an upper bound).
 
-use std::collections::BTreeMap;
-
-use perfloop_stats::grid;
 use perfloop_store::{RunEntry, RunKind};
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::ApiError;
+use crate::live::LiveSample;
 
 /// Bytes in a MiB.
 const MIB: f64 = 1024.0 * 1024.0;
 
-/// One row: the live sample's shape.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Row {
-    /// Start of the row, seconds since the measured window opened.
-    pub t_s: u64,
-    /// Its length in seconds.
-    pub length_s: f64,
-    /// Requests counted in it.
-    pub requests: u64,
-    /// Of which errors.
-    pub errors: u64,
-    /// `requests / length_s`.
-    pub rps: f64,
-    /// Median latency, ms.
-    pub p50_ms: Option<f64>,
-    /// 90th percentile, ms.
-    pub p90_ms: Option<f64>,
-    /// 99th percentile, ms.
-    pub p99_ms: Option<f64>,
-    /// Highest latency, ms.
-    pub max_ms: Option<f64>,
-    /// Latencies on the grid, `[bucket, count]`, ascending.
-    pub latency_buckets: Vec<(u32, u64)>,
-    /// Responses by status code.
-    pub statuses: Option<BTreeMap<String, u64>>,
-    /// Mean requests in flight.
-    pub in_flight: Option<f64>,
-    /// The generator's CPU, cores.
-    pub generator_cpu: Option<f64>,
-    /// Whether a worker of the generator was saturated.
-    pub saturated: Option<bool>,
-    /// The target's CPU, cores.
-    pub target_cpu: Option<f64>,
-    /// The target's resident memory, bytes.
-    pub target_rss_bytes: Option<f64>,
-}
+/// One row of a stored run's timeline: the live sample's shape, so that a page draws both
+/// alike.
+pub type Row = LiveSample;
 
 /// What `/api/runs/{id}/timeline` answers for a run and its stored record.
 ///
@@ -129,7 +93,7 @@ fn row(p: &Value) -> Row {
         .unwrap_or_default();
     let statuses = p.get("statuses").and_then(Value::as_object).map(|m| {
         m.iter()
-            .filter_map(|(k, v)| Some((k.clone(), v.as_u64()?)))
+            .filter_map(|(k, v)| Some((k.parse::<u16>().ok()?, v.as_u64()?)))
             .collect()
     });
     let length_s = f("length_s").filter(|l| *l > 0.0).unwrap_or(1.0);
@@ -184,7 +148,7 @@ fn attach_samples(rows: &mut [Row], samples: &[Value]) {
             .iter()
             .filter_map(|s| s.get("rss_mb").and_then(Value::as_f64))
             .reduce(f64::max)
-            .map(|mb| mb * MIB);
+            .map(|mb| (mb * MIB).round() as u64);
     }
 }
 
@@ -201,98 +165,18 @@ pub fn downsample(rows: Vec<Row>, max_points: usize) -> (usize, Vec<Row>) {
     (k, merged)
 }
 
-/// Adjacent rows as one.
+/// Adjacent rows as one (see [`LiveSample::merged`]).
 fn merge(group: &[Row]) -> Row {
-    let Some(first) = group.first() else {
-        return Row {
-            t_s: 0,
-            length_s: 0.0,
-            requests: 0,
-            errors: 0,
-            rps: 0.0,
-            p50_ms: None,
-            p90_ms: None,
-            p99_ms: None,
-            max_ms: None,
-            latency_buckets: Vec::new(),
-            statuses: None,
-            in_flight: None,
-            generator_cpu: None,
-            saturated: None,
-            target_cpu: None,
-            target_rss_bytes: None,
-        };
-    };
-    let length_s: f64 = group.iter().map(|r| r.length_s).sum();
-    let requests: u64 = group.iter().map(|r| r.requests).sum();
-    let mut buckets = Vec::new();
-    for r in group {
-        grid::merge(&mut buckets, &r.latency_buckets);
-    }
-    // Exact from the buckets when every second with responses has them.
-    let from_buckets = group
-        .iter()
-        .all(|r| r.p50_ms.is_none() || !r.latency_buckets.is_empty())
-        && !buckets.is_empty();
-    let percentile = |q: f64, of: fn(&Row) -> Option<f64>| {
-        if from_buckets {
-            grid::quantile_us(&buckets, q).map(|us| us / 1000.0)
-        } else {
-            highest(group, of)
-        }
-    };
-    let statuses = group.iter().any(|r| r.statuses.is_some()).then(|| {
-        let mut sum: BTreeMap<String, u64> = BTreeMap::new();
-        for (code, n) in group.iter().filter_map(|r| r.statuses.as_ref()).flatten() {
-            *sum.entry(code.clone()).or_default() += n;
-        }
-        sum
-    });
-    Row {
-        t_s: first.t_s,
-        length_s,
-        requests,
-        errors: group.iter().map(|r| r.errors).sum(),
-        rps: if length_s > 0.0 {
-            requests as f64 / length_s
-        } else {
-            0.0
-        },
-        p50_ms: percentile(0.50, |r| r.p50_ms),
-        p90_ms: percentile(0.90, |r| r.p90_ms),
-        p99_ms: percentile(0.99, |r| r.p99_ms),
-        max_ms: highest(group, |r| r.max_ms),
-        latency_buckets: buckets,
-        statuses,
-        in_flight: time_mean(group, |r| r.in_flight),
-        generator_cpu: time_mean(group, |r| r.generator_cpu),
-        saturated: group
-            .iter()
-            .filter_map(|r| r.saturated)
-            .reduce(|a, b| a || b),
-        target_cpu: time_mean(group, |r| r.target_cpu),
-        target_rss_bytes: highest(group, |r| r.target_rss_bytes),
-    }
-}
-
-/// The highest of the rows' figures, `None` when none has one.
-fn highest(group: &[Row], of: fn(&Row) -> Option<f64>) -> Option<f64> {
-    group.iter().filter_map(of).reduce(f64::max)
-}
-
-/// The rows' figures averaged over their lengths, `None` when none has one.
-fn time_mean(group: &[Row], of: fn(&Row) -> Option<f64>) -> Option<f64> {
-    let (sum, length) = group
-        .iter()
-        .filter_map(|r| of(r).map(|v| (v * r.length_s, r.length_s)))
-        .fold((0.0, 0.0), |(s, l), (v, len)| (s + v, l + len));
-    (length > 0.0).then(|| sum / length)
+    let mut rows = group.iter();
+    let first = rows.next().cloned().unwrap_or_else(|| LiveSample::empty(0));
+    rows.fold(first, |merged, next| merged.merged(next))
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use perfloop_stats::grid;
 
     /// A timeline of `n` seconds, second `t` holding 100 latencies in bucket 600 + t.
     fn record(n: u64) -> Value {
@@ -324,7 +208,7 @@ mod tests {
         // Samples ending at 1.5 and 2.0 fall in [1, 2): CPU 52 % and 53 %.
         assert!((second.target_cpu.unwrap() - 0.525).abs() < 1e-9);
         assert!((second.generator_cpu.unwrap() - 0.2).abs() < 1e-9);
-        assert!((second.target_rss_bytes.unwrap() - 13.0 * MIB).abs() < 1e-6);
+        assert_eq!(second.target_rss_bytes, Some((13.0 * MIB) as u64));
         assert_eq!(second.statuses, None);
         assert_eq!(second.in_flight, None);
         assert_eq!(second.latency_buckets, vec![(601, 100)]);

@@ -8,10 +8,14 @@
 //! A client subscribes under the same lock, so its replay and the live events that follow
 //! neither overlap nor leave a gap.
 //!
-//! Memory stays flat however long the run: at most [`MAX_SAMPLES`] samples are kept; when
-//! there are more, the older half is merged pairwise ([`LiveSample::merged`]: counts
-//! summed, histograms merged bucket by bucket). The totals `/metrics` reports are kept
-//! apart, summed from every sample as it came, so thinning never changes them.
+//! Memory stays flat however long the run: at most [`MAX_SAMPLES`] samples are kept (four
+//! minutes of seconds); when there are more, the older half is merged pairwise
+//! ([`LiveSample::merged`]: counts summed, histograms merged bucket by bucket), so older
+//! stretches of a long run are kept at a coarser grain and whole-run percentiles stay exact.
+//! The run's full timeline is the engine's, kept once: the hub never holds it twice. A
+//! sample's JSON is written once when it is broadcast, and again only for a client that
+//! connects later (outside the lock). The totals `/metrics` reports are kept apart, summed
+//! from every sample as it came, so thinning never changes them.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -25,8 +29,8 @@ use tokio::sync::broadcast;
 use super::host;
 use super::sample::{LiveInfo, LiveSample};
 
-/// Samples kept in full; beyond this the older half is merged pairwise.
-pub const MAX_SAMPLES: usize = 3600;
+/// Samples kept; beyond this the older half is merged pairwise.
+pub const MAX_SAMPLES: usize = 240;
 
 /// Events a stream may fall behind before it is dropped.
 pub const CHANNEL: usize = 512;
@@ -128,24 +132,10 @@ impl LiveTotals {
     }
 }
 
-/// A sample kept, with its event written once for every client that connects later.
-#[derive(Debug, Clone)]
-struct Kept {
-    sample: LiveSample,
-    event: LiveEvent,
-}
-
-impl Kept {
-    fn new(sample: LiveSample) -> Kept {
-        let event = LiveEvent::new("sample", &sample);
-        Kept { sample, event }
-    }
-}
-
 /// The mutable part.
 #[derive(Debug)]
 struct State {
-    samples: Vec<Kept>,
+    samples: Vec<LiveSample>,
     /// Each with its event, written once.
     steps: Vec<(Value, LiveEvent)>,
     trials: Vec<(Value, LiveEvent)>,
@@ -205,9 +195,8 @@ impl LiveHub {
             return;
         }
         state.totals.add(&sample);
-        let kept = Kept::new(sample);
-        let event = kept.event.clone();
-        state.samples.push(kept);
+        let event = LiveEvent::new("sample", &sample);
+        state.samples.push(sample);
         if state.samples.len() > MAX_SAMPLES {
             thin(&mut state.samples);
         }
@@ -292,7 +281,7 @@ impl LiveHub {
     #[must_use]
     pub fn next_t_s(&self) -> u64 {
         let state = self.lock();
-        state.samples.last().map(|k| &k.sample).map_or(0, |s| {
+        state.samples.last().map_or(0, |s| {
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let length = s.length_s.ceil().max(1.0) as u64;
             s.t_s + length
@@ -305,7 +294,7 @@ impl LiveHub {
         let state = self.lock();
         LiveSnapshot {
             info: self.info.clone(),
-            samples: state.samples.iter().map(|k| k.sample.clone()).collect(),
+            samples: state.samples.clone(),
             steps: state.steps.iter().map(|(v, _)| v.clone()).collect(),
             trials: state.trials.iter().map(|(v, _)| v.clone()).collect(),
             alerts: state.alerts.iter().map(|(v, _)| v.clone()).collect(),
@@ -319,10 +308,7 @@ impl LiveHub {
     pub fn recent(&self, limit: usize) -> Vec<LiveSample> {
         let state = self.lock();
         let from = state.samples.len().saturating_sub(limit);
-        state.samples[from..]
-            .iter()
-            .map(|k| k.sample.clone())
-            .collect()
+        state.samples[from..].to_vec()
     }
 
     /// The totals since the run began.
@@ -342,22 +328,28 @@ impl LiveHub {
     /// follow (`None` once the run ended: nothing follows).
     #[must_use]
     pub fn subscribe(&self) -> (Vec<LiveEvent>, Option<broadcast::Receiver<LiveEvent>>) {
-        let state = self.lock();
-        let mut replay = Vec::with_capacity(
-            2 + state.samples.len() + state.steps.len() + state.trials.len() + state.alerts.len(),
-        );
+        // Under the lock, only what the replay needs is copied and the receiver taken, so
+        // that nothing is missed or sent twice; the samples are written out after it.
+        let (samples, rest, receiver) = {
+            let state = self.lock();
+            let mut rest: Vec<LiveEvent> = [&state.steps, &state.trials, &state.alerts]
+                .into_iter()
+                .flat_map(|list| list.iter().map(|(_, e)| e.clone()))
+                .collect();
+            let receiver = match state.ended {
+                Some(run_id) => {
+                    rest.push(end_event(run_id));
+                    None
+                }
+                None => Some(self.tx.subscribe()),
+            };
+            (state.samples.clone(), rest, receiver)
+        };
+        let mut replay = Vec::with_capacity(1 + samples.len() + rest.len());
         replay.push(LiveEvent::new("hello", &self.info));
-        replay.extend(state.samples.iter().map(|k| k.event.clone()));
-        for list in [&state.steps, &state.trials, &state.alerts] {
-            replay.extend(list.iter().map(|(_, e)| e.clone()));
-        }
-        match state.ended {
-            Some(run_id) => {
-                replay.push(end_event(run_id));
-                (replay, None)
-            }
-            None => (replay, Some(self.tx.subscribe())),
-        }
+        replay.extend(samples.iter().map(|s| LiveEvent::new("sample", s)));
+        replay.extend(rest);
+        (replay, receiver)
     }
 
     /// Open event streams.
@@ -422,7 +414,7 @@ impl LiveHub {
             },
             "generator": {
                 "cpu_cores": latest.as_ref().and_then(|s| s.generator_cpu),
-                "saturated": latest.as_ref().is_some_and(|s| s.saturated),
+                "saturated": latest.as_ref().and_then(|s| s.saturated),
             },
             "host": host.to_json(),
             "alerts": firing,
@@ -438,12 +430,12 @@ fn end_event(run_id: Option<i64>) -> LiveEvent {
 }
 
 /// Merges the older half of `samples` pairwise, neighbours with neighbours.
-fn thin(samples: &mut Vec<Kept>) {
+fn thin(samples: &mut Vec<LiveSample>) {
     let half = (samples.len() / 2) & !1;
-    let mut thinned: Vec<Kept> = Vec::with_capacity(samples.len() - half / 2);
+    let mut thinned: Vec<LiveSample> = Vec::with_capacity(samples.len() - half / 2);
     for pair in samples[..half].chunks(2) {
         match pair {
-            [a, b] => thinned.push(Kept::new(a.sample.merged(&b.sample))),
+            [a, b] => thinned.push(a.merged(b)),
             [a] => thinned.push(a.clone()),
             _ => {}
         }

@@ -214,7 +214,7 @@ pub fn render(totals: &LiveTotals, firing: usize, ended: bool) -> String {
     let _ = writeln!(
         out,
         "perfloop_generator_saturated {}",
-        u8::from(latest.is_some_and(|s| s.saturated))
+        u8::from(latest.is_some_and(|s| s.saturated == Some(true)))
     );
     family(
         &mut out,

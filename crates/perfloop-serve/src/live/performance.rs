@@ -83,7 +83,7 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
             "last": latest,
             "in_flight": latest.and_then(|s| s.in_flight),
             "generator_cpu": latest.and_then(|s| s.generator_cpu),
-            "saturated": latest.is_some_and(|s| s.saturated),
+            "saturated": latest.and_then(|s| s.saturated),
             "target_cpu": latest.and_then(|s| s.target_cpu),
             "target_rss_bytes": latest.and_then(|s| s.target_rss_bytes),
             "alerts_firing": hub.firing(),

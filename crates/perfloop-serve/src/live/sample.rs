@@ -54,8 +54,9 @@ pub struct LiveSample {
     pub in_flight: Option<f64>,
     /// perfloop's own CPU, in cores; `None` when not measured.
     pub generator_cpu: Option<f64>,
-    /// Whether a load generator thread was saturated (its figures may be the generator's).
-    pub saturated: bool,
+    /// Whether a load generator thread was saturated (its figures may be the generator's);
+    /// `None` when not known (a stored run's seconds).
+    pub saturated: Option<bool>,
     /// The target's CPU, in cores; `None` when not watched.
     pub target_cpu: Option<f64>,
     /// The target's resident memory, bytes; `None` when not watched.
@@ -80,7 +81,7 @@ impl LiveSample {
             statuses: None,
             in_flight: None,
             generator_cpu: None,
-            saturated: false,
+            saturated: None,
             target_cpu: None,
             target_rss_bytes: None,
         }
@@ -98,15 +99,28 @@ impl LiveSample {
     }
 
     /// `self` and the sample that follows it, as one: counts summed, histograms merged
-    /// bucket by bucket and their percentiles read again, rates and means weighted by
-    /// length, the memory the later one's (the latest reading), saturated if either was.
+    /// bucket by bucket and their percentiles read again (the higher of the two when a
+    /// second with responses has no histogram: a run saved before seconds kept theirs),
+    /// rates and means weighted by length, the highest memory, saturated if either was.
     #[must_use]
     pub fn merged(&self, next: &LiveSample) -> LiveSample {
         let length_s = self.length_s + next.length_s;
         let requests = self.requests + next.requests;
         let mut latency_buckets = self.latency_buckets.clone();
         grid::merge(&mut latency_buckets, &next.latency_buckets);
-        let ms = |q: f64| grid::quantile_us(&latency_buckets, q).map(|us| us / 1000.0);
+        let histograms = |s: &LiveSample| s.p50_ms.is_none() || !s.latency_buckets.is_empty();
+        let exact = histograms(self) && histograms(next);
+        let higher = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        let ms = |q: f64, a: Option<f64>, b: Option<f64>| {
+            if exact {
+                grid::quantile_us(&latency_buckets, q).map(|us| us / 1000.0)
+            } else {
+                higher(a, b)
+            }
+        };
         let statuses = match (&self.statuses, &next.statuses) {
             (None, None) => None,
             (a, b) => {
@@ -133,19 +147,22 @@ impl LiveSample {
             } else {
                 0.0
             },
-            p50_ms: ms(0.5),
-            p90_ms: ms(0.9),
-            p99_ms: ms(0.99),
-            max_ms: match (self.max_ms, next.max_ms) {
-                (Some(a), Some(b)) => Some(a.max(b)),
-                (a, b) => a.or(b),
-            },
+            p50_ms: ms(0.5, self.p50_ms, next.p50_ms),
+            p90_ms: ms(0.9, self.p90_ms, next.p90_ms),
+            p99_ms: ms(0.99, self.p99_ms, next.p99_ms),
+            max_ms: higher(self.max_ms, next.max_ms),
             statuses,
             in_flight: weighted(self.in_flight, next.in_flight),
             generator_cpu: weighted(self.generator_cpu, next.generator_cpu),
-            saturated: self.saturated || next.saturated,
+            saturated: match (self.saturated, next.saturated) {
+                (Some(a), Some(b)) => Some(a || b),
+                (a, b) => a.or(b),
+            },
             target_cpu: weighted(self.target_cpu, next.target_cpu),
-            target_rss_bytes: next.target_rss_bytes.or(self.target_rss_bytes),
+            target_rss_bytes: match (self.target_rss_bytes, next.target_rss_bytes) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            },
             latency_buckets,
         }
     }

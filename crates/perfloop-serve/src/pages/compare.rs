@@ -8,10 +8,11 @@ use std::fmt::Write as _;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use perfloop_report::headline::{HeadlineMetric, significant};
 use perfloop_report::{CompareRecord, MetricChange};
 use perfloop_store::RunEntry;
 
-use super::{Page, error_page, escape, figure, html};
+use super::{Page, error_page, escape, html};
 use crate::AppState;
 use crate::api::compare::{self, Comparison};
 use crate::api::query::CompareQuery;
@@ -100,7 +101,7 @@ fn side(h: &mut String, name: &str, e: &RunEntry) {
         h,
         "<tr><th>{name}</th><td><a href=\"/runs/{id}\">run {id}</a> · {} · {} · <code>{}</code>{}</td></tr>",
         escape(e.kind.as_str()),
-        escape(&store::rfc3339(e.started_at)),
+        escape(&perfloop_store::when::rfc3339(e.started_at)),
         escape(&e.target),
         if tags.is_empty() {
             String::new()
@@ -128,10 +129,9 @@ fn verdicts(h: &mut String, r: &CompareRecord) {
         };
         let shown = |v: Option<f64>| {
             if name == "error_rate" {
-                v.filter(|v| v.is_finite())
-                    .map_or_else(|| "–".to_owned(), |v| format!("{:.2}%", v * 100.0))
+                HeadlineMetric::ErrorRate.show(v)
             } else {
-                let f = figure(v);
+                let f = significant(v);
                 if f == "–" { f } else { format!("{f}{unit}") }
             }
         };

@@ -41,22 +41,7 @@ pub fn routes() -> Router<AppState> {
         .fallback(not_found)
 }
 
-/// `text` with the characters HTML gives a meaning replaced by references.
-#[must_use]
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use perfloop_report::export::escape_html as escape;
 
 /// A page to lay out.
 #[derive(Debug, Default)]
@@ -184,23 +169,6 @@ async fn not_found(State(state): State<AppState>, uri: Uri) -> Response {
     }
 }
 
-/// A figure with three significant digits, `–` when not measured.
-pub(crate) fn figure(value: Option<f64>) -> String {
-    let Some(v) = value.filter(|v| v.is_finite()) else {
-        return "–".to_owned();
-    };
-    let magnitude = v.abs();
-    if magnitude >= 100.0 {
-        format!("{v:.0}")
-    } else if magnitude >= 10.0 {
-        format!("{v:.1}")
-    } else if magnitude >= 1.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.3}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,14 +179,5 @@ mod tests {
             escape(r#"<script>alert('x')</script> & "q""#),
             "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
         );
-    }
-
-    #[test]
-    fn figures_read_with_three_digits() {
-        assert_eq!(figure(None), "–");
-        assert_eq!(figure(Some(f64::NAN)), "–");
-        assert_eq!(figure(Some(1234.4)), "1234");
-        assert_eq!(figure(Some(2.345)), "2.35");
-        assert_eq!(figure(Some(0.01234)), "0.012");
     }
 }

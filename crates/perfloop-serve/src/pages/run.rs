@@ -14,13 +14,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use perfloop_report::export::{Exporter, RunHtml};
-use perfloop_report::{CapacityHtml, Finding, StudyHtml, render_bench_text};
+use perfloop_report::{CapacityHtml, Finding, StoredRecord, StudyHtml, render_bench_text};
 use perfloop_store::RunEntry;
 
 use super::report::{Report, replace_section, split};
 use super::{Page, error_page, escape, html};
 use crate::AppState;
-use crate::api::store::{self, Record};
+use crate::api::store;
 use crate::api::{ApiError, run_id};
 
 /// The charts of a load run: id, title, what it shows.
@@ -78,12 +78,12 @@ pub(super) async fn page(State(state): State<AppState>, Path(id): Path<String>) 
 }
 
 /// The page's title, what app.js draws, and the content.
-fn render(entry: &RunEntry, record: &Record) -> (String, &'static str, Report) {
+fn render(entry: &RunEntry, record: &StoredRecord) -> (String, &'static str, Report) {
     let id = entry.id.get();
     let mut head = String::new();
     facts(&mut head, entry);
     let (view, mut report) = match record {
-        Record::Run(r) => {
+        StoredRecord::Run(r) => {
             let page = RunHtml.to_bytes(r).unwrap_or_default();
             let mut report = split(&String::from_utf8_lossy(&page));
             let mut charts = String::new();
@@ -93,19 +93,19 @@ fn render(entry: &RunEntry, record: &Record) -> (String, &'static str, Report) {
                 .unwrap_or_else(|| format!("{}\n{charts}", report.body));
             ("run", report)
         }
-        Record::Capacity(r) => (
+        StoredRecord::Capacity(r) => (
             "",
             split(&String::from_utf8_lossy(
                 &CapacityHtml.to_bytes(r).unwrap_or_default(),
             )),
         ),
-        Record::Study(r) => (
+        StoredRecord::Study(r) => (
             "",
             split(&String::from_utf8_lossy(
                 &StudyHtml.to_bytes(r).unwrap_or_default(),
             )),
         ),
-        Record::Bench(r) => (
+        StoredRecord::Bench(r) => (
             "",
             Report {
                 style: String::new(),
@@ -133,7 +133,7 @@ fn facts(h: &mut String, e: &RunEntry) {
         "<p class=\"crumbs\"><a href=\"/runs\">Runs</a> › run {id} · {} · saved {} · \
          <a href=\"/api/runs/{id}\">JSON</a>{}</p>",
         escape(e.kind.as_str()),
-        escape(&store::rfc3339(e.started_at)),
+        escape(&perfloop_store::when::rfc3339(e.started_at)),
         if e.kind.as_str() == "load" {
             format!(" · <a href=\"/api/runs/{id}/timeline\">timeline JSON</a>")
         } else {

@@ -8,10 +8,11 @@ use std::fmt::Write as _;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use perfloop_report::Headline;
+use perfloop_report::StoredRecord;
+use perfloop_report::headline::{self, Headline, HeadlineMetric, significant};
 use perfloop_store::{RunEntry, RunId};
 
-use super::{Page, error_page, escape, figure, html, spark};
+use super::{Page, error_page, escape, html, spark};
 use crate::AppState;
 use crate::api::query::RunsQuery;
 use crate::api::store;
@@ -59,8 +60,10 @@ pub(super) async fn page(State(state): State<AppState>, RawQuery(raw): RawQuery)
                             .run_record(RunId(entry.id.get()))
                             .ok()
                             .flatten()
-                            .and_then(|json| serde_json::from_str(&json).ok())
-                            .map(|record| spark::svg(&spark::series(entry.kind.as_str(), &record)))
+                            .and_then(|json| StoredRecord::parse(entry.kind.as_str(), &json).ok())
+                            .map(|record| {
+                                spark::svg(&headline::series(&record, HeadlineMetric::Throughput))
+                            })
                             .unwrap_or_default();
                         Listed {
                             entry,
@@ -169,8 +172,7 @@ fn table(h: &mut String, runs: &[Listed], q: &RunsQuery) {
         let e = &run.entry;
         let hl = &run.headline;
         let id = e.id.get();
-        let when = store::rfc3339(e.started_at);
-        let when = when.get(..16).unwrap_or(&when).replace('T', " ");
+        let when = perfloop_store::when::minute_utc(e.started_at);
         let tags: Vec<String> = e
             .tags
             .iter()
@@ -190,10 +192,7 @@ fn table(h: &mut String, runs: &[Listed], q: &RunsQuery) {
                 escape(c.get(..7).unwrap_or(c))
             )
         });
-        let errors = hl
-            .error_rate
-            .filter(|v| v.is_finite())
-            .map_or_else(|| "–".to_owned(), |r| format!("{:.2}%", r * 100.0));
+        let errors = HeadlineMetric::ErrorRate.show(hl.error_rate);
         let _ = writeln!(
             h,
             "<tr data-run-id=\"{id}\"><td class=\"num\"><a href=\"/runs/{id}\">{id}</a></td>\
@@ -203,9 +202,9 @@ fn table(h: &mut String, runs: &[Listed], q: &RunsQuery) {
             escape(&when),
             escape(e.kind.as_str()),
             escape(&e.target),
-            figure(hl.throughput_rps),
-            figure(hl.p50_ms),
-            figure(hl.p99_ms),
+            significant(hl.throughput_rps),
+            significant(hl.p50_ms),
+            significant(hl.p99_ms),
             escape(&errors),
             run.spark,
             tags.join(" "),

@@ -1,39 +1,14 @@
 //! Sparklines for the runs table: a result's throughput over its own course (a load run's
-//! seconds, a capacity search's steps, a study's trials) as a small inline SVG.
+//! seconds, a capacity search's steps, a study's trials: the series of
+//! `perfloop_report::headline::series`, as `perfloop history` draws it in text) as a small
+//! inline SVG.
 
-use serde_json::Value;
+use perfloop_report::headline::significant;
 
 /// The most points a sparkline draws; longer series are averaged into this many.
 const POINTS: usize = 60;
 const WIDTH: f64 = 120.0;
 const HEIGHT: f64 = 24.0;
-
-/// The throughput series of a stored record (JSON) of `kind`, in order.
-pub(crate) fn series(kind: &str, record: &Value) -> Vec<f64> {
-    let list = |pointer: &str| {
-        record
-            .pointer(pointer)
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
-    };
-    let values: Vec<f64> = match kind {
-        "load" => list("/timeline")
-            .iter()
-            .filter_map(|p| p.get("rps").and_then(Value::as_f64))
-            .collect(),
-        "capacity" => list("/steps")
-            .iter()
-            .filter_map(|s| s.pointer("/run/throughput_rps").and_then(Value::as_f64))
-            .collect(),
-        "study" => list("/trials")
-            .iter()
-            .filter_map(|t| t.pointer("/metrics/throughput").and_then(Value::as_f64))
-            .collect(),
-        _ => Vec::new(),
-    };
-    values.into_iter().filter(|v| v.is_finite()).collect()
-}
 
 /// The series as an inline SVG (empty text for fewer than two points).
 pub(crate) fn svg(values: &[f64]) -> String {
@@ -65,25 +40,20 @@ pub(crate) fn svg(values: &[f64]) -> String {
         "<svg class=\"spark\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" width=\"{WIDTH}\" height=\"{HEIGHT}\" \
          role=\"img\" aria-label=\"throughput {} to {} req/s\"><title>throughput {} to {} req/s</title>\
          <polyline fill=\"none\" stroke=\"currentColor\" stroke-width=\"1.5\" points=\"{}\"/></svg>",
-        super::figure(Some(lo)),
-        super::figure(Some(hi)),
-        super::figure(Some(lo)),
-        super::figure(Some(hi)),
+        significant(Some(lo)),
+        significant(Some(hi)),
+        significant(Some(lo)),
+        significant(Some(hi)),
         coords.join(" ")
     )
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
 
     #[test]
-    fn series_follow_the_kind_and_long_ones_are_averaged() {
-        let record = json!({"timeline": [{"rps": 1.0}, {"rps": 3.0}, {"rps": null}]});
-        assert_eq!(series("load", &record), vec![1.0, 3.0]);
-        assert!(series("bench", &record).is_empty());
+    fn long_series_are_averaged() {
         let long: Vec<f64> = (0..600).map(f64::from).collect();
         let drawn = svg(&long);
         assert_eq!(drawn.matches(',').count(), POINTS);

@@ -195,6 +195,7 @@ pub fn run(args: &CapacityArgs) -> Result<Exit, Failure> {
         target: plan.request.target.url.to_string(),
         window_s: None,
         store: saver.store().map(|s| s.location().clone()),
+        alerts: crate::live::scenario_rules(plan.request.spec.scenario.as_deref())?,
     };
     let live = crate::live::Live::start(&args.live, &about)?;
     let default_ready = Some(Ready::Tcp(plan.request.target.addr.port()));

@@ -77,6 +77,13 @@ pub fn run(args: &GateArgs) -> Result<Exit, Failure> {
     };
     let tags = crate::history::save::parse_tags(&args.save.tags)?;
     let base = side(store, &baseline, &tags)?;
+    // The dashboard and the alerts of the load after `--`, over every round it measures.
+    let live = match (&load, &prepared) {
+        (Some(load), Some(prepared)) => {
+            crate::live::Live::start(&load.live, &prepared.about(&saver)?)?
+        }
+        _ => None,
+    };
 
     let measure = || -> Result<CompareInput, Failure> {
         match (&taken, &load, &prepared) {
@@ -116,12 +123,17 @@ pub fn run(args: &GateArgs) -> Result<Exit, Failure> {
     }
     comparable(&base, &first, args.force)?;
     let mut rounds = vec![judge(&base, &first, &options, &checks)];
+    let mut measured_id = first.runs.first().map(|(id, _)| *id);
     if args.confirm && taken.is_none() && rounds[0].1.iter().any(|j| j.regressed) {
         crate::output::stderr_text(
             "gate: a regression; measuring once more to confirm it (--confirm)\n",
         );
         let second = measure()?;
         rounds.push(judge(&base, &second, &options, &checks));
+        measured_id = second.runs.first().map(|(id, _)| *id);
+    }
+    if let Some(live) = live {
+        live.finish(measured_id.filter(|id| *id > 0));
     }
     // A regression stands only when every round agrees on it.
     let failed: Vec<&'static str> = checks

@@ -6,10 +6,10 @@
 //! same findings, and nothing in the store changes.
 
 use anyhow::anyhow;
-use perfloop_report::Finding;
+use perfloop_report::{Finding, StoredRecord};
 use serde_json::json;
 
-use super::reference::{self, StoredRecord};
+use super::reference;
 use super::save::existing_store;
 use super::show::one_run;
 use crate::cli::DiagnoseArgs;

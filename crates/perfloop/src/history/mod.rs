@@ -18,7 +18,7 @@ pub mod when;
 use std::time::SystemTime;
 
 use anyhow::anyhow;
-use perfloop_report::{Headline, HeadlineMetric};
+use perfloop_report::headline::{self, Headline, HeadlineMetric};
 use perfloop_store::{RunEntry, RunFilter, RunKind, Store};
 use serde_json::{Value, json};
 
@@ -115,7 +115,7 @@ impl<'a> Row<'a> {
     fn of(store: &Store, entry: &'a RunEntry, metric: HeadlineMetric) -> Row<'a> {
         let headline = serde_json::from_str(&entry.metrics_json).unwrap_or_default();
         let spark = reference::load_record(store, entry)
-            .map(|record| spark::sparkline(&spark::series(&record, metric)))
+            .map(|record| spark::sparkline(&headline::series(&record, metric)))
             .unwrap_or_default();
         Row {
             entry,
@@ -195,13 +195,13 @@ fn render_table(
         out.push_str(&format!(
             "{:>id_width$}  {:16}  {:8}  {:target_width$}  {:>9}  {:>8}  {:>8}  {:>7}  {}  {}\n",
             e.id.get(),
-            when::minute_utc(e.started_at),
+            perfloop_store::when::minute_utc(e.started_at),
             e.kind.as_str(),
             shorten(&e.target),
-            show(h.throughput_rps, HeadlineMetric::Throughput),
-            show(h.p50_ms, HeadlineMetric::P50),
-            show(h.p99_ms, HeadlineMetric::P99),
-            show(h.error_rate, HeadlineMetric::ErrorRate),
+            HeadlineMetric::Throughput.show(h.throughput_rps),
+            HeadlineMetric::P50.show(h.p50_ms),
+            HeadlineMetric::P99.show(h.p99_ms),
+            HeadlineMetric::ErrorRate.show(h.error_rate),
             pad(&row.spark, spark_width),
             labels.join(" "),
         ));
@@ -253,40 +253,10 @@ fn describe_shift(shift: &Shift, metric: HeadlineMetric) -> String {
         .map_or_else(String::new, |c| format!(" ({:+.1} %)", c * 100.0));
     format!(
         "{} → {}{change}, p = {:.1e}",
-        show(Some(shift.before), metric),
-        show(Some(shift.after), metric),
+        metric.show(Some(shift.before)),
+        metric.show(Some(shift.after)),
         shift.p_value
     )
-}
-
-/// A figure with its unit, `–` when not measured.
-fn show(value: Option<f64>, metric: HeadlineMetric) -> String {
-    let Some(v) = value.filter(|v| v.is_finite()) else {
-        return "–".to_owned();
-    };
-    match metric {
-        HeadlineMetric::Throughput => significant(v),
-        HeadlineMetric::P50 | HeadlineMetric::P90 | HeadlineMetric::P99 | HeadlineMetric::P999 => {
-            format!("{} ms", significant(v))
-        }
-        HeadlineMetric::ErrorRate => format!("{:.2}%", v * 100.0),
-        HeadlineMetric::CpuPerRequest => format!("{} ms", significant(v)),
-        HeadlineMetric::Rss => format!("{} MiB", significant(v)),
-    }
-}
-
-/// Three significant digits, no exponent for everyday magnitudes.
-fn significant(v: f64) -> String {
-    let magnitude = v.abs();
-    if magnitude >= 100.0 {
-        format!("{v:.0}")
-    } else if magnitude >= 10.0 {
-        format!("{v:.1}")
-    } else if magnitude >= 1.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.3}")
-    }
 }
 
 /// A target within [`TARGET_WIDTH`]: the scheme left out, the middle cut.
@@ -319,20 +289,8 @@ fn render_json(rows: &[Row<'_>], changes: Option<&Changes>, metric: HeadlineMetr
         .iter()
         .map(|row| {
             let e = row.entry;
-            let host: Value = serde_json::from_str(&e.host_json).unwrap_or(Value::Null);
-            let mut item = json!({
-                "id": e.id.get(),
-                "kind": e.kind.as_str(),
-                "started_at": when::rfc3339(e.started_at),
-                "target": e.target,
-                "tags": e.tags,
-                "git": {"commit": e.git_commit, "branch": e.git_branch},
-                "host": host,
-                "perfloop_version": e.perfloop_version,
-                "command_line": e.command_line,
-                "study": e.study.map(|s| s.get()),
-                "headline": row.headline,
-            });
+            let headline = serde_json::to_value(&row.headline).unwrap_or(Value::Null);
+            let mut item = e.to_json(headline);
             if let Some(changes) = changes {
                 item["change"] = changes.shifts.get(&e.id.get()).map_or(Value::Null, |s| {
                     json!({"metric": metric.name(), "before": s.before, "after": s.after,
@@ -360,13 +318,5 @@ mod tests {
             long.starts_with("very-long-host") && long.ends_with("items?x=1"),
             "{long}"
         );
-    }
-
-    #[test]
-    fn figures_read_with_their_units() {
-        assert_eq!(show(None, HeadlineMetric::P99), "–");
-        assert_eq!(show(Some(1234.4), HeadlineMetric::Throughput), "1234");
-        assert_eq!(show(Some(2.345), HeadlineMetric::P50), "2.35 ms");
-        assert_eq!(show(Some(0.0123), HeadlineMetric::ErrorRate), "1.23%");
     }
 }

@@ -1,6 +1,6 @@
 //! Naming saved runs: a [`RunRef`] as typed (`12`, `latest`, `tag:KEY=VALUE`, `last:N`), the
 //! runs it names in a store ([`resolve`]), and a saved run's record read back
-//! ([`load_record`]).
+//! ([`load_record`], read by perfloop-report's [`StoredRecord::parse`]).
 //!
 //! A reference that names nothing is bad input (exit 2) whose message says what was asked
 //! and what the store holds instead: the range of run ids, the tag values present, the kinds
@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use anyhow::anyhow;
-use perfloop_report::{BenchReport, CapacityRecord, RunRecord, StudyRecord};
+use perfloop_report::StoredRecord;
 use perfloop_store::{RunEntry, RunFilter, RunId, RunKind, Store};
 
 use crate::Failure;
@@ -198,19 +198,6 @@ fn tags_held(store: &Store) -> String {
     }
 }
 
-/// A saved run's record, by its kind.
-#[derive(Debug, Clone)]
-pub enum StoredRecord {
-    /// A load run.
-    Run(Box<RunRecord>),
-    /// A capacity search.
-    Capacity(Box<CapacityRecord>),
-    /// A command benchmark.
-    Bench(Box<BenchReport>),
-    /// A tuning study.
-    Study(Box<StudyRecord>),
-}
-
 /// The record of a saved run as stored (JSON text); a run without one fails (exit 3).
 pub fn load_record_json(store: &Store, entry: &RunEntry) -> Result<String, Failure> {
     let id = entry.id;
@@ -230,23 +217,13 @@ pub fn load_record_json(store: &Store, entry: &RunEntry) -> Result<String, Failu
 /// fails (exit 3) naming the run.
 pub fn load_record(store: &Store, entry: &RunEntry) -> Result<StoredRecord, Failure> {
     let json = load_record_json(store, entry)?;
-    parse_record(entry, &json).map_err(|e| {
+    StoredRecord::parse(entry.kind.as_str(), &json).map_err(|e| {
         Failure::run(anyhow!(
             "run {} ({}) in {}: its record cannot be read: {e}",
             entry.id,
             entry.kind,
             store.location()
         ))
-    })
-}
-
-/// `json` read as the record of `entry`'s kind.
-pub fn parse_record(entry: &RunEntry, json: &str) -> Result<StoredRecord, serde_json::Error> {
-    Ok(match entry.kind {
-        RunKind::Load => StoredRecord::Run(Box::new(serde_json::from_str(json)?)),
-        RunKind::Capacity => StoredRecord::Capacity(Box::new(serde_json::from_str(json)?)),
-        RunKind::Bench => StoredRecord::Bench(Box::new(serde_json::from_str(json)?)),
-        RunKind::Study => StoredRecord::Study(Box::new(serde_json::from_str(json)?)),
     })
 }
 

@@ -7,11 +7,12 @@
 use std::path::Path;
 
 use anyhow::anyhow;
+use perfloop_report::StoredRecord;
 use perfloop_report::export::{
     BenchText, CapacityHtml, CapacityText, Exporter, RunHtml, StudyHtml, StudyText, TextExporter,
 };
 
-use super::reference::{self, RunRef, StoredRecord};
+use super::reference::{self, RunRef};
 use super::save::existing_store;
 use crate::cli::ShowArgs;
 use crate::{Exit, Failure};

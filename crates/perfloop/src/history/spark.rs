@@ -1,97 +1,13 @@
-//! What a saved result looked like over its own course, as a sparkline: a load run's
-//! seconds (its timeline and the target's samples), a capacity search's steps, a command
-//! benchmark's runs, a study's trials, for one headline metric.
-
-use perfloop_report::{Headline, HeadlineMetric, RunRecord};
-
-use super::reference::StoredRecord;
+//! What a saved result looked like over its own course, as a text sparkline: the series of
+//! one headline metric over a load run's seconds, a capacity search's steps, a command
+//! benchmark's runs or a study's trials is `perfloop_report::headline::series`'s; drawing
+//! it is here.
 
 /// The eight heights of a sparkline.
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
 /// The most characters a sparkline takes: longer series are averaged into this many.
 pub const WIDTH: usize = 16;
-
-/// The series of `metric` over a result's course, in order; points that did not measure it
-/// are left out.
-pub fn series(record: &StoredRecord, metric: HeadlineMetric) -> Vec<f64> {
-    let values: Vec<f64> = match record {
-        StoredRecord::Run(run) => run_series(run, metric),
-        StoredRecord::Capacity(cap) => cap
-            .steps
-            .iter()
-            .filter_map(|s| Headline::of_run(&s.run).get(metric))
-            .collect(),
-        StoredRecord::Bench(bench) => match (bench.results.first(), metric) {
-            (Some(first), HeadlineMetric::P50 | HeadlineMetric::P90 | HeadlineMetric::P99) => {
-                first.times_s.iter().map(|t| t * 1000.0).collect()
-            }
-            _ => Vec::new(),
-        },
-        StoredRecord::Study(study) => study
-            .trials
-            .iter()
-            .filter_map(|t| {
-                let get = |k: &str| t.metrics.get(k).copied();
-                match metric {
-                    HeadlineMetric::Throughput => get("throughput"),
-                    HeadlineMetric::P50 => get("p50"),
-                    HeadlineMetric::P90 => get("p90"),
-                    HeadlineMetric::P99 => get("p99"),
-                    HeadlineMetric::P999 => None,
-                    HeadlineMetric::ErrorRate => get("error_rate"),
-                    HeadlineMetric::CpuPerRequest => get("cpu")
-                        .zip(get("throughput"))
-                        .filter(|(_, rps)| *rps > 0.0)
-                        .map(|(cores, rps)| cores * 1000.0 / rps),
-                    HeadlineMetric::Rss => get("rss_mb"),
-                }
-            })
-            .collect(),
-    };
-    values.into_iter().filter(|v| v.is_finite()).collect()
-}
-
-/// A load run's seconds: the timeline's figures, the target's samples for its resources.
-fn run_series(run: &RunRecord, metric: HeadlineMetric) -> Vec<f64> {
-    let timeline = &run.timeline;
-    match metric {
-        HeadlineMetric::Throughput => timeline.iter().map(|p| p.rps).collect(),
-        HeadlineMetric::P50 => timeline.iter().filter_map(|p| p.p50_ms).collect(),
-        HeadlineMetric::P90 => timeline.iter().filter_map(|p| p.p90_ms).collect(),
-        HeadlineMetric::P99 => timeline.iter().filter_map(|p| p.p99_ms).collect(),
-        HeadlineMetric::P999 => timeline
-            .iter()
-            .filter_map(|p| perfloop_stats::grid::quantile_us(&p.latency_buckets, 0.999))
-            .map(|us| us / 1000.0)
-            .collect(),
-        HeadlineMetric::ErrorRate => timeline
-            .iter()
-            .filter(|p| p.requests > 0)
-            .map(|p| p.errors as f64 / p.requests as f64)
-            .collect(),
-        HeadlineMetric::CpuPerRequest => run
-            .target
-            .samples
-            .iter()
-            .filter(|s| s.t_s >= 0.0)
-            .filter_map(|s| {
-                let second = s.t_s.floor() as u64;
-                let rps = timeline.iter().find(|p| p.t_s == second)?.rps;
-                s.cpu_pct
-                    .filter(|_| rps > 0.0)
-                    .map(|cpu| cpu / 100.0 * 1000.0 / rps)
-            })
-            .collect(),
-        HeadlineMetric::Rss => run
-            .target
-            .samples
-            .iter()
-            .filter(|s| s.t_s >= 0.0)
-            .filter_map(|s| s.rss_mb)
-            .collect(),
-    }
-}
 
 /// `values` as a sparkline of at most [`WIDTH`] characters, lowest ▁ to highest █ (a flat
 /// series is a row of ▄); empty without values.

@@ -1,7 +1,7 @@
-//! Times in the history: `--since` read (a duration ago, a date, RFC 3339) and a time
-//! written as UTC to the minute for the table.
+//! `--since`: perfloop-store's reading of a time to list runs from
+//! ([`perfloop_store::when::parse_since`]), refused in the flag's words.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use anyhow::anyhow;
 
@@ -11,73 +11,8 @@ use crate::Failure;
 /// midnight UTC), or a time (`2026-01-31T12:00:00Z`, `2026-01-31 12:00`, an offset such as
 /// `+02:00`). Anything else is bad input naming the text.
 pub fn parse_since(text: &str, now: SystemTime) -> Result<SystemTime, Failure> {
-    let t = text.trim();
-    let bad = || {
-        Failure::usage(anyhow!(
-            "--since '{text}': expected a duration ago (7d, 12h, 30m) or a date or time \
-             (2026-01-31, 2026-01-31T12:00:00Z)"
-        ))
-    };
-    if t.starts_with(|c: char| c.is_ascii_digit()) && !t.contains(['-', ':']) {
-        let ago = humantime::parse_duration(t).map_err(|_| bad())?;
-        return Ok(now.checked_sub(ago).unwrap_or(SystemTime::UNIX_EPOCH));
-    }
-    parse_time(t).ok_or_else(bad)
-}
-
-/// A date or time, UTC unless it carries an offset.
-fn parse_time(text: &str) -> Option<SystemTime> {
-    if text.len() == 10 {
-        return humantime::parse_rfc3339_weak(&format!("{text}T00:00:00Z")).ok();
-    }
-    let (body, offset) = split_offset(text);
-    // `2026-01-31 12:00` has no seconds: humantime wants them.
-    let body = if body.len() == 16 {
-        format!("{body}:00")
-    } else {
-        body.to_owned()
-    };
-    let utc = humantime::parse_rfc3339_weak(&body).ok()?;
-    if offset >= 0 {
-        utc.checked_sub(Duration::from_secs(offset.unsigned_abs()))
-    } else {
-        utc.checked_add(Duration::from_secs(offset.unsigned_abs()))
-    }
-}
-
-/// The time without its zone, and the zone's offset east of UTC in seconds (`Z`: 0).
-fn split_offset(text: &str) -> (&str, i64) {
-    if let Some(body) = text.strip_suffix(['Z', 'z']) {
-        return (body, 0);
-    }
-    let bytes = text.as_bytes();
-    if text.len() > 6 && text.is_char_boundary(text.len() - 6) {
-        let (body, zone) = text.split_at(text.len() - 6);
-        let sign = match bytes[text.len() - 6] {
-            b'+' => 1,
-            b'-' => -1,
-            _ => return (text, 0),
-        };
-        if zone.as_bytes()[3] == b':' {
-            let hours = zone[1..3].parse::<i64>();
-            let minutes = zone[4..6].parse::<i64>();
-            if let (Ok(h), Ok(m)) = (hours, minutes) {
-                return (body, sign * (h * 3600 + m * 60));
-            }
-        }
-    }
-    (text, 0)
-}
-
-/// `2026-12-07 11:39` (UTC).
-pub fn minute_utc(t: SystemTime) -> String {
-    let text = humantime::format_rfc3339_seconds(t).to_string();
-    text.get(..16).unwrap_or(&text).replacen('T', " ", 1)
-}
-
-/// `2026-12-07T11:39:02Z`.
-pub fn rfc3339(t: SystemTime) -> String {
-    humantime::format_rfc3339_seconds(t).to_string()
+    perfloop_store::when::parse_since(text, now)
+        .map_err(|e| Failure::usage(anyhow!("--since '{text}': {e}")))
 }
 
 #[cfg(test)]
@@ -85,42 +20,23 @@ pub fn rfc3339(t: SystemTime) -> String {
 mod tests {
     use super::*;
 
-    fn at(text: &str) -> SystemTime {
-        humantime::parse_rfc3339(text).unwrap()
-    }
-
     #[test]
-    fn since_reads_durations_dates_and_times() {
-        let now = at("2026-02-10T12:00:00Z");
-        assert_eq!(parse_since("7d", now).unwrap(), at("2026-02-03T12:00:00Z"));
-        assert_eq!(parse_since("12h", now).unwrap(), at("2026-02-10T00:00:00Z"));
-        assert_eq!(parse_since("30m", now).unwrap(), at("2026-02-10T11:30:00Z"));
-        assert_eq!(
-            parse_since("2026-01-31", now).unwrap(),
-            at("2026-01-31T00:00:00Z")
-        );
-        assert_eq!(
-            parse_since("2026-01-31T12:00:00Z", now).unwrap(),
-            at("2026-01-31T12:00:00Z")
-        );
+    fn since_is_read_by_the_store_and_refused_in_the_flags_words() {
+        let now = humantime::parse_rfc3339("2026-02-10T12:00:00Z").unwrap();
         assert_eq!(
             parse_since("2026-01-31T14:00:00+02:00", now).unwrap(),
-            at("2026-01-31T12:00:00Z")
-        );
-        assert_eq!(
-            parse_since("2026-01-31 12:00", now).unwrap(),
-            at("2026-01-31T12:00:00Z")
+            humantime::parse_rfc3339("2026-01-31T12:00:00Z").unwrap()
         );
         for bad in ["yesterday", "7x", "2026-13-01", "", "12:00"] {
             let failure = parse_since(bad, now).unwrap_err();
             assert_eq!(failure.exit, crate::Exit::Usage);
-            assert!(format!("{:#}", failure.error).contains(&format!("'{bad}'")));
+            assert_eq!(
+                format!("{:#}", failure.error),
+                format!(
+                    "--since '{bad}': expected a duration ago (7d, 12h, 30m) or a date or time \
+                     (2026-01-31, 2026-01-31T12:00:00Z)"
+                )
+            );
         }
-    }
-
-    #[test]
-    fn times_are_written_in_utc() {
-        assert_eq!(minute_utc(at("2026-12-07T11:39:59Z")), "2026-12-07 11:39");
-        assert_eq!(rfc3339(at("2026-12-07T11:39:59Z")), "2026-12-07T11:39:59Z");
     }
 }

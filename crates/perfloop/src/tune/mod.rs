@@ -99,6 +99,7 @@ pub fn execute_live(args: &TuneArgs, live: &ServeArgs) -> Result<(StudyRecord, E
         target: study.target.command().to_owned(),
         window_s: None,
         store: Some(store.location().clone()),
+        alerts: study.alerts.clone(),
     };
     let live = Live::start(live, &about)?;
     let session = Session {

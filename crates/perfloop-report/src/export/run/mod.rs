@@ -19,7 +19,7 @@ use crate::export::figures::{bytes, duration, figure};
 
 /// An alert's value or threshold in its rule's unit (the unit follows from the rule's
 /// text; a rule that no longer reads, from an older version, shows the bare number).
-fn alert_figure(rule: &str, v: f64) -> String {
+pub fn alert_figure(rule: &str, v: f64) -> String {
     let unit = AlertRule::parse(rule).map_or("", |r| r.unit());
     match unit {
         "ms" => duration(v),

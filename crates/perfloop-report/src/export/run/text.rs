@@ -85,6 +85,9 @@ fn header(page: &mut Page, r: &RunRecord) {
         parts.push(format!("max {max} connections"));
     }
     parts.push(format!("{} threads", load.threads));
+    if let Some(io) = load.io_backend {
+        parts.push(io.name().to_string());
+    }
     if let Some(level) = &load.level {
         parts.push(format!("level {level}"));
     }
