@@ -3,7 +3,7 @@
 
 1. CPU per request: `perfloop load` at its full rate (closed model, 64 connections, one thread
    pinned to core 0) without `--serve`, and with `--serve` and one browser (headless Chromium,
-   driven by Playwright, showing the live page) connected, run alternately (A B A B ...) on a
+   driven by Playwright, showing the live page) connected, run alternately (A B B A A B ...) on a
    shared, noisy machine: the figure is the median ratio of the pairs, never an absolute time.
    nginx (one worker) and the browser run on the last core, so neither takes the generator's.
 2. Memory over a long run: two `perfloop load --rate 2000` runs side by side for `--long`
@@ -94,9 +94,14 @@ def cpu_cost(args, url, workdir):
         os.sched_setaffinity(0, {int(last_core())})
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
-        for _ in range(args.rounds):
-            without = one_run(args, url, json_path, False, browser)
-            with_serve = one_run(args, url, json_path, True, browser)
+        for k in range(args.rounds):
+            # Which goes first alternates too: the second run of a pair meets a warmer nginx.
+            if k % 2 == 0:
+                without = one_run(args, url, json_path, False, browser)
+                with_serve = one_run(args, url, json_path, True, browser)
+            else:
+                with_serve = one_run(args, url, json_path, True, browser)
+                without = one_run(args, url, json_path, False, browser)
             pairs.append((without, with_serve))
             print(f"  round: without {without:.2f} µs, with --serve and a browser "
                   f"{with_serve:.2f} µs per request", flush=True)
