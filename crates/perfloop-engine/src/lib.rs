@@ -506,6 +506,7 @@ impl RowAssembler {
                 }
                 row.statuses = merge_statuses(&row.statuses, &interval.statuses);
                 row.residence += interval.residence;
+                row.latency_sum += interval.latency_sum;
                 row.busy = row.busy.max(interval.busy);
             }
             None => {
@@ -540,6 +541,7 @@ impl RowAssembler {
             let detail = SecondDetail {
                 statuses: interval.statuses,
                 in_flight: interval.residence.as_secs_f64(),
+                latency_sum_s: interval.latency_sum.as_secs_f64(),
                 busiest_worker: interval.busy,
             };
             observer.second_detail(&row, &detail);

@@ -192,6 +192,9 @@ pub struct SecondDetail {
     /// the requests that ended while it was current, over one second (a request is charged
     /// to the second it ends in, so one second's figure can lag; their mean is exact).
     pub in_flight: f64,
+    /// The sum of the latencies of this second's responses (those of its histogram), in
+    /// seconds: measured, so a mean or a Prometheus `_sum` needs no estimate.
+    pub latency_sum_s: f64,
     /// The busiest worker thread's CPU time over its wall time since its previous second,
     /// 0 to 1 (from [`SATURATION_BUSY`] on, the generator is saturated).
     pub busiest_worker: f64,

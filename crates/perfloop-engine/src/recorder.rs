@@ -154,6 +154,8 @@ pub(crate) struct Interval {
     pub(crate) statuses: Vec<(u16, u64)>,
     /// Time in flight inside the window of the requests that ended while it was current.
     pub(crate) residence: Duration,
+    /// Σ latency of the responses in `latency` (exactly those: failed attempts have none).
+    pub(crate) latency_sum: Duration,
     /// The worker thread's CPU over its wall time since its previous second (0 to 1).
     pub(crate) busy: f64,
 }
@@ -168,6 +170,7 @@ impl Interval {
             endpoints: (0..endpoints).map(|_| Second::new()).collect(),
             statuses: Vec::new(),
             residence: Duration::ZERO,
+            latency_sum: Duration::ZERO,
             busy: 0.0,
         }
     }
@@ -377,6 +380,7 @@ impl Recorder {
         self.latency.saturating_record(us);
         if in_window {
             self.current.latency.saturating_record(us);
+            self.current.latency_sum += took;
             self.current.requests += 1;
         }
         // A raw TCP response has no status: it stays out of the table of status codes.

@@ -47,6 +47,13 @@ fn second(t_s: u64, requests: u64, errors: u64, spread: u32) -> LiveSample {
             .into_iter()
             .collect(),
     );
+    // Each response took its bucket's upper bound: the second's sum, as the engine gives it.
+    s.latency_sum_ms = Some(
+        s.latency_buckets
+            .iter()
+            .map(|&(b, n)| grid::upper_us(b) * n as f64 / 1000.0)
+            .sum(),
+    );
     s.in_flight = Some(2.0);
     s.generator_cpu = Some(0.25);
     s.target_cpu = Some(0.5);

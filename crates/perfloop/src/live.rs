@@ -545,6 +545,7 @@ mod dashboard {
                 max_ms: row.max_ms,
                 latency_buckets: row.latency_buckets.clone(),
                 statuses,
+                latency_sum_ms: detail.map(|d| d.latency_sum_s * 1000.0),
                 in_flight: detail.map(|d| d.in_flight),
                 generator_cpu: extras.generator_cpu,
                 saturated: Some(extras.saturated),

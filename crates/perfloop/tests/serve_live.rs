@@ -319,6 +319,14 @@ fn a_load_run_is_served_live_and_its_samples_add_up_to_its_record() {
         line("perfloop_requests_total{status=\"200\"} "),
         record["requests"]["ok"].as_u64().unwrap() as f64
     );
+    // The latencies' sum is measured: its mean agrees with the record's (HDR, 0.1 %).
+    let mean_s = line("perfloop_request_duration_seconds_sum ")
+        / line("perfloop_request_duration_seconds_count ");
+    let recorded = record["latency_ms"]["mean"].as_f64().unwrap() / 1000.0;
+    assert!(
+        (mean_s / recorded - 1.0).abs() < 0.01,
+        "{mean_s} against {recorded}"
+    );
     // A client after the end gets the whole run and `end` at once.
     let mut late = open_stream(addr);
     let mut names = Vec::new();

@@ -110,6 +110,7 @@ fn row(p: &Value) -> Row {
         max_ms: f("max_ms"),
         latency_buckets: buckets,
         statuses,
+        latency_sum_ms: None,
         in_flight: f("in_flight"),
         generator_cpu: None,
         saturated: p.get("saturated").and_then(Value::as_bool),

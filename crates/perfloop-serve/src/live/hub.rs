@@ -104,6 +104,10 @@ pub struct LiveTotals {
     pub generator_cpu_s: f64,
     /// The target's CPU seconds over the samples that measured it; `None` before any.
     pub target_cpu_s: Option<f64>,
+    /// The sum of every response's latency, seconds (measured per second by the engine).
+    pub latency_sum_s: f64,
+    /// A second with responses came without its sum: `latency_sum_s` is not the whole.
+    pub latency_sum_partial: bool,
     /// The latest sample.
     pub latest: Option<LiveSample>,
 }
@@ -121,6 +125,10 @@ impl LiveTotals {
         self.other_errors += rest_errors;
         self.other_ok += rest - rest_errors;
         grid::merge(&mut self.latency_buckets, &s.latency_buckets);
+        match s.latency_sum_ms {
+            Some(ms) => self.latency_sum_s += ms / 1000.0,
+            None => self.latency_sum_partial |= !s.latency_buckets.is_empty(),
+        }
         self.seconds += s.length_s;
         if let Some(cores) = s.generator_cpu {
             self.generator_cpu_s += cores * s.length_s;

@@ -20,8 +20,8 @@
 //!
 //! Latencies are kept per second on the 1 % grid of `perfloop_stats::grid`: a histogram
 //! bucket `le` counts the grid buckets whose upper bound is at most `le` (a response within
-//! 1 % under a bound may count in the next one), and `_sum` adds each grid bucket's middle
-//! times its count (within 0.5 % of the exact sum). The counters count from the run's
+//! 1 % under a bound may count in the next one); `_sum` is measured: the engine sums each
+//! second's response latencies exactly. The counters count from the run's
 //! start; a figure the run does not measure is left out, never written as 0.
 
 use std::fmt::Write as _;
@@ -170,17 +170,14 @@ pub fn render(totals: &LiveTotals, firing: usize, ended: bool) -> String {
         out,
         "perfloop_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
     );
-    #[allow(clippy::cast_precision_loss)]
-    let sum_s: f64 = buckets
-        .iter()
-        .map(|&(i, n)| (grid::lower_us(i) + grid::upper_us(i)) / 2.0 * n as f64)
-        .sum::<f64>()
-        / 1e6;
-    let _ = writeln!(
-        out,
-        "perfloop_request_duration_seconds_sum {}",
-        number(sum_s)
-    );
+    // Measured: each second's sum of its responses' latencies, added up.
+    if !totals.latency_sum_partial {
+        let _ = writeln!(
+            out,
+            "perfloop_request_duration_seconds_sum {}",
+            number(totals.latency_sum_s)
+        );
+    }
     let _ = writeln!(out, "perfloop_request_duration_seconds_count {count}");
 
     let latest = totals.latest.as_ref();

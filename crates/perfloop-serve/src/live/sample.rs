@@ -50,6 +50,9 @@ pub struct LiveSample {
     pub latency_buckets: Vec<(u32, u64)>,
     /// Responses by HTTP status (`{"200": 1234}`); `None` when not known.
     pub statuses: Option<BTreeMap<u16, u64>>,
+    /// The sum of the latencies of its responses (those of `latency_buckets`), ms; `None`
+    /// when not known (a stored run's seconds).
+    pub latency_sum_ms: Option<f64>,
     /// Mean requests in flight; `None` when not known.
     pub in_flight: Option<f64>,
     /// perfloop's own CPU, in cores; `None` when not measured.
@@ -79,6 +82,7 @@ impl LiveSample {
             max_ms: None,
             latency_buckets: Vec::new(),
             statuses: None,
+            latency_sum_ms: None,
             in_flight: None,
             generator_cpu: None,
             saturated: None,
@@ -152,6 +156,10 @@ impl LiveSample {
             p99_ms: ms(0.99, self.p99_ms, next.p99_ms),
             max_ms: higher(self.max_ms, next.max_ms),
             statuses,
+            latency_sum_ms: match (self.latency_sum_ms, next.latency_sum_ms) {
+                (Some(a), Some(b)) => Some(a + b),
+                _ => None,
+            },
             in_flight: weighted(self.in_flight, next.in_flight),
             generator_cpu: weighted(self.generator_cpu, next.generator_cpu),
             saturated: match (self.saturated, next.saturated) {
