@@ -17,8 +17,13 @@ io_uring CPU per request against wrk's at the lowest connection count, and again
 epoll at each count: per round, as the rounds alternate, and their median), and optionally
 writes every measurement as JSON (--json FILE).
 
+With --memory SECS it measures instead whether memory stays flat in run length: each perfloop
+backend runs SECS at the largest connection count, its resident size read from
+/proc/PID/status every second; printed: RSS after 10 s, after a minute (or a fifth of the run),
+at the end, and the growth from that point to the end in KiB per minute.
+
 Usage: bench/io.py [--perfloop target/release/perfloop] [--conns 64,1024] [--secs 5]
-                   [--rounds 3] [--syscall-secs 2] [--json FILE]
+                   [--rounds 3] [--syscall-secs 2] [--json FILE] [--memory SECS]
 Needs nginx, wrk and h2load (apt-get install nginx wrk nghttp2-client); oha is used when
 installed, and skipped (and said so) when not. perf or strace for the system calls.
 """
@@ -153,6 +158,54 @@ def syscalls(argv, work):
     return None, None
 
 
+def rss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def memory(a, url, work, conns):
+    """Resident size over a long run of each perfloop backend at `conns` connections."""
+    print(f"\n== memory in run length: {a.memory} s at {conns} connections, closed model, "
+          f"one generator thread on core 0")
+    print(f"{'backend':8s} {'req/s':>10s} {'RSS@10s':>9s} {'RSS@ref':>9s} {'RSS end':>9s} "
+          f"{'growth after ref, KiB/min':>26s}")
+    ref_s = min(60, max(10, a.memory // 5))
+    rows = {}
+    for io in ("epoll", "uring"):
+        jf = os.path.join(work, f"memory-{io}.json")
+        argv = ["taskset", "-c", "0", a.perfloop, "load", url, "-c", str(conns), "-d",
+                f"{a.memory}s", "-t", "1", "--io", io, "--json", jf, "-q", "--no-save"]
+        p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        t0, samples = time.monotonic(), []
+        while p.poll() is None:
+            kib = rss_kib(p.pid)
+            if kib is not None:
+                samples.append((time.monotonic() - t0, kib))
+            time.sleep(1.0)
+        if p.returncode != 0:
+            sys.exit(f"perfloop --io {io} failed ({p.returncode}): {p.stderr.read()[-2000:]}")
+        with open(jf) as f:
+            record = json.load(f)
+        if record["load"].get("io_backend") != io:
+            sys.exit(f"perfloop ran on {record['load'].get('io_backend')}, not {io}")
+        at = lambda s: next((k for t, k in samples if t >= s), samples[-1][1])
+        end_t, end_k = samples[-1]
+        ref_k = at(ref_s)
+        growth = (end_k - ref_k) / max((end_t - ref_s) / 60.0, 1e-9)
+        rows[io] = {"rps": record["throughput_rps"], "rss_kib": samples, "ref_s": ref_s,
+                    "growth_kib_per_min": growth}
+        print(f"{io:8s} {record['throughput_rps']:10.0f} {at(10) / 1024:9.1f} {ref_k / 1024:9.1f} "
+              f"{end_k / 1024:9.1f} {growth:26.1f}")
+    print(f"(ref = {ref_s} s; RSS in MiB)")
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--perfloop", default="target/release/perfloop")
@@ -161,6 +214,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--syscall-secs", type=int, default=2)
     ap.add_argument("--json")
+    ap.add_argument("--memory", type=int, help="seconds of one long run per backend")
     a = ap.parse_args()
     for tool in ("nginx", "wrk", "h2load", "taskset", "/usr/bin/time"):
         if shutil.which(tool) is None:
@@ -172,6 +226,15 @@ def main():
     start_nginx(work, port)
     pin = ["taskset", "-c", "0"]
     results = {}
+    if a.memory:
+        try:
+            rows = memory(a, url, work, max(conns))
+        finally:
+            stop_nginx(work)
+        if a.json:
+            with open(a.json, "w") as f:
+                json.dump(rows, f, indent=2)
+        return
     try:
         gens = tools(a, url, work)
         for c in conns:

@@ -76,6 +76,13 @@ pub struct Searched<E> {
 }
 
 /// The search in progress.
+/// A step's verdict as the rate search takes it.
+struct Judged {
+    pass: bool,
+    /// The step failed delivering only this many requests per second of those asked.
+    overloaded: Option<f64>,
+}
+
 struct Searcher<'a, M> {
     plan: &'a CapacityPlan,
     measure: &'a mut M,
@@ -90,7 +97,7 @@ impl<M: Measure> Searcher<'_, M> {
     }
 
     /// Measures one step and judges it; `Err` when the search cannot go on.
-    fn step(&mut self, kind: StepKind, offered: f64) -> Result<bool, Halt<M::Error>> {
+    fn step(&mut self, kind: StepKind, offered: f64) -> Result<Judged, Halt<M::Error>> {
         let config = self.plan.step(kind, offered);
         let Measured { run, halt } = self.measure.measure(&config, &self.plan.slos)?;
         let asked = Asked {
@@ -100,7 +107,14 @@ impl<M: Measure> Searcher<'_, M> {
             rate_margin: self.plan.settings.rate_margin,
         };
         let verdict = judge(&run, &asked);
-        let pass = verdict.pass;
+        let judged = Judged {
+            pass: verdict.pass,
+            // Only a trusted step's delivery measures the target.
+            overloaded: verdict
+                .achieved_ratio
+                .filter(|&r| verdict.trusted && r < 1.0 - asked.rate_margin)
+                .map(|r| r * offered),
+        };
         let step = Step {
             index: self.steps.len(),
             kind,
@@ -112,7 +126,7 @@ impl<M: Measure> Searcher<'_, M> {
         self.steps.push(step);
         match halt {
             Some(h) => Err(h),
-            None => Ok(pass),
+            None => Ok(judged),
         }
     }
 
@@ -122,8 +136,8 @@ impl<M: Measure> Searcher<'_, M> {
             if !self.time_left() {
                 return Ok(SearchEnding::MaxTime);
             }
-            let pass = self.step(kind, rate)?;
-            rates.record(rate, pass);
+            let Judged { pass, overloaded } = self.step(kind, rate)?;
+            rates.record(rate, pass, overloaded);
         }
         Ok(if rates.passing().is_none() {
             SearchEnding::FailedAtStart

@@ -135,10 +135,19 @@ impl Ring {
             .setup_defer_taskrun()
             .build(entries)
             .map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!("io_uring set-up (single issuer, deferred task work, Linux 6.1): {e}"),
-                )
+                let why = match e.raw_os_error() {
+                    Some(libc::EPERM) => {
+                        "forbidden here (a seccomp profile, as containers have, or the \
+                         kernel.io_uring_disabled setting)"
+                    }
+                    Some(libc::ENOSYS) => "the kernel has no io_uring",
+                    Some(libc::EINVAL) => {
+                        "the kernel is older than the ring needs (single issuer, deferred \
+                         task work: Linux 6.1)"
+                    }
+                    _ => "the ring could not be set up",
+                };
+                io::Error::new(e.kind(), format!("{why}: {e}"))
             })?;
         if !ring.params().is_feature_ext_arg() {
             return Err(io::Error::new(

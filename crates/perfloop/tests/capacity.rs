@@ -570,7 +570,7 @@ fn closed_model_rps(url: &str, name: &str) -> f64 {
 /// closed model before and after the search (their mean, so that a drift of the shared
 /// machine's speed during the test does not decide it). The search is short: 2 s steps
 /// after 500 ms of warm-up from a quarter of the closed model's throughput, ×2 per ramp
-/// step, bisected to 10 % (six steps).
+/// step, bisected to 5 % (seven or eight steps).
 #[allow(clippy::print_stderr)] // the share itself, seen with --nocapture
 fn sustains_most_of_its_closed_model_throughput(url: &str, name: &str) {
     let before = closed_model_rps(url, &format!("{name}-before"));
@@ -591,7 +591,7 @@ fn sustains_most_of_its_closed_model_throughput(url: &str, name: &str) {
             "--step-warmup",
             "500ms",
             "--resolution",
-            "10%",
+            "5%",
             "--max-time",
             "40s",
             "-q",
@@ -635,16 +635,16 @@ fn sustains_most_of_its_closed_model_throughput(url: &str, name: &str) {
 }
 
 /// The share of the closed model's throughput the search must reach here. The product's
-/// bar is 0.75; on a 2-core machine where the target, the generator and the test share the
-/// cores, the closed model's own figure varies by ±10 % from run to run and one stall fails
-/// an open-model step, so the measured share ranges from 0.61 to 1.0 on a quiet machine
-/// (nginx 0.61–0.84, the in-process server 0.73–1.0), and from 0.34 to 0.62 during a streak
-/// of 70–100 ms stalls of the virtual machine (which the commit before the history store
-/// showed as well: the machine's, not the search's). This test guards the defect it was
+/// bar is 0.75, and it is what this test measures on a quiet machine: with the search's
+/// probe just below an overloaded step's delivered rate, the in-process server reached 76,
+/// 77, 76 and 85 % and nginx 125–144 % (its open-model capacity is above what the closed
+/// model at 64 connections asks of it) in four runs on a 2-core machine. But where the
+/// target, the generator and the test share two cores, the closed model's own figure varies
+/// by ±10 % from run to run, and a streak of 70–100 ms stalls of the virtual machine (seen
+/// for minutes at a time, whatever runs) fails every open-model step it meets: on such a
+/// machine the share measured 0.34–0.62. The assertion guards the defect the test was
 /// written for (a search that stopped at 8 % on checks that could not hold at
-/// sub-millisecond latency) with a bound such a machine passes; the open model's cost per
-/// arrival (batched since the shares of 0.46–0.77) is measured by `bench/load-engine.py`
-/// (its open-model run). Run it with `--nocapture`
+/// sub-millisecond latency) with a bound such a machine passes. Run it with `--nocapture`
 /// to see the share.
 const CLOSED_MODEL_SHARE: f64 = 0.3;
 
