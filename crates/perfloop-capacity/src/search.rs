@@ -6,7 +6,8 @@
 //! until the failing rate is within `resolution` above the passing one. A step that failed
 //! because the target could not deliver what was asked (overloaded) has measured about
 //! where the edge is: the next bisection step asks for just below what it delivered
-//! (`resolution / 2` below), when that lies inside the bracket, instead of the geometric
+//! (`resolution / 2` below), when that lies inside the bracket and above the passing rate
+//! by more than `resolution`, instead of the geometric
 //! mean; an overloaded target's delivered rate is its capacity under that pressure, so the
 //! search reaches the edge in fewer steps and ends closer to it. The ramp also ends at
 //! `max_rate` when every step up to it passed. Pure: the caller measures.
@@ -49,7 +50,7 @@ impl RateSearch {
                 let below_delivered = self
                     .delivered
                     .map(|d| d * (1.0 - self.resolution / 2.0))
-                    .filter(|&r| r > lo * (1.0 + self.resolution / 2.0) && r < hi);
+                    .filter(|&r| r > lo * (1.0 + self.resolution) && r < hi);
                 (
                     StepKind::Bisect,
                     below_delivered.unwrap_or_else(|| (lo * hi).sqrt()),
