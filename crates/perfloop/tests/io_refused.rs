@@ -19,9 +19,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::time::Duration;
 
-use assert_cmd::Command;
 use axum::Router;
 use axum::routing::get;
 use nix::libc;
@@ -57,21 +55,8 @@ fn perfloop_refused(refusal: Option<i32>, args: &[&str]) -> (i32, String, String
             // This thread only: the rest of the test process is not filtered.
             seccompiler::apply_filter(&program).unwrap();
         }
-        let out = Command::cargo_bin("perfloop")
-            .unwrap()
-            .env(
-                "PERFLOOP_DB",
-                concat!(env!("CARGO_TARGET_TMPDIR"), "/history.db"),
-            )
-            .args(&args)
-            .timeout(Duration::from_secs(120))
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        common::perfloop(&args)
     })
     .join()
     .unwrap()
@@ -99,28 +84,37 @@ fn backend_and_ok(json: &PathBuf) -> (String, u64) {
     )
 }
 
+/// `--io uring` under a filter answering `errno`: exit 2, naming io_uring, why, the
+/// kernel's own words and the way out.
+fn refused_with(errno: i32, why: &str, words: &str) {
+    let (code, _, err) = load(Some(errno), "uring", None);
+    assert_eq!(code, 2, "{err}");
+    for part in [
+        "io_uring is not available here",
+        why,
+        words,
+        "use --io epoll",
+    ] {
+        assert!(err.contains(part), "no '{part}' in: {err}");
+    }
+}
+
 #[test]
 fn io_uring_refused_with_eperm_exits_2_saying_why() {
-    let (code, _, err) = load(Some(libc::EPERM), "uring", None);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("io_uring is not available here"), "{err}");
-    assert!(
-        err.contains("Operation not permitted (os error 1)"),
-        "{err}"
+    refused_with(
+        libc::EPERM,
+        "forbidden here",
+        "Operation not permitted (os error 1)",
     );
-    assert!(err.contains("use --io epoll"), "{err}");
 }
 
 #[test]
 fn io_uring_refused_with_enosys_exits_2_saying_why() {
-    let (code, _, err) = load(Some(libc::ENOSYS), "uring", None);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("io_uring is not available here"), "{err}");
-    assert!(
-        err.contains("Function not implemented (os error 38)"),
-        "{err}"
+    refused_with(
+        libc::ENOSYS,
+        "the kernel has no io_uring",
+        "Function not implemented (os error 38)",
     );
-    assert!(err.contains("use --io epoll"), "{err}");
 }
 
 #[test]
