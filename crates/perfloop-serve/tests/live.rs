@@ -29,9 +29,9 @@ fn info() -> LiveInfo {
 /// A second with `requests` responses spread over `spread` grid buckets from 1 ms.
 fn second(t_s: u64, requests: u64, errors: u64, spread: u32) -> LiveSample {
     let mut s = LiveSample::empty(t_s);
-    s.requests = requests;
-    s.errors = errors;
-    s.rps = requests as f64;
+    s.second.requests = requests;
+    s.second.errors = errors;
+    s.second.rps = requests as f64;
     let first = grid::bucket_of_us(1000.0) + (t_s % 50) as u32;
     let per = (requests - errors) / u64::from(spread.max(1));
     let mut left = requests - errors;
@@ -39,7 +39,7 @@ fn second(t_s: u64, requests: u64, errors: u64, spread: u32) -> LiveSample {
         let n = if i + 1 == spread { left } else { per };
         left -= n;
         if n > 0 {
-            s.latency_buckets.push((first + i * 3, n));
+            s.second.latency_buckets.push((first + i * 3, n));
         }
     }
     s.statuses = Some(
@@ -49,7 +49,8 @@ fn second(t_s: u64, requests: u64, errors: u64, spread: u32) -> LiveSample {
     );
     // Each response took its bucket's upper bound: the second's sum, as the engine gives it.
     s.latency_sum_ms = Some(
-        s.latency_buckets
+        s.second
+            .latency_buckets
             .iter()
             .map(|&(b, n)| grid::upper_us(b) * n as f64 / 1000.0)
             .sum(),
@@ -154,17 +155,17 @@ fn thinning_keeps_the_totals_and_the_percentiles_exact() {
     let n = 3 * MAX_SAMPLES as u64 + 17;
     for t in 0..n {
         let s = second(t, 100 + t % 7, t % 3, 4);
-        requests += s.requests;
-        errors += s.errors;
-        grid::merge(&mut all, &s.latency_buckets);
+        requests += s.second.requests;
+        errors += s.second.errors;
+        grid::merge(&mut all, &s.second.latency_buckets);
         hub.sample(s);
     }
     let snap = hub.snapshot();
     assert!(snap.samples.len() <= MAX_SAMPLES, "{}", snap.samples.len());
     assert!(snap.samples.len() >= MAX_SAMPLES / 2);
-    let kept: u64 = snap.samples.iter().map(|s| s.requests).sum();
-    let kept_errors: u64 = snap.samples.iter().map(|s| s.errors).sum();
-    let length: f64 = snap.samples.iter().map(|s| s.length_s).sum();
+    let kept: u64 = snap.samples.iter().map(|s| s.second.requests).sum();
+    let kept_errors: u64 = snap.samples.iter().map(|s| s.second.errors).sum();
+    let length: f64 = snap.samples.iter().map(|s| s.second.length_s).sum();
     assert_eq!((kept, kept_errors), (requests, errors));
     assert!((length - n as f64).abs() < 1e-6);
     let statuses: u64 = snap
@@ -175,15 +176,18 @@ fn thinning_keeps_the_totals_and_the_percentiles_exact() {
     assert_eq!(statuses, requests - errors);
     // Oldest first, contiguous: each sample starts where the one before ended.
     for pair in snap.samples.windows(2) {
-        assert_eq!(pair[1].t_s as f64, pair[0].t_s as f64 + pair[0].length_s);
+        assert_eq!(
+            pair[1].second.t_s as f64,
+            pair[0].second.t_s as f64 + pair[0].second.length_s
+        );
     }
     // The older samples were merged, the newest kept as they came.
-    assert!(snap.samples[0].length_s > 1.0);
-    assert_eq!(snap.samples.last().unwrap().length_s, 1.0);
+    assert!(snap.samples[0].second.length_s > 1.0);
+    assert_eq!(snap.samples.last().unwrap().second.length_s, 1.0);
     // The histograms merged bucket by bucket: the same whole-run percentiles.
     let mut merged = Vec::new();
     for s in &snap.samples {
-        grid::merge(&mut merged, &s.latency_buckets);
+        grid::merge(&mut merged, &s.second.latency_buckets);
     }
     assert_eq!(merged, all);
     let totals = hub.totals();
@@ -214,13 +218,19 @@ fn a_late_client_gets_the_replay_then_the_live_events_then_end() {
     let kinds: Vec<&str> = names.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(kinds, ["sample", "sample", "sample", "step", "alert"]);
     let first: LiveSample = serde_json::from_str(&names[0].1).unwrap();
-    assert_eq!((first.t_s, first.requests), (0, 50));
+    assert_eq!((first.second.t_s, first.second.requests), (0, 50));
 
     // Live from here on.
     hub.sample(second(3, 70, 0, 2));
     let (name, data) = next_event(&mut reader).unwrap();
     assert_eq!(name, "sample");
-    assert_eq!(serde_json::from_str::<LiveSample>(&data).unwrap().t_s, 3);
+    assert_eq!(
+        serde_json::from_str::<LiveSample>(&data)
+            .unwrap()
+            .second
+            .t_s,
+        3
+    );
     hub.trial(serde_json::json!({"number": 1}));
     hub.end(Some(42));
     assert_eq!(next_event(&mut reader).unwrap().0, "trial");
@@ -266,7 +276,10 @@ fn a_hundred_clients_and_one_that_does_not_read_never_hold_the_run_up() {
                 match name.as_str() {
                     "sample" => {
                         samples += 1;
-                        requests += serde_json::from_str::<LiveSample>(&data).unwrap().requests;
+                        requests += serde_json::from_str::<LiveSample>(&data)
+                            .unwrap()
+                            .second
+                            .requests;
                     }
                     "end" => ended = Some(data),
                     _ => {}
@@ -287,7 +300,7 @@ fn a_hundred_clients_and_one_that_does_not_read_never_hold_the_run_up() {
             let mut total = 0;
             for t in 0..seconds {
                 let s = second(t, 1000 + t, 0, 8);
-                total += s.requests;
+                total += s.second.requests;
                 hub.sample(s);
             }
             hub.end(Some(7));

@@ -430,6 +430,7 @@ mod dashboard {
 
     use anyhow::anyhow;
     use perfloop_engine::{SecondDetail, TimelineRow};
+    use perfloop_report::TimelinePoint;
     use perfloop_serve::live::{LiveHub, LiveInfo, LiveSample};
     use perfloop_serve::{ServeError, ServeOptions, Server};
     use std::sync::Mutex;
@@ -534,16 +535,10 @@ mod dashboard {
                 .filter(|d| !(d.statuses.is_empty() && row.requests > row.errors))
                 .map(|d| d.statuses.iter().copied().collect());
             let sample = LiveSample {
-                t_s,
-                length_s: row.length_s,
-                requests: row.requests,
-                errors: row.errors,
-                rps: row.rps,
-                p50_ms: row.p50_ms,
-                p90_ms: row.p90_ms,
-                p99_ms: row.p99_ms,
-                max_ms: row.max_ms,
-                latency_buckets: row.latency_buckets.clone(),
+                second: TimelinePoint {
+                    t_s,
+                    ..TimelinePoint::of(row)
+                },
                 statuses,
                 latency_sum_ms: detail.map(|d| d.latency_sum_s * 1000.0),
                 in_flight: detail.map(|d| d.in_flight),

@@ -12,9 +12,9 @@ use perfloop_stats::{Metrics, Slo, Verdict};
 
 use super::histogram::{self, BUCKETS};
 use super::{
-    EndpointFigures, EndpointPoint, Generator, IoBackend, LagMs, LoadInfo, LoadModel, OpenModel,
-    PhasesMs, Requests, RunEnding, RunRecord, SCHEMA, ScenarioInfo, SloResult, StageInfo,
-    TargetInfo, TimelinePoint, TlsInfo, warnings,
+    EndpointFigures, Generator, IoBackend, LagMs, LoadInfo, LoadModel, OpenModel, PhasesMs,
+    Requests, RunEnding, RunRecord, SCHEMA, ScenarioInfo, SloResult, StageInfo, TargetInfo,
+    TimelinePoint, TlsInfo, warnings,
 };
 
 /// Everything a run record is made from.
@@ -146,37 +146,7 @@ impl RunRecord {
                 threads_busy: generator.threads_busy.iter().map(|&b| finite(b)).collect(),
                 saturated: generator.saturated,
             },
-            timeline: outcome
-                .timeline
-                .iter()
-                .map(|r| TimelinePoint {
-                    t_s: r.t_s,
-                    length_s: finite(r.length_s),
-                    requests: r.requests,
-                    errors: r.errors,
-                    rps: finite(r.rps),
-                    p50_ms: r.p50_ms.map(finite),
-                    p90_ms: r.p90_ms.map(finite),
-                    p99_ms: r.p99_ms.map(finite),
-                    max_ms: r.max_ms.map(finite),
-                    latency_buckets: r.latency_buckets.clone(),
-                    endpoints: r
-                        .endpoints
-                        .iter()
-                        .map(|e| EndpointPoint {
-                            requests: e.requests,
-                            errors: e.errors,
-                            rps: if r.length_s > 0.0 {
-                                finite(e.requests as f64 / r.length_s)
-                            } else {
-                                0.0
-                            },
-                            p50_ms: e.p50_ms.map(finite),
-                            p99_ms: e.p99_ms.map(finite),
-                        })
-                        .collect(),
-                })
-                .collect(),
+            timeline: outcome.timeline.iter().map(TimelinePoint::of).collect(),
             endpoints: outcome
                 .endpoints
                 .iter()
@@ -312,7 +282,7 @@ fn slo_result(v: Verdict) -> SloResult {
 }
 
 /// JSON has no NaN or infinity: such a value is written as 0.
-fn finite(x: f64) -> f64 {
+pub(super) fn finite(x: f64) -> f64 {
     if x.is_finite() { x } else { 0.0 }
 }
 

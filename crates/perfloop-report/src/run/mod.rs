@@ -11,6 +11,7 @@
 mod build;
 mod endpoints;
 mod histogram;
+mod timeline;
 mod warnings;
 
 use std::collections::BTreeMap;

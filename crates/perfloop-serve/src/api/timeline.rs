@@ -1,21 +1,24 @@
 //! A stored load run's seconds in the live sample's shape (see `docs/api.md`), so that one
 //! script draws a saved run and a live one alike.
 //!
-//! Each row of the record's `timeline` becomes a [`Row`]: its counts and percentiles as
-//! recorded, its latency buckets on `perfloop_stats::grid`, and the resources of the
+//! Each row of the record's `timeline` (read as the record's own row type,
+//! `TimelinePoint`) becomes a [`Row`]: its counts and percentiles as recorded, its latency
+//! buckets on `perfloop_stats::grid`, and the resources of the
 //! monitor's samples that ended inside it (mean CPU of the target and of the generator,
 //! in cores; the target's largest RSS, in bytes). A figure the record does not have (status
 //! codes per second, requests in flight per second, saturation per second; the target's
 //! resources without a watched process) is `null`.
 //!
 //! A timeline longer than `max_points` rows is merged down: groups of `k` adjacent seconds
-//! (`k` the smallest that fits) become one row whose counts are summed, whose latency
-//! buckets are merged bucket by bucket and whose percentiles are read from the merged
-//! buckets (`grid::quantile_us`, as the compare bootstrap and a live page read them):
-//! exact to the grid's 1 %, not an average of percentiles. Rows of older records without
-//! buckets keep, merged, the highest of their seconds' percentiles (an upper bound).
+//! (`k` the smallest that fits) become one row as the record merges its rows
+//! (`TimelinePoint::merged`): counts summed, latency buckets merged bucket by bucket and
+//! percentiles read from the merged buckets, exact to the grid's 1 %, not an average of
+//! percentiles; rows of older records without buckets keep, merged, the highest of their
+//! seconds' percentiles (an upper bound).
 
+use perfloop_report::TimelinePoint;
 use perfloop_store::{RunEntry, RunKind};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ApiError;
@@ -45,7 +48,8 @@ pub fn of_record(entry: &RunEntry, record: &str, max_points: usize) -> Result<Va
     }
     let record: Value = serde_json::from_str(record)
         .map_err(|e| ApiError::internal(format!("run {id}: its record cannot be read: {e}")))?;
-    let rows = rows(&record);
+    let rows = rows(&record)
+        .map_err(|e| ApiError::internal(format!("run {id}: its record cannot be read: {e}")))?;
     let total = rows.len();
     let (per_row, rows) = downsample(rows, max_points);
     Ok(json!({
@@ -59,64 +63,25 @@ pub fn of_record(entry: &RunEntry, record: &str, max_points: usize) -> Result<Va
 }
 
 /// The rows of a run record (as JSON), one per second, with the monitor's figures.
-#[must_use]
-pub fn rows(record: &Value) -> Vec<Row> {
+///
+/// # Errors
+///
+/// The record's `timeline` does not read as the record's rows (the message says why).
+pub fn rows(record: &Value) -> Result<Vec<Row>, String> {
+    let points: Vec<TimelinePoint> = match record.get("timeline") {
+        Some(timeline) => {
+            Vec::<TimelinePoint>::deserialize(timeline).map_err(|e| format!("its timeline: {e}"))?
+        }
+        None => Vec::new(),
+    };
     let empty = Vec::new();
-    let points = record
-        .get("timeline")
-        .and_then(Value::as_array)
-        .unwrap_or(&empty);
     let samples = record
         .pointer("/target/samples")
         .and_then(Value::as_array)
         .unwrap_or(&empty);
-    let mut rows: Vec<Row> = points.iter().map(row).collect();
+    let mut rows: Vec<Row> = points.into_iter().map(LiveSample::of).collect();
     attach_samples(&mut rows, samples);
-    rows
-}
-
-/// One timeline point as a row, before the samples.
-fn row(p: &Value) -> Row {
-    let f = |name: &str| p.get(name).and_then(Value::as_f64);
-    let u = |name: &str| p.get(name).and_then(Value::as_u64).unwrap_or(0);
-    let buckets = p
-        .get("latency_buckets")
-        .and_then(Value::as_array)
-        .map(|list| {
-            list.iter()
-                .filter_map(|pair| {
-                    let i = u32::try_from(pair.get(0)?.as_u64()?).ok()?;
-                    Some((i, pair.get(1)?.as_u64()?))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let statuses = p.get("statuses").and_then(Value::as_object).map(|m| {
-        m.iter()
-            .filter_map(|(k, v)| Some((k.parse::<u16>().ok()?, v.as_u64()?)))
-            .collect()
-    });
-    let length_s = f("length_s").filter(|l| *l > 0.0).unwrap_or(1.0);
-    let requests = u("requests");
-    Row {
-        t_s: u("t_s"),
-        length_s,
-        requests,
-        errors: u("errors"),
-        rps: f("rps").unwrap_or(requests as f64 / length_s),
-        p50_ms: f("p50_ms"),
-        p90_ms: f("p90_ms"),
-        p99_ms: f("p99_ms"),
-        max_ms: f("max_ms"),
-        latency_buckets: buckets,
-        statuses,
-        latency_sum_ms: None,
-        in_flight: f("in_flight"),
-        generator_cpu: None,
-        saturated: p.get("saturated").and_then(Value::as_bool),
-        target_cpu: None,
-        target_rss_bytes: None,
-    }
+    Ok(rows)
 }
 
 /// The monitor's samples that ended inside each row: mean CPUs (cores), largest RSS.
@@ -127,7 +92,10 @@ fn attach_samples(rows: &mut [Row], samples: &[Value]) {
     sorted.sort_by(|a, b| end(a).total_cmp(&end(b)));
     let mut next = 0;
     for row in rows {
-        let (from, to) = (row.t_s as f64, row.t_s as f64 + row.length_s);
+        let (from, to) = (
+            row.second.t_s as f64,
+            row.second.t_s as f64 + row.second.length_s,
+        );
         while next < sorted.len() && end(sorted[next]) <= from {
             next += 1;
         }
@@ -202,25 +170,34 @@ mod tests {
 
     #[test]
     fn rows_carry_the_record_and_the_samples_inside_them() {
-        let rows = rows(&record(3));
+        let rows = rows(&record(3)).unwrap();
         assert_eq!(rows.len(), 3);
-        let second = &rows[1];
+        let row = &rows[1];
+        let second = &row.second;
         assert_eq!((second.t_s, second.requests, second.errors), (1, 100, 1));
         // Samples ending at 1.5 and 2.0 fall in [1, 2): CPU 52 % and 53 %.
-        assert!((second.target_cpu.unwrap() - 0.525).abs() < 1e-9);
-        assert!((second.generator_cpu.unwrap() - 0.2).abs() < 1e-9);
-        assert_eq!(second.target_rss_bytes, Some((13.0 * MIB) as u64));
-        assert_eq!(second.statuses, None);
-        assert_eq!(second.in_flight, None);
+        assert!((row.target_cpu.unwrap() - 0.525).abs() < 1e-9);
+        assert!((row.generator_cpu.unwrap() - 0.2).abs() < 1e-9);
+        assert_eq!(row.target_rss_bytes, Some((13.0 * MIB) as u64));
+        assert_eq!(row.statuses, None);
+        assert_eq!(row.in_flight, None);
         assert_eq!(second.latency_buckets, vec![(601, 100)]);
     }
 
     #[test]
+    fn a_timeline_that_does_not_read_is_an_error_naming_it() {
+        let mut bad = record(2);
+        bad["timeline"][1]["requests"] = json!("many");
+        let e = rows(&bad).unwrap_err();
+        assert!(e.contains("its timeline"), "{e}");
+    }
+
+    #[test]
     fn merged_rows_read_percentiles_from_merged_buckets() {
-        let (k, merged) = downsample(rows(&record(10)), 4);
+        let (k, merged) = downsample(rows(&record(10)).unwrap(), 4);
         assert_eq!(k, 3);
         assert_eq!(merged.len(), 4);
-        let first = &merged[0];
+        let first = &merged[0].second;
         assert_eq!((first.t_s, first.requests, first.errors), (0, 300, 1));
         assert!((first.length_s - 3.0).abs() < 1e-12);
         assert!((first.rps - 100.0).abs() < 1e-9);
@@ -232,9 +209,9 @@ mod tests {
         let want = (grid::lower_us(601) + grid::upper_us(601)) / 2.0 / 1000.0;
         assert!((first.p50_ms.unwrap() - want).abs() < 1e-9);
         assert!((first.max_ms.unwrap() - grid::upper_us(602) / 1000.0).abs() < 1e-9);
-        let last = &merged[3];
+        let last = &merged[3].second;
         assert_eq!((last.t_s, last.requests), (9, 100));
-        let (k, same) = downsample(rows(&record(4)), 4);
+        let (k, same) = downsample(rows(&record(4)).unwrap(), 4);
         assert_eq!((k, same.len()), (1, 4));
     }
 }

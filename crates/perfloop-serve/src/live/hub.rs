@@ -114,27 +114,28 @@ pub struct LiveTotals {
 
 impl LiveTotals {
     fn add(&mut self, s: &LiveSample) {
-        self.requests += s.requests;
-        self.errors += s.errors;
+        let second = &s.second;
+        self.requests += second.requests;
+        self.errors += second.errors;
         let by_status: u64 = s.statuses.iter().flatten().map(|(_, n)| n).sum();
         for (code, n) in s.statuses.iter().flatten() {
             *self.statuses.entry(*code).or_default() += n;
         }
-        let rest = s.requests.saturating_sub(by_status);
-        let rest_errors = s.errors.saturating_sub(s.status_errors()).min(rest);
+        let rest = second.requests.saturating_sub(by_status);
+        let rest_errors = second.errors.saturating_sub(s.status_errors()).min(rest);
         self.other_errors += rest_errors;
         self.other_ok += rest - rest_errors;
-        grid::merge(&mut self.latency_buckets, &s.latency_buckets);
+        grid::merge(&mut self.latency_buckets, &second.latency_buckets);
         match s.latency_sum_ms {
             Some(ms) => self.latency_sum_s += ms / 1000.0,
-            None => self.latency_sum_partial |= !s.latency_buckets.is_empty(),
+            None => self.latency_sum_partial |= !second.latency_buckets.is_empty(),
         }
-        self.seconds += s.length_s;
+        self.seconds += second.length_s;
         if let Some(cores) = s.generator_cpu {
-            self.generator_cpu_s += cores * s.length_s;
+            self.generator_cpu_s += cores * second.length_s;
         }
         if let Some(cores) = s.target_cpu {
-            *self.target_cpu_s.get_or_insert(0.0) += cores * s.length_s;
+            *self.target_cpu_s.get_or_insert(0.0) += cores * second.length_s;
         }
         self.latest = Some(s.clone());
     }
@@ -291,8 +292,8 @@ impl LiveHub {
         let state = self.lock();
         state.samples.last().map_or(0, |s| {
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            let length = s.length_s.ceil().max(1.0) as u64;
-            s.t_s + length
+            let length = s.second.length_s.ceil().max(1.0) as u64;
+            s.second.t_s + length
         })
     }
 
@@ -392,8 +393,8 @@ impl LiveHub {
             None => (
                 latest
                     .as_ref()
-                    .filter(|s| s.requests > 0)
-                    .map(|s| s.requests > s.errors),
+                    .filter(|s| s.second.requests > 0)
+                    .map(|s| s.second.requests > s.second.errors),
                 "responses",
             ),
         };

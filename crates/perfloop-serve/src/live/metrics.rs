@@ -249,9 +249,9 @@ mod tests {
     #[test]
     fn buckets_are_cumulative_and_end_with_the_count() {
         let mut s = LiveSample::empty(0);
-        s.requests = 10;
-        s.errors = 1;
-        s.latency_buckets = vec![
+        s.second.requests = 10;
+        s.second.errors = 1;
+        s.second.latency_buckets = vec![
             (grid::bucket_of_us(300.0), 4),
             (grid::bucket_of_us(2000.0), 5),
         ];
@@ -261,7 +261,7 @@ mod tests {
             errors: 1,
             statuses: [(200, 9)].into_iter().collect(),
             other_errors: 1,
-            latency_buckets: s.latency_buckets.clone(),
+            latency_buckets: s.second.latency_buckets.clone(),
             latest: Some(s),
             ..LiveTotals::default()
         };
