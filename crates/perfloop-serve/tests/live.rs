@@ -5,8 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+mod sse_client;
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -15,6 +17,7 @@ use perfloop_serve::AppState;
 use perfloop_serve::live::{self, LiveHub, LiveInfo, LiveSample, MAX_SAMPLES};
 use perfloop_stats::grid;
 use serde_json::Value;
+use sse_client::{http_get, next_event, open_stream};
 
 fn info() -> LiveInfo {
     LiveInfo {
@@ -85,66 +88,6 @@ fn serve(hub: Option<Arc<LiveHub>>) -> SocketAddr {
         });
     });
     addr
-}
-
-/// Opens `/api/live` (HTTP/1.0: the body ends with the connection) and skips the headers.
-fn open_stream(addr: SocketAddr) -> BufReader<TcpStream> {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    write!(
-        stream,
-        "GET /api/live HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n"
-    )
-    .unwrap();
-    let mut reader = BufReader::new(stream);
-    let mut status = String::new();
-    reader.read_line(&mut status).unwrap();
-    assert!(status.contains(" 200 "), "{status}");
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).unwrap();
-        if line == "\r\n" || line.is_empty() {
-            break;
-        }
-    }
-    reader
-}
-
-/// The next event (name, data); `None` when the stream closed.
-fn next_event(reader: &mut BufReader<TcpStream>) -> Option<(String, String)> {
-    let (mut name, mut data) = (String::new(), String::new());
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        let line = line.trim_end_matches(['\r', '\n']);
-        if line.is_empty() {
-            if !name.is_empty() || !data.is_empty() {
-                return Some((name, data));
-            }
-            continue;
-        }
-        if let Some(v) = line.strip_prefix("event:") {
-            name = v.trim_start().to_owned();
-        } else if let Some(v) = line.strip_prefix("data:") {
-            data.push_str(v.strip_prefix(' ').unwrap_or(v));
-        }
-    }
-}
-
-fn http_get(addr: SocketAddr, path: &str) -> (String, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    (head.to_owned(), body.to_owned())
 }
 
 #[test]

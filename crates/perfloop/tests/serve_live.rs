@@ -8,9 +8,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
+#[path = "../../perfloop-serve/tests/sse_client/mod.rs"]
+mod sse_client;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,6 +23,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::{get, post};
 use serde_json::Value;
+use sse_client::{next_event, open_stream};
 
 /// A target that counts the requests it answers.
 fn counted_server() -> (SocketAddr, Arc<AtomicU64>) {
@@ -126,62 +129,14 @@ fn addr_of(url: &str) -> SocketAddr {
     rest.split('/').next().unwrap().parse().unwrap()
 }
 
-/// Opens `/api/live` (HTTP/1.0: the body ends with the connection) past the headers.
-fn open_stream(addr: SocketAddr) -> BufReader<TcpStream> {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    write!(stream, "GET /api/live HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
-    let mut reader = BufReader::new(stream);
-    let mut status = String::new();
-    reader.read_line(&mut status).unwrap();
-    assert!(status.contains(" 200 "), "{status}");
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).unwrap();
-        if line == "\r\n" || line.is_empty() {
-            return reader;
-        }
-    }
-}
-
-/// The next event (name, data); `None` once the stream closed.
-fn next_event(reader: &mut BufReader<TcpStream>) -> Option<(String, String)> {
-    let (mut name, mut data) = (String::new(), String::new());
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        let line = line.trim_end_matches(['\r', '\n']);
-        if line.is_empty() {
-            if !name.is_empty() || !data.is_empty() {
-                return Some((name, data));
-            }
-            continue;
-        }
-        if let Some(v) = line.strip_prefix("event:") {
-            name = v.trim_start().to_owned();
-        } else if let Some(v) = line.strip_prefix("data:") {
-            data.push_str(v.strip_prefix(' ').unwrap_or(v));
-        }
-    }
-}
-
+/// `GET path` on `addr`, which must answer 200: the body.
 fn http_get(addr: SocketAddr, path: &str) -> String {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).unwrap();
+    let (head, body) = sse_client::http_get(addr, path);
     assert!(
-        text.starts_with("HTTP/1.0 200") || text.starts_with("HTTP/1.1 200"),
-        "{text}"
+        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+        "{head}"
     );
-    text.split_once("\r\n\r\n").unwrap().1.to_owned()
+    body
 }
 
 #[test]
