@@ -90,6 +90,23 @@ fn without_demo(command: &str) -> Failure {
     ))
 }
 
+/// `--serve URL …` with no other URL: clap took the target's URL as the dashboard's
+/// address (`--serve` takes an optional value) and then finds the URL missing; the hint
+/// says so and how to write it.
+fn serve_took_the_url(raw: &[String], e: &clap::Error) -> Option<String> {
+    if e.kind() != clap::error::ErrorKind::MissingRequiredArgument {
+        return None;
+    }
+    let taken = raw
+        .windows(2)
+        .find(|w| w[0] == "--serve" && w[1].contains("://"))
+        .map(|w| w[1].as_str())?;
+    Some(format!(
+        "hint: --serve took '{taken}' as the dashboard's address: put --serve after the URL, \
+         or give its address as --serve=ADDR"
+    ))
+}
+
 fn main() -> ExitCode {
     // The helper modes come first: their stdout belongs to a protocol or to a measured command.
     let raw: Vec<String> = std::env::args().collect();
@@ -102,7 +119,18 @@ fn main() -> ExitCode {
         }
         _ => {}
     }
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse_from(&raw) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let hint = serve_took_the_url(&raw, &e);
+            let code = e.exit_code();
+            let _ = e.print();
+            if let Some(hint) = hint {
+                eprintln!("{hint}");
+            }
+            std::process::exit(code);
+        }
+    };
     let result = match cli.command {
         cli::Command::Load(args) => load::run(&args),
         cli::Command::Capacity(args) => capacity::run(&args),

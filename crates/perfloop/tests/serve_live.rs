@@ -348,6 +348,14 @@ fn bad_serve_text_and_bad_alert_rules_exit_2_before_any_load() {
         assert_eq!(code, 2, "{args:?}: {stderr}");
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
+    // `--serve` before the URL takes it as its address: the missing URL is explained.
+    let (mut child, rx) = spawn(&dir, &["load", "--serve", url.as_str(), "-d", "30s"]);
+    let code = wait(&mut child, Duration::from_secs(20));
+    let stderr = rest(&rx);
+    assert_eq!(code, 2, "{stderr}");
+    let hint = format!("hint: --serve took '{url}' as the dashboard's address");
+    assert!(stderr.contains(&hint), "{stderr}");
+    assert!(stderr.contains("--serve=ADDR"), "{stderr}");
     assert_eq!(hits.load(Ordering::Relaxed), 0, "the target was loaded");
 }
 
