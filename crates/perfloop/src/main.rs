@@ -126,7 +126,10 @@ fn main() -> ExitCode {
             let code = e.exit_code();
             let _ = e.print();
             if let Some(hint) = hint {
-                eprintln!("{hint}");
+                #[allow(clippy::print_stderr)] // after clap's own error, as clap prints it
+                {
+                    eprintln!("{hint}");
+                }
             }
             std::process::exit(code);
         }
