@@ -7,10 +7,10 @@
 //! because the target could not deliver what was asked (overloaded) has measured about
 //! where the edge is: the next bisection step asks for just below what it delivered
 //! (`resolution / 2` below), when that lies inside the bracket and above the passing rate
-//! by more than `resolution`, instead of the geometric
-//! mean; an overloaded target's delivered rate is its capacity under that pressure, so the
-//! search reaches the edge in fewer steps and ends closer to it. The ramp also ends at
-//! `max_rate` when every step up to it passed. Pure: the caller measures.
+//! by more than `resolution`, instead of the geometric mean; an overloaded target's
+//! delivered rate is its capacity under that pressure, so the search reaches the edge in
+//! fewer steps and ends closer to it. The ramp also ends at `max_rate` when every step up
+//! to it passed. Pure: the caller measures.
 
 use perfloop_report::{RateBracket, StepKind};
 
