@@ -443,5 +443,35 @@ mod tests {
         // The sweep sustained more than the rate search found (nothing).
         let above = record.result.sweep_above.as_ref().unwrap();
         assert_eq!(above.search_stopped_at, Some(0));
+        assert!(record.result.sweep_below.is_none());
+    }
+
+    #[test]
+    fn a_search_above_every_sweep_step_says_what_the_sweep_measured_near_it() {
+        let mut fake = Fake::new(2000.0);
+        let Searched { record, failure } =
+            run(&plan(vec![1, 2, 3, 4, 6, 8]), &mut fake, Watched::default());
+        assert!(failure.is_none());
+        let res = &record.result;
+        let found = res.max_sustainable_rps.unwrap();
+        assert!(found > 1500.0, "{found}");
+        assert!(res.sweep_above.is_none());
+        let below = res.sweep_below.as_ref().unwrap();
+        // The fake's closed model at 8 connections: 800 / 1.35 req/s.
+        assert_eq!(below.concurrency, 8);
+        assert!((below.throughput_rps - 800.0 / 1.35).abs() < 1e-6);
+        assert_eq!(Some(below.search_step), res.max_passing_step);
+        let step = &record.steps[below.search_step];
+        assert!(
+            (below.search_in_flight - step.verdict.littles_law.in_flight).abs() < 1e-9,
+            "{below:?}"
+        );
+        assert!(
+            below
+                .why
+                .contains("the sweep went up to 8 connections 592.6 req/s"),
+            "{}",
+            below.why
+        );
     }
 }

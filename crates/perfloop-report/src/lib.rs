@@ -52,7 +52,7 @@ pub use bench::{BENCH_SCHEMA, BenchReport, BenchResult, BenchRun};
 pub use capacity::{
     CAPACITY_SCHEMA, CapacityInput, CapacityRecord, CapacityResult, CapacityTarget, EndpointBreak,
     Knee, LittlesLaw, RateBracket, SearchEnding, SearchSettings, Step, StepKind, StepVerdict,
-    Sweep, SweepAbove, SweepPoint, Trend, UslRecord,
+    Sweep, SweepAbove, SweepBelow, SweepPoint, Trend, UslRecord,
 };
 pub use compare::{
     COMPARE_SCHEMA, CompareInput, CompareMetrics, CompareRecord, CompareSide, CompareVerdict,

@@ -258,6 +258,7 @@ pub fn record(steps: Vec<Step>) -> CapacityRecord {
             knee: None,
             bounded_by: "the resolution".into(),
             sweep_above: None,
+            sweep_below: None,
         },
         steps,
         sweep: None,

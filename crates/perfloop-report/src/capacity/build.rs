@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use super::{
     CAPACITY_SCHEMA, CapacityRecord, CapacityResult, CapacityTarget, EndpointBreak, Knee,
-    SearchEnding, SearchSettings, Step, StepKind, Sweep, SweepAbove,
+    SearchEnding, SearchSettings, Step, StepKind, Sweep, SweepAbove, SweepBelow,
 };
 
 /// Where the rate search left the boundary between passing and failing rates.
@@ -150,6 +150,83 @@ fn sweep_above(
     })
 }
 
+/// The rate search's best step, when it sustained more than every passing sweep step by
+/// more than the resolution: the sweep's best, and what the sweep measured at the
+/// concurrencies around the search step's requests in flight.
+fn sweep_below(steps: &[Step], best: Option<&Step>, resolution: f64) -> Option<SweepBelow> {
+    let best = best?;
+    let sweep: Vec<&Step> = steps
+        .iter()
+        .filter(|st| st.kind == StepKind::Sweep && st.verdict.pass)
+        .collect();
+    let top = sweep
+        .iter()
+        .max_by(|a, b| a.run.throughput_rps.total_cmp(&b.run.throughput_rps))?;
+    if best.run.throughput_rps <= top.run.throughput_rps * (1.0 + resolution) {
+        return None;
+    }
+    let in_flight = best.verdict.littles_law.in_flight;
+    let point = |st: &Step| {
+        format!(
+            "{} connections {} req/s (p50 {} ms)",
+            st.offered as u64,
+            format_rate(st.run.throughput_rps),
+            format_rate(st.run.latency_ms.p50)
+        )
+    };
+    let below = sweep
+        .iter()
+        .filter(|st| st.offered <= in_flight)
+        .max_by(|a, b| a.offered.total_cmp(&b.offered));
+    let above = sweep
+        .iter()
+        .filter(|st| st.offered > in_flight)
+        .min_by(|a, b| a.offered.total_cmp(&b.offered));
+    let p50 = best.run.latency_ms.p50;
+    let slower = |st: &Step| st.run.latency_ms.p50 > p50;
+    let around = match (below, above) {
+        (Some(lo), Some(hi)) => {
+            let mut text = format!(
+                "the sweep measured {} and {}, no concurrency between",
+                point(lo),
+                point(hi)
+            );
+            if slower(lo) || slower(hi) {
+                text.push_str(
+                    ": with a fixed number of connections always waiting the target answered \
+                     slower than under the search's steady arrivals",
+                );
+            }
+            text
+        }
+        (Some(st), None) => format!(
+            "the sweep went up to {} only, fewer connections than that: a sweep to more \
+             connections would measure the closed model there",
+            point(st)
+        ),
+        (None, Some(st)) => format!(
+            "the sweep began at {}, more connections than that",
+            point(st)
+        ),
+        (None, None) => "no sweep step passed".to_string(),
+    };
+    Some(SweepBelow {
+        step: top.index,
+        concurrency: top.offered as u64,
+        throughput_rps: top.run.throughput_rps,
+        search_step: best.index,
+        search_in_flight: in_flight,
+        why: format!(
+            "at the search's step {} the target answered {} req/s in p50 {} ms with {:.1} \
+             requests in flight on average; {around}",
+            best.index,
+            format_rate(best.run.throughput_rps),
+            format_rate(p50),
+            in_flight
+        ),
+    })
+}
+
 /// The outcome of the rate search: the maximum sustainable throughput is the throughput
 /// measured at the highest passing rate step, never a figure the search did not measure.
 fn result(
@@ -200,6 +277,7 @@ fn result(
     CapacityResult {
         first_broken_endpoint: first_broken_endpoint(&rate_steps),
         sweep_above: sweep_above(steps, max_sustainable_rps, &bounded_by, s.resolution),
+        sweep_below: sweep_below(steps, best.copied(), s.resolution),
         max_sustainable_rps,
         max_passing_rate: best.map(|st| st.offered),
         max_passing_step: best.map(|st| st.index),

@@ -215,6 +215,11 @@ pub struct CapacityResult {
     /// The concurrency sweep sustained more within the objectives than the rate search
     /// found; `None` when it did not (or there was no sweep).
     pub sweep_above: Option<SweepAbove>,
+    /// The rate search sustained more within the objectives than any step of the
+    /// concurrency sweep (by more than the resolution), and what the sweep measured near
+    /// the search's concurrency; `None` when it did not (or there was no sweep).
+    #[serde(default)]
+    pub sweep_below: Option<SweepBelow>,
     /// The endpoint that broke an objective first: at the lowest rate step where one did,
     /// the one furthest beyond its threshold; `None` when no endpoint broke one.
     #[serde(default)]
@@ -254,6 +259,26 @@ pub struct SweepAbove {
     pub search_stopped_at: Option<usize>,
     /// Why the search stopped below the sweep, in a sentence: that step's reasons, or what
     /// bounded the search.
+    pub why: String,
+}
+
+/// The rate search's result above every passing step of the concurrency sweep (by more
+/// than the search's resolution): the closed model at the concurrencies measured did not
+/// reach what steady arrivals did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepBelow {
+    /// The sweep step with the highest throughput among those that passed.
+    pub step: usize,
+    /// Its connections.
+    pub concurrency: u64,
+    /// Its throughput, responses per second.
+    pub throughput_rps: f64,
+    /// The search's step the result rests on.
+    pub search_step: usize,
+    /// Requests in flight on average during that step (time-weighted).
+    pub search_in_flight: f64,
+    /// What the sweep measured around that many requests in flight, in a sentence.
     pub why: String,
 }
 

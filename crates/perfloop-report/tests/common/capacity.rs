@@ -428,6 +428,7 @@ pub fn realistic() -> CapacityRecord {
                      above 1200 req/s"
             .to_string(),
         sweep_above: sweep_above(&steps, best.run.throughput_rps),
+        sweep_below: None,
     };
     assert!(
         result.sweep_above.is_some(),
@@ -466,6 +467,7 @@ pub fn nothing_passed() -> CapacityRecord {
         knee: None,
         bounded_by: "the first step already failed its objectives".to_string(),
         sweep_above: None,
+        sweep_below: None,
     };
     let mut record = record(url, steps, result, None);
     record.ending = SearchEnding::FailedAtStart;

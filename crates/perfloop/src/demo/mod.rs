@@ -445,6 +445,13 @@ fn capacity_headline(record: &CapacityRecord) -> String {
             above.throughput_rps, above.concurrency
         ));
     }
+    if let Some(below) = &r.sweep_below {
+        text.push_str(&format!(
+            "; above the concurrency sweep's best, {:.0} req/s at {} connections (the report \
+             says what the sweep measured near the search's {:.0} requests in flight)",
+            below.throughput_rps, below.concurrency, below.search_in_flight
+        ));
+    }
     text
 }
 

@@ -12,7 +12,7 @@ use std::io;
 
 use super::figures::{self, StepFigures, offered_long};
 use super::plot::plots;
-use super::text::sweep_above;
+use super::text::{sweep_above, sweep_below};
 use crate::capacity::{CapacityRecord, Step, Sweep};
 use crate::export::Exporter;
 use crate::export::figures::{
@@ -135,6 +135,9 @@ fn result(h: &mut String, r: &CapacityRecord) -> std::fmt::Result {
     }
     if let Some(text) = sweep_above(res) {
         kv(h, "sweep above the search", &escape(&text))?;
+    }
+    if let Some(text) = sweep_below(res) {
+        kv(h, "sweep below the search", &escape(&text))?;
     }
     let slo = if r.settings.slo.is_empty() {
         "none".to_string()

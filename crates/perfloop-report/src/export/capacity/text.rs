@@ -131,6 +131,9 @@ fn result(page: &mut Page, r: &CapacityRecord) {
     if let Some(text) = sweep_above(res) {
         labelled(page, "  sweep above", &text, RESULT);
     }
+    if let Some(text) = sweep_below(res) {
+        labelled(page, "  sweep below", &text, RESULT);
+    }
 }
 
 /// The endpoints of the step the result rests on, the most expensive first.
@@ -192,6 +195,21 @@ pub(super) fn sweep_above(res: &CapacityResult) -> Option<String> {
         above.step,
         figure(above.p99_ms),
         above.why
+    ))
+}
+
+/// When the rate search sustained more than every step of the concurrency sweep: the
+/// sweep's best, and what it measured near the search's concurrency.
+pub(super) fn sweep_below(res: &CapacityResult) -> Option<String> {
+    let below = res.sweep_below.as_ref()?;
+    Some(format!(
+        "the concurrency sweep's best was {} req/s ({} connections, step {}), below the \
+         search's {} req/s; {}",
+        figure(below.throughput_rps),
+        below.concurrency,
+        below.step,
+        figure(res.max_sustainable_rps.unwrap_or_default()),
+        below.why
     ))
 }
 
