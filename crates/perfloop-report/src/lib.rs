@@ -43,6 +43,8 @@ pub mod capacity;
 pub mod compare;
 pub mod export;
 pub mod finding;
+#[cfg(any(test, feature = "fixture"))]
+pub mod fixture;
 pub mod headline;
 pub mod run;
 pub mod stored;

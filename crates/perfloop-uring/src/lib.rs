@@ -756,6 +756,18 @@ mod tests {
         all
     }
 
+    /// A socket connected through `ring` (its connect completed, key 1) to a listener on
+    /// loopback, and the peer's end.
+    fn connected(ring: &mut Ring) -> (Socket, std::net::TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let socket = Socket::tcp(addr).unwrap();
+        ring.connect(socket.fd(), addr, 1).unwrap();
+        wait_for(ring, 1);
+        let (peer, _) = listener.accept().unwrap();
+        (socket, peer)
+    }
+
     #[test]
     fn the_probe_passes_where_io_uring_works() {
         Ring::probe().unwrap();
@@ -797,13 +809,8 @@ mod tests {
 
     #[test]
     fn a_buffer_released_in_flight_returns_to_the_pool_after_its_completion() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
         let mut ring = Ring::new(16).unwrap();
-        let socket = Socket::tcp(addr).unwrap();
-        ring.connect(socket.fd(), addr, 1).unwrap();
-        wait_for(&mut ring, 1);
-        let (_peer, _) = listener.accept().unwrap();
+        let (socket, _peer) = connected(&mut ring);
         let buf = ring.buffer(32);
         ring.recv(socket.fd(), buf, 2).unwrap();
         ring.submit().unwrap();
@@ -819,14 +826,9 @@ mod tests {
 
     #[test]
     fn a_multishot_receive_fills_provided_buffers_until_the_end_of_the_stream() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
         let mut ring = Ring::new(16).unwrap();
         ring.provide(4, 8).unwrap();
-        let socket = Socket::tcp(addr).unwrap();
-        ring.connect(socket.fd(), addr, 1).unwrap();
-        wait_for(&mut ring, 1);
-        let (mut peer, _) = listener.accept().unwrap();
+        let (socket, mut peer) = connected(&mut ring);
         ring.recv_multi(socket.fd(), 2).unwrap();
         let mut got = Vec::new();
         // More than the four buffers hold: each is given back as soon as it is read.
@@ -857,14 +859,9 @@ mod tests {
 
     #[test]
     fn a_multishot_receive_without_buffers_ends_with_enobufs_and_can_be_posted_again() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
         let mut ring = Ring::new(16).unwrap();
         ring.provide(2, 4).unwrap();
-        let socket = Socket::tcp(addr).unwrap();
-        ring.connect(socket.fd(), addr, 1).unwrap();
-        wait_for(&mut ring, 1);
-        let (mut peer, _) = listener.accept().unwrap();
+        let (socket, mut peer) = connected(&mut ring);
         ring.recv_multi(socket.fd(), 2).unwrap();
         peer.write_all(b"abcdefghij").unwrap();
         // Two buffers of four bytes, kept: the third piece finds none.
@@ -895,14 +892,9 @@ mod tests {
 
     #[test]
     fn dropping_a_ring_with_operations_in_flight_cancels_them() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
         let mut ring = Ring::new(16).unwrap();
         ring.provide(2, 16).unwrap();
-        let socket = Socket::tcp(addr).unwrap();
-        ring.connect(socket.fd(), addr, 1).unwrap();
-        wait_for(&mut ring, 1);
-        let _peer = listener.accept().unwrap();
+        let (socket, _peer) = connected(&mut ring);
         ring.recv_multi(socket.fd(), 2).unwrap();
         let buf = ring.buffer(16);
         ring.recv(socket.fd(), buf, 3).unwrap();

@@ -69,30 +69,8 @@ pub fn percent(text: &str) -> Result<f64, BadPercent> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
-    use crate::run::RunRecord;
-
-    fn run(url: &str) -> RunRecord {
-        serde_json::from_value(json!({
-            "schema": "perfloop.run.v1", "perfloop_version": "0.1.0",
-            "started_at": "2026-01-31T12:00:00Z",
-            "target": {"url": url, "method": "GET", "header_names": []},
-            "load": {"model": "closed", "connections": 1, "duration_s": 1.0, "warmup_s": 0.0,
-                "threads": 1, "timeout_s": 5.0},
-            "requests": {"total": 0, "ok": 0, "errors": 0, "dropped": 0, "unfinished": 0,
-                "by_status": {}, "errors_by_kind": {}},
-            "throughput_rps": 0.0, "in_flight_mean": 0.0, "bytes_received": 0,
-            "latency_ms": {"count": 0, "min": 0.0, "mean": 0.0, "stdev": 0.0, "p50": 0.0,
-                "p75": 0.0, "p90": 0.0, "p95": 0.0, "p99": 0.0, "p99_9": 0.0, "max": 0.0},
-            "latency_histogram": [],
-            "generator": {"cpu_user_s": 0.0, "cpu_sys_s": 0.0, "cpu_us_per_request": 0.0,
-                "threads_busy": [], "saturated": false},
-            "timeline": [], "slo": [], "ending": "completed", "warnings": []
-        }))
-        .unwrap()
-    }
+    use crate::fixture::empty_run;
 
     fn side(urls: &[&str]) -> CompareInput {
         CompareInput {
@@ -100,7 +78,7 @@ mod tests {
             runs: urls
                 .iter()
                 .enumerate()
-                .map(|(i, u)| (i as i64 + 1, run(u)))
+                .map(|(i, u)| (i as i64 + 1, empty_run(u)))
                 .collect(),
         }
     }
